@@ -1,0 +1,486 @@
+"""The autograd engine: a scalar ``Value``, one derivative rule per op, and ``backward()``.
+
+Every primitive op is one row of ``RULES``: its forward on plain floats beside its local partial
+derivatives. Sugar (``-``, ``/``, reflected forms) is built from primitives and needs no rule.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple, SupportsFloat, Union
+
+__all__ = ["RULES", "Rule", "Value", "is_grad_enabled", "no_grad", "topological_order"]
+
+INF = math.inf
+NAN = math.nan
+
+# A number that may stand beside a Value in an expression.
+Scalar = Union[int, float]
+Operand = Union["Value", int, float]
+
+
+# --- Forward functions on plain floats, with PyTorch's float64 edge values (inf/nan, no raise) ---
+
+
+def _is_odd_integer(y: float) -> bool:
+    return y.is_integer() and y % 2 == 1 if math.isfinite(y) else False
+
+
+def _pow(x: float, y: float) -> float:
+    try:
+        return math.pow(x, y)
+    except OverflowError:  # the magnitude is too large: ±inf
+        return -INF if x < 0 and _is_odd_integer(y) else INF
+    except ValueError:  # a pole (0 ** negative) or a domain error (negative ** fraction)
+        if x == 0.0:
+            return math.copysign(INF, x) if _is_odd_integer(y) else INF
+        return NAN
+
+
+def _div(x: float, y: float) -> float:
+    try:
+        return x / y
+    except ZeroDivisionError:  # IEEE: ±inf, or nan for 0/0
+        if x == 0.0 or math.isnan(x):
+            return NAN
+        return math.copysign(INF, x) * math.copysign(1.0, y)
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return INF
+
+
+def _log(x: float) -> float:
+    if x > 0.0:
+        return math.log(x)
+    return -INF if x == 0.0 else NAN  # log(0) = -inf; log(negative or nan) = nan
+
+
+def _sqrt(x: float) -> float:
+    return math.sqrt(x) if x >= 0.0 else NAN
+
+
+def _sin(x: float) -> float:
+    return math.sin(x) if math.isfinite(x) else NAN
+
+
+def _cos(x: float) -> float:
+    return math.cos(x) if math.isfinite(x) else NAN
+
+
+def _sigmoid(x: float) -> float:
+    # Never overflows: exp is only taken of a non-positive number.
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = _exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus(x: float) -> float:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x|.
+    if math.isnan(x):
+        return x
+    return max(x, 0.0) + math.log1p(_exp(-abs(x)))
+
+
+def _relu(x: float) -> float:
+    return 0.0 if x <= 0.0 else x  # nan passes through, as in torch
+
+
+def _leaky_relu(x: float, slope: float) -> float:
+    return x if x > 0.0 else x * slope
+
+
+def _sign(x: float) -> float:
+    if x > 0.0:
+        return 1.0
+    return -1.0 if x < 0.0 else 0.0 * x  # 0 at 0, nan at nan
+
+
+def _positive(x: float) -> float:
+    return 0.0 if x <= 0.0 else 1.0  # relu's slope: 0 at 0, as in torch
+
+
+# --- The math a derivative rule is written in: on floats for backward(), on Values for
+# backward(create_graph=True). The same rule serves both. ---
+
+
+class _FloatMath:
+    """Local derivatives as plain floats."""
+
+    div = staticmethod(_div)
+    pow = staticmethod(_pow)
+    log = staticmethod(_log)
+    cos = staticmethod(_cos)
+    sin = staticmethod(_sin)
+    sigmoid = staticmethod(_sigmoid)
+    sign = staticmethod(_sign)
+    positive = staticmethod(_positive)
+
+    @staticmethod
+    def num(x: float) -> float:
+        return x
+
+
+class _ValueMath:
+    """Local derivatives as Values, so that gradients can be differentiated again."""
+
+    @staticmethod
+    def div(x: Operand, y: Value) -> Value:
+        return x / y
+
+    @staticmethod
+    def pow(x: Value, y: Operand) -> Value:
+        return x**y
+
+    log = staticmethod(lambda x: x.log())
+    cos = staticmethod(lambda x: x.cos())
+    sin = staticmethod(lambda x: x.sin())
+    sigmoid = staticmethod(lambda x: x.sigmoid())
+    # Step functions have zero derivative: a constant float is exact.
+    sign = staticmethod(lambda x: _sign(x.data))
+    positive = staticmethod(lambda x: _positive(x.data))
+    num = staticmethod(lambda x: x.data)
+
+
+def _d_pow(x: Any, y: Any, out: Any, m: Any) -> tuple[Any, Any]:
+    # d/dx x^y = y * x^(y-1);  d/dy x^y = x^y * ln(x).  As torch: 0 where y == 0 (first) and
+    # where x == 0 and y >= 0 (second), so that x**0 and 0**y have finite gradients.
+    xv, yv = m.num(x), m.num(y)
+    dx = 0.0 if yv == 0.0 else y * m.pow(x, y - 1.0)
+    dy = 0.0 if xv == 0.0 and yv >= 0.0 else out * m.log(x)
+    return dx, dy
+
+
+class Rule(NamedTuple):
+    """A primitive op: forward on floats, local partials ``(x, y, out, math) -> (dx[, dy])``.
+
+    ``y`` is the second operand's number for a binary op, or the op's constant (the exponent of
+    ``x**k``, the slope of ``leaky_relu``) for a unary one. ``math`` is ``_FloatMath`` or
+    ``_ValueMath``, so that one rule gives plain and differentiable gradients alike.
+    """
+
+    forward: Callable[[float, float], float]
+    partials: Callable[[Any, Any, Any, Any], tuple[Any, ...]]
+    formula: str  # the local derivative in symbols, for the narrator
+
+
+RULES: dict[str, Rule] = {
+    "+": Rule(operator.add, lambda x, y, out, m: (1.0, 1.0), "d(x+y)/dx = 1, d(x+y)/dy = 1"),
+    "*": Rule(operator.mul, lambda x, y, out, m: (y, x), "d(x*y)/dx = y, d(x*y)/dy = x"),
+    "**": Rule(_pow, _d_pow, "d(x**y)/dx = y*x**(y-1), d(x**y)/dy = x**y*ln(x)"),
+    "exp": Rule(lambda x, _: _exp(x), lambda x, y, out, m: (out,), "d(exp x)/dx = exp x"),
+    "log": Rule(lambda x, _: _log(x), lambda x, y, out, m: (m.div(1.0, x),), "d(ln x)/dx = 1/x"),
+    "tanh": Rule(
+        lambda x, _: math.tanh(x),
+        lambda x, y, out, m: (1.0 - out * out,),
+        "d(tanh x)/dx = 1 - tanh(x)**2",
+    ),
+    "sigmoid": Rule(
+        lambda x, _: _sigmoid(x),
+        lambda x, y, out, m: (out * (1.0 - out),),
+        "d(sigmoid x)/dx = sigmoid(x)*(1 - sigmoid(x))",
+    ),
+    "softplus": Rule(
+        lambda x, _: _softplus(x),
+        lambda x, y, out, m: (m.sigmoid(x),),
+        "d(softplus x)/dx = sigmoid(x)",
+    ),
+    "ReLU": Rule(
+        lambda x, _: _relu(x),
+        lambda x, y, out, m: (m.positive(x),),
+        "d(relu x)/dx = 1 if x > 0 else 0",
+    ),
+    "leaky_relu": Rule(
+        _leaky_relu,
+        lambda x, y, out, m: (1.0 if m.num(x) > 0.0 else y,),
+        "d(leaky_relu x)/dx = 1 if x > 0 else slope",
+    ),
+    "abs": Rule(lambda x, _: abs(x), lambda x, y, out, m: (m.sign(x),), "d|x|/dx = sign(x)"),
+    "sqrt": Rule(
+        lambda x, _: _sqrt(x),
+        lambda x, y, out, m: (m.div(0.5, out),),
+        "d(sqrt x)/dx = 1/(2*sqrt(x))",
+    ),
+    "sin": Rule(lambda x, _: _sin(x), lambda x, y, out, m: (m.cos(x),), "d(sin x)/dx = cos x"),
+    "cos": Rule(
+        lambda x, _: _cos(x), lambda x, y, out, m: (-1.0 * m.sin(x),), "d(cos x)/dx = -sin x"
+    ),
+}
+
+
+# --- Graph recording ---
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record a graph (False inside ``no_grad()``)."""
+    return _grad_enabled
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Within this block ops build no graph: results are leaves, as in ``torch.no_grad()``.
+
+    >>> with no_grad():
+    ...     y = Value(2.0) * 3
+    >>> y._prev
+    ()
+    """
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def _as_float(data: object) -> float:
+    if isinstance(data, (str, bytes)) or not hasattr(type(data), "__float__"):
+        raise TypeError(f"Value needs a real number, not {type(data).__name__}: {data!r:.40}")
+    return float(data)  # type: ignore[arg-type]
+
+
+def _make(data: float, op: str, a: Value, b: Value | None, arg: float) -> Value:
+    """A new node; under ``no_grad()`` a leaf holding only the number."""
+    out = Value.__new__(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _grad_enabled:
+        out._a, out._b, out._op, out._arg = a, b, op, arg
+    else:
+        out._a, out._b, out._op, out._arg = None, None, "", 0.0
+    return out
+
+
+def _binary(op: str) -> Callable[[Value, Operand], Value]:
+    forward = RULES[op].forward
+
+    def method(self: Value, other: Operand) -> Value:
+        if not isinstance(other, Value):
+            other = Value(other)
+        return _make(forward(self.data, other.data), op, self, other, 0.0)
+
+    method.__name__ = f"_{op}"
+    return method
+
+
+def _unary(op: str) -> Callable[[Value], Value]:
+    forward = RULES[op].forward
+
+    def method(self: Value) -> Value:
+        return _make(forward(self.data, 0.0), op, self, None, 0.0)
+
+    method.__name__ = op.lower()
+    method.__doc__ = f"{op}(self). {RULES[op].formula}."
+    return method
+
+
+_add = _binary("+")
+_mul = _binary("*")
+_pow_values = _binary("**")
+
+
+class Value:
+    """One number in an expression graph, with the gradient of the output with respect to it.
+
+    >>> a = Value(2.0, label='a'); b = Value(-3.0, label='b')
+    >>> c = a * b + a
+    >>> c.backward()
+    >>> c.data, a.grad, b.grad
+    (-4.0, -2.0, 2.0)
+    """
+
+    # Children live in two slots, not a tuple: a tuple object per node would cost 64 bytes.
+    # ``_arg`` is the constant of a one-operand op (the exponent of x**k, a leaky slope).
+    __slots__ = ("data", "grad", "label", "_a", "_b", "_op", "_arg")
+
+    data: float
+    grad: float | Value
+    label: str
+    _a: Value | None
+    _b: Value | None
+    _op: str
+    _arg: float
+
+    def __init__(
+        self,
+        data: SupportsFloat,
+        _children: tuple[Value, ...] | list[Value] | set[Value] = (),
+        _op: str = "",
+        label: str = "",
+    ) -> None:
+        self.data = data if type(data) is float else _as_float(data)
+        self.grad = 0.0
+        self.label = label
+        children = tuple(_children)
+        if len(children) > 2 or not all(isinstance(c, Value) for c in children):
+            raise ValueError("a Value's _children must be at most two Values")
+        self._a = children[0] if children else None
+        self._b = children[1] if len(children) == 2 else None
+        self._op = _op
+        self._arg = 0.0
+
+    # --- the graph, as micrograd exposes it ---
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """The children this Value was computed from, in operand order."""
+        a, b = self._a, self._b
+        if a is None:
+            return ()
+        return (a,) if b is None else (a, b)
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data}, grad={self.grad})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    # --- primitives ---
+
+    __add__ = _add
+    __mul__ = _mul
+
+    def __pow__(self, other: Operand) -> Value:
+        """``self ** other``; the exponent may be a number or a Value."""
+        if isinstance(other, Value):
+            return _pow_values(self, other)
+        k = _as_float(other)
+        return _make(_pow(self.data, k), "**", self, None, k)
+
+    exp = _unary("exp")
+    log = _unary("log")
+    tanh = _unary("tanh")
+    sigmoid = _unary("sigmoid")
+    softplus = _unary("softplus")
+    relu = _unary("ReLU")
+    sqrt = _unary("sqrt")
+    sin = _unary("sin")
+    cos = _unary("cos")
+    __abs__ = _unary("abs")
+
+    def abs(self) -> Value:
+        """|self|. d|x|/dx = sign(x), 0 at 0."""
+        return self.__abs__()
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Value:
+        """x if x > 0 else negative_slope * x (torch's default slope 0.01)."""
+        slope = _as_float(negative_slope)
+        return _make(_leaky_relu(self.data, slope), "leaky_relu", self, None, slope)
+
+    # --- sugar, built from primitives ---
+
+    def __neg__(self) -> Value:  # -self
+        return self * -1.0
+
+    def __radd__(self, other: Scalar) -> Value:  # other + self
+        return self + other
+
+    def __sub__(self, other: Operand) -> Value:  # self - other
+        return self + (-other)
+
+    def __rsub__(self, other: Scalar) -> Value:  # other - self
+        return other + (-self)
+
+    def __rmul__(self, other: Scalar) -> Value:  # other * self
+        return self * other
+
+    def __truediv__(self, other: Operand) -> Value:  # self / other
+        return self * other**-1
+
+    def __rtruediv__(self, other: Scalar) -> Value:  # other / self
+        return other * self**-1
+
+    def __rpow__(self, other: Scalar) -> Value:  # other ** self
+        return Value(other) ** self
+
+    # --- detaching and differentiating ---
+
+    def detach(self) -> Value:
+        """A new leaf with the same number and no history."""
+        return Value(self.data, label=self.label)
+
+    def _backward(self) -> None:
+        """One chain-rule step: add ``local * self.grad`` into each child's grad."""
+        _propagate(self, _FloatMath)
+
+    def backward(self, grad: float | Value = 1.0, create_graph: bool = False) -> None:
+        """Fill ``.grad`` of every node this Value depends on, by the chain rule.
+
+        Leaves accumulate across calls (as in PyTorch); interior nodes start from zero. With
+        ``create_graph=True`` the gradients are Values, themselves differentiable.
+
+        >>> x = Value(2.0)
+        >>> y = x ** 3
+        >>> y.backward(create_graph=True)
+        >>> x.grad.data
+        12.0
+        >>> g = x.grad
+        >>> x.grad = 0.0
+        >>> g.backward()
+        >>> x.grad
+        12.0
+        """
+        order = topological_order(self)
+        for node in order:
+            if node._a is not None:
+                node.grad = 0.0
+        seed: float | Value = grad
+        if create_graph and not isinstance(seed, Value):
+            seed = Value(seed)
+        self.grad = self.grad + seed if self._a is None else seed
+        if create_graph:
+            for node in reversed(order):
+                _propagate(node, _ValueMath)
+        else:
+            with no_grad():
+                for node in reversed(order):
+                    _propagate(node, _FloatMath)
+
+
+def _propagate(node: Value, m: Any) -> None:
+    """Add each child's share of ``node.grad``: the chain rule for one node."""
+    a = node._a
+    if a is None:
+        return
+    b = node._b
+    g = node.grad
+    if m is _FloatMath:
+        x, y, out = a.data, node._arg if b is None else b.data, node.data
+    else:
+        x, y, out = a, node._arg if b is None else b, node
+    partials = RULES[node._op].partials(x, y, out, m)
+    a.grad = a.grad + partials[0] * g
+    if b is not None:
+        b.grad = b.grad + partials[1] * g
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node ``root`` depends on, children before parents, without recursion."""
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    push, pop, mark = stack.append, stack.pop, seen.add
+    while stack:
+        node, expanded = pop()
+        if expanded:
+            order.append(node)
+        elif node not in seen:
+            # A node is marked when expanded, so it is emitted after all its children.
+            mark(node)
+            push((node, True))
+            a, b = node._a, node._b
+            if a is not None and a not in seen:
+                push((a, False))
+            if b is not None and b not in seen:
+                push((b, False))
+    return order
