@@ -103,10 +103,6 @@ def _sign(x: float) -> float:
     return -1.0 if x < 0.0 else 0.0 * x  # 0 at 0, nan at nan
 
 
-def _positive(x: float) -> float:
-    return 0.0 if x <= 0.0 else 1.0  # relu's slope: 0 at 0, as in torch
-
-
 # --- The math a derivative rule is written in: on floats for backward(), on Values for
 # backward(create_graph=True). The same rule serves both. ---
 
@@ -121,11 +117,16 @@ class _FloatMath:
     sin = staticmethod(_sin)
     sigmoid = staticmethod(_sigmoid)
     sign = staticmethod(_sign)
-    positive = staticmethod(_positive)
 
     @staticmethod
     def num(x: float) -> float:
+        """The plain number(s) behind an operand, for comparisons."""
         return x
+
+    @staticmethod
+    def where(cond: bool, a: Any, b: Any) -> Any:
+        """``a`` where ``cond`` holds, else ``b`` (elementwise on arrays)."""
+        return a if cond else b
 
 
 class _ValueMath:
@@ -143,27 +144,28 @@ class _ValueMath:
     cos = staticmethod(lambda x: x.cos())
     sin = staticmethod(lambda x: x.sin())
     sigmoid = staticmethod(lambda x: x.sigmoid())
-    # Step functions have zero derivative: a constant float is exact.
-    sign = staticmethod(lambda x: _sign(x.data))
-    positive = staticmethod(lambda x: _positive(x.data))
-    num = staticmethod(lambda x: x.data)
+    sign = staticmethod(lambda x: _sign(x.data))  # a step: zero derivative, a float is exact
+    num = staticmethod(lambda x: x.data if isinstance(x, Value) else x)
+    where = _FloatMath.where
 
 
 def _d_pow(x: Any, y: Any, out: Any, m: Any) -> tuple[Any, Any]:
     # d/dx x^y = y * x^(y-1);  d/dy x^y = x^y * ln(x).  As torch: 0 where y == 0 (first) and
     # where x == 0 and y >= 0 (second), so that x**0 and 0**y have finite gradients.
     xv, yv = m.num(x), m.num(y)
-    dx = 0.0 if yv == 0.0 else y * m.pow(x, y - 1.0)
-    dy = 0.0 if xv == 0.0 and yv >= 0.0 else out * m.log(x)
+    dx = m.where(yv == 0.0, 0.0, y * m.pow(x, y - 1.0))
+    dy = m.where((xv == 0.0) & (yv >= 0.0), 0.0, out * m.log(x))
     return dx, dy
 
 
 class Rule(NamedTuple):
     """A primitive op: forward on floats, local partials ``(x, y, out, math) -> (dx[, dy])``.
 
-    ``y`` is the second operand's number for a binary op, or the op's constant (the exponent of
-    ``x**k``, the slope of ``leaky_relu``) for a unary one. ``math`` is ``_FloatMath`` or
-    ``_ValueMath``, so that one rule gives plain and differentiable gradients alike.
+    ``y`` is the second operand for a binary op, or the op's constant (the exponent of ``x**k``,
+    the slope of ``leaky_relu``) for a unary one. Partials use ``* + -`` and the functions of
+    ``math`` (``num where div pow log sin cos sigmoid sign``): ``_FloatMath`` on floats,
+    ``_ValueMath`` on Values (differentiable gradients), and NumPy arrays in ``fast.py``. So one
+    rule serves every path, and no derivative is written twice.
     """
 
     forward: Callable[[float, float], float]
@@ -194,12 +196,12 @@ RULES: dict[str, Rule] = {
     ),
     "ReLU": Rule(
         lambda x, _: _relu(x),
-        lambda x, y, out, m: (m.positive(x),),
+        lambda x, y, out, m: (m.where(m.num(x) <= 0.0, 0.0, 1.0),),
         "d(relu x)/dx = 1 if x > 0 else 0",
     ),
     "leaky_relu": Rule(
         _leaky_relu,
-        lambda x, y, out, m: (1.0 if m.num(x) > 0.0 else y,),
+        lambda x, y, out, m: (m.where(m.num(x) > 0.0, 1.0, y),),
         "d(leaky_relu x)/dx = 1 if x > 0 else slope",
     ),
     "abs": Rule(lambda x, _: abs(x), lambda x, y, out, m: (m.sign(x),), "d|x|/dx = sign(x)"),
