@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple, SupportsFloat, Union
 
@@ -245,50 +245,57 @@ def no_grad() -> Iterator[None]:
 
 
 def _as_float(data: object) -> float:
+    if type(data) is int:
+        return float(data)
     if isinstance(data, (str, bytes)) or not hasattr(type(data), "__float__"):
         raise TypeError(f"Value needs a real number, not {type(data).__name__}: {data!r:.40}")
     return float(data)  # type: ignore[arg-type]
 
 
-def _make(data: float, op: str, a: Value, b: Value | None, arg: float) -> Value:
-    """A new node; under ``no_grad()`` a leaf holding only the number."""
-    out = Value.__new__(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    if _grad_enabled:
-        out._a, out._b, out._op, out._arg = a, b, op, arg
-    else:
-        out._a, out._b, out._op, out._arg = None, None, "", 0.0
-    return out
+_new = object.__new__
 
 
 def _binary(op: str) -> Callable[[Value, Operand], Value]:
     forward = RULES[op].forward
 
     def method(self: Value, other: Operand) -> Value:
-        if not isinstance(other, Value):
-            other = Value(other)
-        return _make(forward(self.data, other.data), op, self, other, 0.0)
+        if isinstance(other, Value):
+            data, b, k = forward(self.data, other.data), other, 0.0
+        else:
+            # A plain number is a constant of the op, not a node, like a Python scalar in torch.
+            k = other if type(other) is float else _as_float(other)  # int, numpy scalar, ...
+            data, b = forward(self.data, k), None
+        out = _new(Value)  # written out here, not in a helper: this is the hottest path
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        if _grad_enabled:
+            out._a = self
+            out._b = b
+            out._op = op
+            out._arg = k
+        else:  # under no_grad(): a leaf holding only the number
+            out._a = out._b = None
+            out._op = ""
+            out._arg = 0.0
+        return out
 
     method.__name__ = f"_{op}"
     return method
 
 
 def _unary(op: str) -> Callable[[Value], Value]:
-    forward = RULES[op].forward
+    method = _binary(op)
 
-    def method(self: Value) -> Value:
-        return _make(forward(self.data, 0.0), op, self, None, 0.0)
+    def unary(self: Value) -> Value:
+        return method(self, 0.0)
 
-    method.__name__ = op.lower()
-    method.__doc__ = f"{op}(self). {RULES[op].formula}."
-    return method
+    unary.__name__ = op.lower()
+    unary.__doc__ = f"{op}(self). {RULES[op].formula}."
+    return unary
 
 
-_add = _binary("+")
-_mul = _binary("*")
-_pow_values = _binary("**")
+_leaky_relu_method = _binary("leaky_relu")  # the slope rides as the op's constant
 
 
 class Value:
@@ -302,7 +309,8 @@ class Value:
     """
 
     # Children live in two slots, not a tuple: a tuple object per node would cost 64 bytes.
-    # ``_arg`` is the constant of a one-operand op (the exponent of x**k, a leaky slope).
+    # ``_arg`` is the op's constant when it has one Value operand: the plain number in ``x * 3``
+    # or ``x ** 2``, the slope of ``leaky_relu``. Constants are not nodes, as in torch.
     __slots__ = ("data", "grad", "label", "_a", "_b", "_op", "_arg")
 
     data: float
@@ -326,6 +334,8 @@ class Value:
         children = tuple(_children)
         if len(children) > 2 or not all(isinstance(c, Value) for c in children):
             raise ValueError("a Value's _children must be at most two Values")
+        if children and _op not in RULES:
+            raise ValueError(f"unknown op {_op!r}: known ops are {', '.join(RULES)}")
         self._a = children[0] if children else None
         self._b = children[1] if len(children) == 2 else None
         self._op = _op
@@ -349,15 +359,9 @@ class Value:
 
     # --- primitives ---
 
-    __add__ = _add
-    __mul__ = _mul
-
-    def __pow__(self, other: Operand) -> Value:
-        """``self ** other``; the exponent may be a number or a Value."""
-        if isinstance(other, Value):
-            return _pow_values(self, other)
-        k = _as_float(other)
-        return _make(_pow(self.data, k), "**", self, None, k)
+    __add__ = _binary("+")
+    __mul__ = _binary("*")
+    __pow__ = _binary("**")
 
     exp = _unary("exp")
     log = _unary("log")
@@ -376,31 +380,29 @@ class Value:
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
         """x if x > 0 else negative_slope * x (torch's default slope 0.01)."""
-        slope = _as_float(negative_slope)
-        return _make(_leaky_relu(self.data, slope), "leaky_relu", self, None, slope)
+        return _leaky_relu_method(self, _as_float(negative_slope))
 
     # --- sugar, built from primitives ---
 
     def __neg__(self) -> Value:  # -self
         return self * -1.0
 
-    def __radd__(self, other: Scalar) -> Value:  # other + self
-        return self + other
+    __radd__ = __add__  # other + self
+    __rmul__ = __mul__  # other * self
 
     def __sub__(self, other: Operand) -> Value:  # self - other
         return self + (-other)
 
     def __rsub__(self, other: Scalar) -> Value:  # other - self
-        return other + (-self)
-
-    def __rmul__(self, other: Scalar) -> Value:  # other * self
-        return self * other
+        return -self + other
 
     def __truediv__(self, other: Operand) -> Value:  # self / other
-        return self * other**-1
+        if isinstance(other, Value):
+            return self * other**-1
+        return self * _div(1.0, _as_float(other))  # 1/0 is inf, as in torch
 
     def __rtruediv__(self, other: Scalar) -> Value:  # other / self
-        return other * self**-1
+        return self**-1 * other
 
     def __rpow__(self, other: Scalar) -> Value:  # other ** self
         return Value(other) ** self
@@ -413,7 +415,7 @@ class Value:
 
     def _backward(self) -> None:
         """One chain-rule step: add ``local * self.grad`` into each child's grad."""
-        _propagate(self, _FloatMath)
+        _chain_rule((self,), _FloatMath)
 
     def backward(self, grad: float | Value = 1.0, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node this Value depends on, by the chain rule.
@@ -432,57 +434,80 @@ class Value:
         >>> x.grad
         12.0
         """
-        order = topological_order(self)
-        for node in order:
-            if node._a is not None:
-                node.grad = 0.0
-        seed: float | Value = grad
-        if create_graph and not isinstance(seed, Value):
-            seed = Value(seed)
-        self.grad = self.grad + seed if self._a is None else seed
-        if create_graph:
-            for node in reversed(order):
-                _propagate(node, _ValueMath)
+        global _grad_enabled
+        order = _walk(self, zero_interior=True)
+        if create_graph and not isinstance(grad, Value):
+            grad = Value(grad)
+        self.grad = self.grad + grad if self._a is None else grad
+        order.reverse()
+        # Differentiable gradients record a graph; plain ones never build a Value.
+        previous, _grad_enabled = _grad_enabled, create_graph
+        try:
+            _chain_rule(order, _ValueMath if create_graph else _FloatMath)
+        finally:
+            _grad_enabled = previous
+
+
+def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
+    """For each node in turn, add ``local derivative * node.grad`` into each child's grad.
+
+    With ``m = _FloatMath`` the rules see numbers; with ``_ValueMath`` they see the nodes
+    themselves, so the gradients they build are Values connected to the graph.
+    """
+    rules = RULES
+    on_floats = m is _FloatMath
+    for node in nodes:
+        a = node._a
+        if a is None:  # a leaf
+            continue
+        b = node._b
+        g = node.grad
+        partials = rules[node._op].partials
+        if b is None:  # one Value operand; y is the op's constant
+            x = a.data if on_floats else a
+            a.grad += partials(x, node._arg, node.data if on_floats else node, m)[0] * g
+        elif on_floats:
+            da, db = partials(a.data, b.data, node.data, m)
+            a.grad += da * g
+            b.grad += db * g
         else:
-            with no_grad():
-                for node in reversed(order):
-                    _propagate(node, _FloatMath)
-
-
-def _propagate(node: Value, m: Any) -> None:
-    """Add each child's share of ``node.grad``: the chain rule for one node."""
-    a = node._a
-    if a is None:
-        return
-    b = node._b
-    g = node.grad
-    if m is _FloatMath:
-        x, y, out = a.data, node._arg if b is None else b.data, node.data
-    else:
-        x, y, out = a, node._arg if b is None else b, node
-    partials = RULES[node._op].partials(x, y, out, m)
-    a.grad = a.grad + partials[0] * g
-    if b is not None:
-        b.grad = b.grad + partials[1] * g
+            da, db = partials(a, b, node, m)
+            a.grad += da * g
+            b.grad += db * g
 
 
 def topological_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, children before parents, without recursion."""
+    """Every node ``root`` depends on, children before parents, without recursion.
+
+    >>> x = Value(1.0, label='x'); y = (x * 2).exp()
+    >>> [n._op or n.label for n in topological_order(y)]
+    ['x', '*', 'exp']
+    """
+    return _walk(root, zero_interior=False)
+
+
+def _walk(root: Value, zero_interior: bool) -> list[Value]:
+    # Depth-first with an explicit stack; a node is emitted once its children are. A node on
+    # the stack is an ancestor of the one above it, so (the graph being acyclic) a child
+    # already seen is already emitted. backward() zeroes interior grads on the way.
     order: list[Value] = []
-    seen: set[Value] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    push, pop, mark = stack.append, stack.pop, seen.add
+    seen = {root}
+    stack = [root]
+    push, pop, mark, emit = stack.append, stack.pop, seen.add, order.append
     while stack:
-        node, expanded = pop()
-        if expanded:
-            order.append(node)
-        elif node not in seen:
-            # A node is marked when expanded, so it is emitted after all its children.
-            mark(node)
-            push((node, True))
-            a, b = node._a, node._b
-            if a is not None and a not in seen:
-                push((a, False))
+        node = stack[-1]
+        a = node._a
+        if a is not None:
+            if a not in seen:
+                mark(a)
+                push(a)
+                continue
+            b = node._b
             if b is not None and b not in seen:
-                push((b, False))
+                mark(b)
+                push(b)
+                continue
+            if zero_interior:
+                node.grad = 0.0
+        emit(pop())
     return order
