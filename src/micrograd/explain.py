@@ -272,7 +272,9 @@ def _local(node: Value) -> tuple[float, ...]:
     a, b = node._a, node._b
     assert a is not None
     y = node._arg if b is None else b.data
-    return tuple(RULES[node._op].partials(a.data, y, node.data, _FloatMath))
+    partials = RULES[node._op].partials(a.data, y, node.data, _FloatMath)
+    # A plain-number operand (x * 3) is a constant, not a node: it takes no gradient.
+    return tuple(partials if b is not None else partials[:1])
 
 
 def explain(root: Value) -> Explanation:
