@@ -1,7 +1,7 @@
 """The autograd engine: a scalar ``Value``, one derivative rule per op, and ``backward()``.
 
 Every primitive op is one row of ``RULES``: its forward on plain floats beside its local partial
-derivatives. Sugar (``-``, ``/``, reflected forms) is built from primitives and needs no rule.
+derivatives. Sugar (``-``, reflected forms) is built from primitives and needs no rule.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def _is_odd_integer(y: float) -> bool:
 
 
 def _pow(x: float, y: float) -> float:
+    if y == 0.5 or y == -0.5:  # torch computes these as (r)sqrt: nan at -inf, where C pow is inf/0
+        return _sqrt(x) if y > 0 else _div(1.0, _sqrt(x))
     try:
         return math.pow(x, y)
     except OverflowError:  # the magnitude is too large: ±inf
@@ -100,7 +102,7 @@ def _leaky_relu(x: float, slope: float) -> float:
 def _sign(x: float) -> float:
     if x > 0.0:
         return 1.0
-    return -1.0 if x < 0.0 else 0.0 * x  # 0 at 0, nan at nan
+    return -1.0 if x < 0.0 else 0.0  # 0 at 0 and at nan, as torch's sgn
 
 
 # --- The math a derivative rule is written in: on floats for backward(), on Values for
@@ -176,6 +178,11 @@ class Rule(NamedTuple):
 RULES: dict[str, Rule] = {
     "+": Rule(operator.add, lambda x, y, out, m: (1.0, 1.0), "d(x+y)/dx = 1, d(x+y)/dy = 1"),
     "*": Rule(operator.mul, lambda x, y, out, m: (y, x), "d(x*y)/dx = y, d(x*y)/dy = x"),
+    "/": Rule(
+        _div,
+        lambda x, y, out, m: (m.div(1.0, y), -1.0 * m.div(out, y)),
+        "d(x/y)/dx = 1/y, d(x/y)/dy = -(x/y)/y",
+    ),
     "**": Rule(_pow, _d_pow, "d(x**y)/dx = y*x**(y-1), d(x**y)/dy = x**y*ln(x)"),
     "exp": Rule(lambda x, _: _exp(x), lambda x, y, out, m: (out,), "d(exp x)/dx = exp x"),
     "log": Rule(lambda x, _: _log(x), lambda x, y, out, m: (m.div(1.0, x),), "d(ln x)/dx = 1/x"),
@@ -396,13 +403,11 @@ class Value:
     def __rsub__(self, other: Scalar) -> Value:  # other - self
         return -self + other
 
-    def __truediv__(self, other: Operand) -> Value:  # self / other
-        if isinstance(other, Value):
-            return self * other**-1
-        return self * _div(1.0, _as_float(other))  # 1/0 is inf, as in torch
+    # Division is a primitive, not x * y**-1: that form is off by an ulp and overflows early.
+    __truediv__ = _binary("/")
 
     def __rtruediv__(self, other: Scalar) -> Value:  # other / self
-        return self**-1 * other
+        return Value(other) / self
 
     def __rpow__(self, other: Scalar) -> Value:  # other ** self
         return Value(other) ** self
