@@ -145,6 +145,7 @@ def test_local_derivatives_come_from_the_rule_table(monkeypatch: pytest.MonkeyPa
     assert ([c.local for c in step.contributions], step.formula) == ([7.0, 11.0], "f")
 
 
+INFIX = {"+": operator.add, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
 UNARY_ARGS = {"log": 1.5, "sqrt": 2.0, "ReLU": 0.7, "leaky_relu": -0.7, "abs": -0.7}
 
 
@@ -152,8 +153,8 @@ UNARY_ARGS = {"log": 1.5, "sqrt": 2.0, "ReLU": 0.7, "leaky_relu": -0.7, "abs": -
 def test_every_op_agrees_with_backward(op: str) -> None:
     """For every op in the rule table the narrator's gradients equal backward()'s."""
     x, w = Value(UNARY_ARGS.get(op, 0.6), label="x"), Value(1.7, label="w")
-    if op in ("+", "*", "**"):
-        f = {"+": operator.add, "*": operator.mul, "**": operator.pow}[op]
+    if not op.isidentifier():  # an infix op
+        f = INFIX[op]
         root = f(f(x, w), 1.3)  # a Value operand, then a plain-number one
     else:
         root = getattr(x * w, op.lower())()
@@ -206,12 +207,21 @@ def test_power_shows_its_exponent() -> None:
     ) == ("x**3", ("y", "", 3.0), 12.0)
 
 
-def test_division_shows_the_reciprocal() -> None:
-    """a / b is a * b**-1: the reciprocal step shows `b**-1` and says it is 1/x."""
+def test_division_and_its_rule() -> None:
+    """a / b shows as `a / b`, with the local derivatives 1/b and -(a/b)/b from its rule."""
     a, b = Value(3.0, label="a"), Value(4.0, label="b")
-    steps = explain(a / b)
-    assert [s.expression for s in steps] == ["a * n1", "b**-1"]
-    assert "1/x" in steps[1].note
+    step = explain(a / b)[0]
+    assert (step.expression, [c.local for c in step.contributions]) == (
+        "a / b",
+        [0.25, -0.75 / 4.0],
+    )
+
+
+def test_reciprocal_power() -> None:
+    """x**-1 shows its exponent and has the local derivative -1/x**2."""
+    x = Value(2.0, label="x")
+    step = explain(x**-1)[0]
+    assert (step.expression, step.contributions[0].local) == ("x**-1", -0.25)
 
 
 def test_node_names_label_or_number() -> None:

@@ -67,19 +67,22 @@ def node_names(root: Value) -> dict[Value, str]:
     return {node: names[node] for node in order}
 
 
+def _is_infix(op: str) -> bool:
+    """Whether ``op`` is written between its operands (``+ * / **``) rather than as a call."""
+    return not op.isidentifier()
+
+
 def _expression(node: Value, names: dict[Value, str]) -> tuple[str, str]:
     """The op as the user wrote it, in terms of the children's names, and a note on sugar."""
     a, b, op, k = node._a, node._b, node._op, node._arg
     assert a is not None  # only interior nodes have an expression
     x = names[a]
-    if op in ("+", "*", "**"):
+    if _is_infix(op):
         # The second operand is a Value, or a plain number kept as the op's constant.
         y = names[b] if b is not None else _num(k)
         if op == "*" and b is None and k == -1.0:
             return f"{x} * -1", "this is -x: the engine writes -x, and a - b, with a * -1"
-        if op == "**" and b is None and k == -1.0:
-            return f"{x}**-1", "this is 1/x: the engine writes a / b as a * b**-1"
-        return (f"{x}**{y}" if op == "**" else f"{x} {op} {y}"), ""
+        return (f"{x}{op}{y}" if op == "**" else f"{x} {op} {y}"), ""
     if op == "abs":
         return f"|{x}|", ""
     if op == "ReLU":
@@ -126,7 +129,7 @@ class Step:
     operands: tuple[tuple[str, str, float], ...]  # (symbol, name or "", value): x, y, k, slope
     upstream: float  # node.grad when the step runs: complete, as every parent ran before
     contributions: tuple[Contribution, ...]
-    note: str = ""  # how sugar (-x, a - b, a / b) shows up in the graph, if it does
+    note: str = ""  # how sugar (-x, a - b) shows up in the graph, if it does
 
     def _values(self, digits: int, code: str) -> str:
         parts = []
@@ -260,7 +263,7 @@ def _operands(node: Value, names: dict[Value, str]) -> tuple[tuple[str, str, flo
     x = ("x", names[a], a.data)
     if b is not None:
         return (x, ("y", names[b], b.data))
-    if node._op in ("+", "*", "**"):
+    if _is_infix(node._op):
         return (x, ("y", "", node._arg))  # a plain-number operand: a constant, not a node
     if node._op == "leaky_relu":
         return (x, ("slope", "", node._arg))

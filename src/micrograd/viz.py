@@ -90,12 +90,12 @@ def _record_escape(text: str) -> str:
 
 
 def _op_label(node: Value) -> str:
-    """The op as written: ``+``, ``*``, ``tanh``; with a plain-number operand, ``* -1``, ``**2``."""
+    """The op as written: ``+``, ``/``, ``tanh``; with a plain-number operand ``* -1``, ``**2``."""
     op = node._op
-    if node._b is None and op in ("+", "*"):
-        return f"{op} {node._arg:g}"
     if node._b is None and op == "**":
         return f"**{node._arg:g}"
+    if node._b is None and not op.isidentifier():  # an infix op with a plain-number operand
+        return f"{op} {node._arg:g}"
     if op == "leaky_relu":
         return f"leaky_relu {node._arg:g}"
     return op
