@@ -1,0 +1,933 @@
+"""Trace a loss built from Values once, then replay it as a vectorized NumPy program.
+
+A training step builds the same graph every time with new numbers. ``trace`` records it once,
+fuses chains of additions into n-ary sums and dot products, groups isomorphic work by level into
+array ops, and runs forward and backward on arrays with the same rule table as ``engine.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import Any, Protocol
+
+try:
+    import numpy as np
+    import numpy.typing as npt
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError('micrograd.fast needs NumPy: pip install "micrograd[fast]"') from exc
+
+from micrograd.engine import RULES, Value, is_grad_enabled, topological_order
+
+__all__ = [
+    "FORWARDS",
+    "ArrayAdam",
+    "ArrayOptimizer",
+    "ArraySGD",
+    "NumpyMath",
+    "Program",
+    "RetraceWarning",
+    "StructureError",
+    "compile_model",
+    "trace",
+]
+
+Array = npt.NDArray[np.float64]
+Index = npt.NDArray[np.intp]
+
+
+class StructureError(ValueError):
+    """The inputs would build a graph other than the traced one."""
+
+
+# --- The rule table's math on arrays ---
+
+
+def _sign(x: Any) -> Any:
+    # Twin of engine._sign: 0 at 0 and at nan (torch's sgn), where np.sign gives nan.
+    return np.where(x > 0.0, 1.0, np.where(x < 0.0, -1.0, 0.0))
+
+
+def _pow(x: Any, y: Any) -> Any:
+    # Twin of engine._pow: C pow, but x ** ±0.5 is (r)sqrt as in torch (nan at -inf).
+    if np.ndim(y) == 0:
+        if y == 0.5:
+            return np.sqrt(x)
+        return np.divide(1.0, np.sqrt(x)) if y == -0.5 else np.power(x, y)
+    root = np.sqrt(x)
+    return np.where(y == 0.5, root, np.where(y == -0.5, 1.0 / root, np.power(x, y)))
+
+
+def _sigmoid(x: Any) -> Any:
+    # Twin of engine._sigmoid: exp is only taken of a non-positive number, so it never overflows.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softplus(x: Any) -> Any:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x|.
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+class NumpyMath:
+    """``engine._FloatMath`` on arrays: the namespace a rule's partials are written in."""
+
+    num = staticmethod(_identity)
+    where = staticmethod(np.where)
+    div = staticmethod(np.divide)
+    pow = staticmethod(_pow)
+    log = staticmethod(np.log)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    sigmoid = staticmethod(_sigmoid)
+    sign = staticmethod(_sign)
+
+
+def _unary(f: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    def forward(x: Any, y: Any) -> Any:
+        return f(x)
+
+    return forward
+
+
+# Vectorized twins of the float forwards in ``engine.RULES`` (tested equal on edge values).
+# Derivatives are not here: they come from ``RULES[op].partials`` with ``NumpyMath``.
+FORWARDS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": np.add,
+    "*": np.multiply,
+    "/": np.divide,
+    "**": _pow,
+    "exp": _unary(np.exp),
+    "log": _unary(np.log),
+    "tanh": _unary(np.tanh),
+    "sigmoid": _unary(_sigmoid),
+    "softplus": _unary(_softplus),
+    "ReLU": _unary(lambda x: np.where(x <= 0.0, 0.0, x)),  # nan passes through
+    "leaky_relu": lambda x, slope: np.where(x > 0.0, x, x * slope),
+    "abs": _unary(np.abs),
+    "sqrt": _unary(np.sqrt),
+    "sin": _unary(np.sin),
+    "cos": _unary(np.cos),
+}
+
+
+def _forward(op: str) -> Callable[[Any, Any], Any]:
+    """The array forward of ``op``: its twin, or (for an op without one) its float forward."""
+    twin = FORWARDS.get(op)
+    return np.vectorize(RULES[op].forward, otypes=[np.float64]) if twin is None else twin
+
+
+def _fusable() -> bool:
+    """Whether the rules of ``+`` and ``*`` are d(x+y) = (1, 1) and d(x*y) = (y, x).
+
+    Sums and dot products are fused only then: their kernels contract exactly these partials
+    (a sum passes its gradient on unchanged; a product's factor gets the other factor).
+    """
+    x, y = object(), object()
+    try:
+        add = RULES["+"].partials(x, y, None, NumpyMath)
+        mul = RULES["*"].partials(x, y, None, NumpyMath)
+    except TypeError:
+        return False
+    return add == (1.0, 1.0) and len(mul) == 2 and mul[0] is y and mul[1] is x
+
+
+_FUSE = _fusable()
+
+
+def _times(d: Any, g: Array) -> Any:
+    """``d * g``, skipping the product when the rule's partial is exactly 1."""
+    return g if type(d) is float and d == 1.0 else d * g
+
+
+# --- Reading operands and accumulating gradients through precomputed index plans ---
+
+
+def _affine(idx: Index) -> tuple[int, tuple[int, ...]] | None:
+    """``(start, strides)`` when ``idx[i, j, ...] == start + i*s0 + j*s1 + ...``, else None."""
+    if idx.size == 0:
+        return None
+    start = int(idx.flat[0])
+    strides = []
+    expected: Any = np.full(idx.shape, start, dtype=np.intp)
+    for axis, length in enumerate(idx.shape):
+        step = 0
+        if length > 1:
+            at = [0] * idx.ndim
+            at[axis] = 1
+            step = int(idx[tuple(at)]) - start
+        if step < 0:
+            return None
+        strides.append(step)
+        shape = [1] * idx.ndim
+        shape[axis] = length
+        expected = expected + np.arange(length, dtype=np.intp).reshape(shape) * step
+    return (start, tuple(strides)) if np.array_equal(idx, expected) else None
+
+
+def _view(buf: Array, start: int, strides: tuple[int, ...], shape: tuple[int, ...]) -> Array:
+    size = buf.itemsize
+    view: Array = np.lib.stride_tricks.as_strided(
+        buf[start:], shape=shape, strides=tuple(s * size for s in strides)
+    )
+    return view
+
+
+class _Reader:
+    """Operands at fixed slots of the value buffer: a static view when they are evenly spaced."""
+
+    __slots__ = ("buf", "idx", "view")
+
+    def __init__(self, buf: Array, idx: Index) -> None:
+        self.buf = buf
+        self.idx = idx
+        affine = _affine(idx)
+        self.view = None if affine is None else _view(buf, affine[0], affine[1], idx.shape)
+
+    def get(self) -> Array:
+        """The operand values, in the shape of the index."""
+        if self.view is not None:
+            return self.view
+        out: Array = self.buf.take(self.idx)
+        return out
+
+
+class _Accumulator:
+    """Adds contributions into gradient slots; repeated slots are summed first (bincount)."""
+
+    __slots__ = ("buf", "idx", "inverse", "shape", "target", "unique_count", "view")
+
+    def __init__(self, buf: Array, idx: Index) -> None:
+        self.buf = buf
+        self.idx = idx
+        self.shape = idx.shape
+        self.view: Array | None = None
+        self.target: _Accumulator | None = None
+        unique, inverse = np.unique(idx.ravel(), return_inverse=True)
+        if len(unique) < idx.size:
+            self.inverse = inverse.reshape(-1)
+            self.unique_count = len(unique)
+            self.target = _Accumulator(buf, unique)
+            return
+        affine = _affine(idx)
+        if affine is not None:
+            self.view = _view(buf, affine[0], affine[1], idx.shape)
+
+    def add(self, contribution: Any) -> None:
+        """``buf[idx] += contribution`` where a repeated slot receives every share."""
+        if self.view is not None:
+            self.view += contribution
+        elif self.target is not None:
+            weights = np.broadcast_to(contribution, self.shape).ravel()
+            self.target.add(np.bincount(self.inverse, weights, self.unique_count))
+        else:
+            self.buf[self.idx] += contribution
+
+
+def _accumulator(g: Array, idx: Index, needs: npt.NDArray[np.bool_]) -> _Accumulator | None:
+    """An accumulator into ``idx``, or None when no slot there needs a gradient."""
+    return _Accumulator(g, idx) if needs[idx].any() else None
+
+
+# --- Kernels: one vectorized op over a group of isomorphic nodes ---
+
+
+class _Kernel(Protocol):
+    def forward(self) -> None: ...
+    def backward(self) -> None: ...
+
+
+class _Elementwise:
+    """One primitive op over many nodes: its NumPy twin forward, its rule's partials backward."""
+
+    def __init__(
+        self,
+        op: str,
+        v: Array,
+        g: Array,
+        out: slice,
+        x_idx: Index,
+        y_idx: Index | None,
+        y_const: float | Array,
+        needs: npt.NDArray[np.bool_],
+    ) -> None:
+        self.fn = _forward(op)
+        self.partials = RULES[op].partials
+        self.out = v[out]
+        self.gout = g[out]
+        self.read_x = _Reader(v, x_idx)
+        self.acc_x = _accumulator(g, x_idx, needs)
+        self.read_y: _Reader | None = None
+        self.acc_y: _Accumulator | None = None
+        self.y_const = y_const
+        if y_idx is not None:
+            self.read_y = _Reader(v, y_idx)
+            self.acc_y = _accumulator(g, y_idx, needs)
+        self.x: Any = None
+        self.y: Any = None
+
+    def forward(self) -> None:
+        self.x = x = self.read_x.get()
+        self.y = y = self.y_const if self.read_y is None else self.read_y.get()
+        self.out[...] = self.fn(x, y)
+
+    def backward(self) -> None:
+        if self.acc_x is None and self.acc_y is None:
+            return
+        d = self.partials(self.x, self.y, self.out, NumpyMath)
+        if self.acc_x is not None:
+            self.acc_x.add(_times(d[0], self.gout))
+        if self.acc_y is not None:
+            self.acc_y.add(_times(d[1], self.gout))
+
+
+class _Sum:
+    """Rows of ``sum(plain terms) + sum(a_k * b_k)``: n-ary sums and dot products, gathered."""
+
+    def __init__(
+        self,
+        v: Array,
+        g: Array,
+        out: slice,
+        plain: Index,
+        a: Index,
+        b: Index,
+        needs: npt.NDArray[np.bool_],
+    ) -> None:
+        self.out = v[out]
+        self.gout = g[out]
+        self.read_p = _Reader(v, plain) if plain.shape[1] else None
+        self.read_a = _Reader(v, a) if a.shape[1] else None
+        self.read_b = _Reader(v, b) if a.shape[1] else None
+        # Only columns of plain terms that lead to a parameter receive gradients.
+        columns = np.flatnonzero(needs[plain].any(axis=0))
+        self.acc_p = _Accumulator(g, plain[:, columns]) if len(columns) else None
+        self.p_width = len(columns)
+        self.acc_a = _accumulator(g, a, needs) if a.shape[1] else None
+        self.acc_b = _accumulator(g, b, needs) if a.shape[1] else None
+        self.va: Any = None
+        self.vb: Any = None
+
+    def forward(self) -> None:
+        total: Any = 0.0
+        if self.read_a is not None and self.read_b is not None:
+            self.va, self.vb = self.read_a.get(), self.read_b.get()
+            total = np.einsum("ij,ij->i", self.va, self.vb)
+        if self.read_p is not None:
+            total = total + self.read_p.get().sum(axis=1)
+        self.out[...] = total
+
+    def backward(self) -> None:
+        g = self.gout[:, None]
+        if self.acc_p is not None:
+            self.acc_p.add(np.broadcast_to(g, (len(g), self.p_width)))
+        if self.acc_a is not None or self.acc_b is not None:
+            da, db = RULES["*"].partials(self.va, self.vb, None, NumpyMath)  # (b, a)
+            if self.acc_a is not None:
+                self.acc_a.add(da * g)
+            if self.acc_b is not None:
+                self.acc_b.add(db * g)
+
+
+class _MatMul:
+    """Dot products whose rows pair every row of ``A`` with every row of ``B``: ``B @ A.T``.
+
+    A dense layer over a batch is this: each (sample, neuron) pair is one dot product. The
+    gradient of a factor is the other factor (the rule of ``*``), summed over the pairs it
+    meets: ``G.T @ B`` and ``G @ A``.
+    """
+
+    def __init__(
+        self,
+        v: Array,
+        g: Array,
+        out: slice,
+        a: Index,
+        b: Index,
+        bias: Index | None,
+        bias_per_a: bool,
+        needs: npt.NDArray[np.bool_],
+    ) -> None:
+        shape = (len(b), len(a))
+        self.out = v[out].reshape(shape)
+        self.gout = g[out].reshape(shape)
+        self.read_a, self.read_b = _Reader(v, a), _Reader(v, b)
+        self.acc_a = _accumulator(g, a, needs)
+        self.acc_b = _accumulator(g, b, needs)
+        self.read_bias = None if bias is None else _Reader(v, bias)
+        self.acc_bias = None if bias is None else _accumulator(g, bias, needs)
+        self.bias_per_a = bias_per_a
+        self.va: Any = None
+        self.vb: Any = None
+
+    def forward(self) -> None:
+        self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
+        np.matmul(vb, va.T, out=self.out)
+        if self.read_bias is not None:
+            bias = self.read_bias.get().sum(axis=1)
+            self.out += bias if self.bias_per_a else bias.reshape(self.out.shape)
+
+    def backward(self) -> None:
+        gout = self.gout
+        if self.acc_a is not None:
+            self.acc_a.add(gout.T @ self.vb)
+        if self.acc_b is not None:
+            self.acc_b.add(gout @ self.va)
+        if self.acc_bias is not None:
+            gb = gout.sum(axis=0) if self.bias_per_a else gout.reshape(-1)
+            self.acc_bias.add(gb[:, None])
+
+
+# --- Tracing a graph into groups of isomorphic nodes ---
+
+_OP_CODES = {op: code for code, op in enumerate(["", *RULES])}
+
+
+class _Graph:
+    """A traced graph: fused nodes by level and kind, ready to be laid out in a buffer."""
+
+    def __init__(self, root: Value, params: Sequence[Value], inputs: Sequence[Value]) -> None:
+        order = topological_order(root)
+        n = len(order)
+        index = {node: i for i, node in enumerate(order)}
+        n_params = len(params)
+        slot_of_leaf = {p: k for k, p in enumerate(params)}
+        slot_of_leaf.update({x: n_params + j for j, x in enumerate(inputs)})
+        ops: list[str] = []
+        a_of: list[int] = []
+        b_of: list[int] = []
+        args: list[float] = []
+        status: list[int] = []  # 0 constant, 1 depends on inputs only, 2 on a parameter
+        leaf_slot: list[int] = []
+        for node in order:
+            a = node._a
+            if a is None:
+                slot = slot_of_leaf.get(node, -1)
+                ops.append("")
+                a_of.append(-1)
+                b_of.append(-1)
+                args.append(node.data if slot < 0 else 0.0)
+                status.append(0 if slot < 0 else (2 if slot < n_params else 1))
+                leaf_slot.append(slot)
+                continue
+            ai = index[a]
+            b = node._b
+            bi = -1 if b is None else index[b]
+            s = status[ai]
+            if bi >= 0 and status[bi] > s:
+                s = status[bi]
+            ops.append(node._op)
+            a_of.append(ai)
+            b_of.append(bi)
+            args.append(node._arg if s else node.data)  # a constant keeps its value
+            status.append(s)
+            leaf_slot.append(-1)
+
+        self.n = n
+        self.root = n - 1
+        codes = np.array([_OP_CODES[op] for op in ops], dtype=np.int8)
+        a_arr = np.array(a_of, dtype=np.intp)
+        b_arr = np.array(b_of, dtype=np.intp)
+        st = np.array(status, dtype=np.int8)
+        arg_arr = np.array(args, dtype=np.float64)
+        digest = hashlib.sha256()
+        for array in (codes, a_arr, b_arr, st, arg_arr, np.array(leaf_slot, dtype=np.intp)):
+            digest.update(array.tobytes())
+        self.signature = digest.hexdigest()
+
+        # Fusion: an addition or product used once, by an addition, joins that sum.
+        live = (st > 0) & (a_arr >= 0)
+        count = np.bincount(a_arr[live], minlength=n) + np.bincount(
+            b_arr[live & (b_arr >= 0)], minlength=n
+        )
+        parent = np.full(n, -1, dtype=np.intp)
+        rows = np.flatnonzero(live)
+        parent[a_arr[rows]] = rows
+        has_b = rows[b_arr[rows] >= 0]
+        parent[b_arr[has_b]] = has_b
+        add, mul = _OP_CODES["+"], _OP_CODES["*"]
+        absorbed = np.zeros(n, dtype=bool)
+        if _FUSE:
+            parent_code = np.where(parent >= 0, codes[parent], -1)
+            absorbed = live & (count == 1) & ((codes == add) | (codes == mul))
+            absorbed &= parent_code == add
+            absorbed[self.root] = False
+
+        # Constants that operands refer to: constant nodes, and the numbers of ``x + 1``, ``2*x``.
+        self.const_value: dict[int, float] = {}
+        number_ids: dict[str, int] = {}
+
+        def ref(i: int) -> int:
+            if status[i]:
+                return i
+            self.const_value[i] = args[i]
+            return i
+
+        def number(value: float) -> int:
+            key = value.hex()  # keeps -0.0 apart from 0.0
+            found = number_ids.get(key)
+            if found is None:
+                found = number_ids[key] = n + len(number_ids)
+                self.const_value[found] = value
+            return found
+
+        level: dict[int, int] = {}
+        # group key -> member ids, and per member: (a, b, arg) or (plain, a-factors, b-factors)
+        self.groups: dict[tuple[Any, ...], list[int]] = {}
+        self.members: dict[int, tuple[Any, ...]] = {}
+        absorbed_list = absorbed.tolist()
+        for i in np.flatnonzero(live & ~absorbed).tolist():
+            op = ops[i]
+            if op == "+" and _FUSE:
+                plain: list[int] = []
+                fa: list[int] = []
+                fb: list[int] = []
+                # Walk the addition tree left to right; a constant term is pushed as -1 - id.
+                stack = [i]
+                while stack:
+                    j = stack.pop()
+                    if j < 0:
+                        plain.append(-1 - j)
+                    elif j == i or (absorbed_list[j] and ops[j] == "+"):
+                        bj = b_of[j]
+                        stack.append(bj if bj >= 0 else -1 - number(args[j]))
+                        stack.append(a_of[j])
+                    elif absorbed_list[j]:  # a product joins the sum as a dot-product term
+                        fa.append(ref(a_of[j]))
+                        bj = b_of[j]
+                        fb.append(ref(bj) if bj >= 0 else number(args[j]))
+                    else:
+                        plain.append(ref(j))
+                refs = plain + fa + fb
+                lv = 1 + max(level.get(r, 0) for r in refs)
+                key: tuple[Any, ...] = ("sum", lv, len(plain), len(fa))
+                self.members[i] = (plain, fa, fb)
+            else:
+                ai, bi = ref(a_of[i]), b_of[i]
+                bref = ref(bi) if bi >= 0 else -1
+                lv = 1 + max(level.get(ai, 0), level.get(bref, 0))
+                key = (op, lv, bref >= 0)
+                self.members[i] = (ai, bref, args[i])
+            level[i] = lv
+            self.groups.setdefault(key, []).append(i)
+        self.root_ref = ref(self.root)
+        self.n_ids = n + len(number_ids)
+        self.leaf_slot = {i: s for i, s in enumerate(leaf_slot) if s >= 0}
+        self.status = status
+
+
+# --- Laying the graph out in one buffer and compiling kernels ---
+
+
+def _outer(a: Index, b: Index) -> tuple[Index, Index, Index] | None:
+    """If rows pair every distinct row of ``a`` with every distinct row of ``b`` exactly once:
+    the row order that makes the outputs ``(B @ A.T).ravel()``, and the distinct rows."""
+    rows = len(a)
+    ua, inv_a = np.unique(a, axis=0, return_inverse=True)
+    ub, inv_b = np.unique(b, axis=0, return_inverse=True)
+    if len(ua) * len(ub) != rows:
+        return None
+    key = inv_b.reshape(-1) * len(ua) + inv_a.reshape(-1)
+    if len(np.unique(key)) != rows:
+        return None
+    return np.argsort(key), ua, ub
+
+
+class _Compiled:
+    """One traced structure: a value buffer, a gradient buffer and the kernels between them."""
+
+    def __init__(self, graph: _Graph, n_params: int, n_inputs: int) -> None:
+        self.signature = graph.signature
+        self.read: Index = np.zeros(0, dtype=np.intp)  # input places read as numbers
+        self.read_values: Array = np.zeros(0)
+        self.n_params = n_params
+        consts = sorted(graph.const_value)
+        first_const = n_params + n_inputs
+        ops_total = sum(len(m) for m in graph.groups.values())
+        size = first_const + len(consts) + ops_total
+        self.v: Array = np.zeros(size)
+        self.g: Array = np.zeros(size)
+        needs = np.zeros(size, dtype=bool)
+        needs[:n_params] = True
+        slot = np.full(graph.n_ids, -1, dtype=np.intp)
+        for i, s in graph.leaf_slot.items():
+            slot[i] = s
+        for k, c in enumerate(consts):
+            slot[c] = first_const + k
+            self.v[first_const + k] = graph.const_value[c]
+
+        def slots(refs: Any) -> Index:
+            found: Index = slot[np.asarray(refs, dtype=np.intp)]
+            if (found < 0).any():
+                raise AssertionError("an operand was scheduled after its use")
+            return found
+
+        self.kernels: list[_Kernel] = []
+        top = first_const + len(consts)
+        for key in sorted(graph.groups, key=lambda k: k[1]):
+            members = np.array(graph.groups[key], dtype=np.intp)
+            rows = len(members)
+            out = slice(top, top + rows)
+            kernel: _Kernel
+            if key[0] == "sum":
+                data = [graph.members[i] for i in members.tolist()]
+                plain = slots([d[0] for d in data]).reshape(rows, key[2])
+                fa = slots([d[1] for d in data]).reshape(rows, key[3])
+                fb = slots([d[2] for d in data]).reshape(rows, key[3])
+                outer = _outer(fa, fb) if key[3] else None
+                if outer is not None:
+                    perm, ua, ub = outer
+                    members, plain = members[perm], plain[perm]
+                    grid = plain.reshape(len(ub), len(ua), key[2])
+                    per_a = bool((grid == grid[:1]).all())
+                    bias = (grid[0] if per_a else plain) if key[2] else None
+                    slot[members] = np.arange(top, top + rows)
+                    needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                    kernel = _MatMul(self.v, self.g, out, ua, ub, bias, per_a, needs)
+                else:
+                    first = fb[:, 0] if key[3] else plain[:, 0]
+                    perm = np.argsort(first, kind="stable")
+                    members, plain, fa, fb = members[perm], plain[perm], fa[perm], fb[perm]
+                    slot[members] = np.arange(top, top + rows)
+                    needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                    kernel = _Sum(self.v, self.g, out, plain, fa, fb, needs)
+            else:
+                data = [graph.members[i] for i in members.tolist()]
+                x = slots([d[0] for d in data])
+                y_idx: Index | None = None
+                if key[2]:
+                    y_idx = slots([d[1] for d in data])
+                    perm = np.lexsort((y_idx, x))
+                    y_idx = y_idx[perm]
+                    y: float | Array = 0.0
+                else:
+                    perm = np.argsort(x, kind="stable")
+                    arg = np.array([d[2] for d in data], dtype=np.float64)[perm]
+                    bits = arg.view(np.int64)
+                    y = float(arg[0]) if (bits == bits[0]).all() else arg  # one constant
+                members, x = members[perm], x[perm]
+                slot[members] = np.arange(top, top + rows)
+                needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                kernel = _Elementwise(key[0], self.v, self.g, out, x, y_idx, y, needs)
+            self.kernels.append(kernel)
+            top += rows
+        self.root = int(slots([graph.root_ref])[0])
+
+    def run(self, theta: Array, inputs: Sequence[Array]) -> float:
+        """Forward and backward for these parameters and inputs; the gradient is in ``g``."""
+        v, g = self.v, self.g
+        n = self.n_params
+        v[:n] = theta
+        for x in inputs:
+            v[n : n + x.size] = x.ravel()
+            n += x.size
+        with np.errstate(all="ignore"):
+            for kernel in self.kernels:
+                kernel.forward()
+            g.fill(0.0)
+            g[self.root] = 1.0
+            for kernel in reversed(self.kernels):
+                kernel.backward()
+        return float(v[self.root])
+
+
+# --- The public program ---
+
+
+def _flat(arrays: Sequence[Array]) -> Array:
+    """All inputs' numbers in one flat array, in the order of their slots."""
+    flat: Array = np.concatenate([x.ravel() for x in arrays]) if arrays else np.zeros(0)
+    return flat
+
+
+def _same_bits(a: Array, b: Array) -> bool:
+    """Equal as stored (nan equals nan; -0.0 differs from 0.0)."""
+    return a.shape == b.shape and bool((a.view(np.int64) == b.view(np.int64)).all())
+
+
+def _nest(flat: list[Value], shape: tuple[int, ...]) -> Any:
+    """Values in nested lists of the given shape (one Value for shape ``()``)."""
+    if not shape:
+        return flat[0]
+    if len(shape) == 1:
+        return flat
+    step = math.prod(shape[1:])
+    return [_nest(flat[k * step : (k + 1) * step], shape[1:]) for k in range(shape[0])]
+
+
+class ArrayOptimizer(Protocol):
+    """An optimizer that updates a parameter array in place from its gradient."""
+
+    lr: float
+
+    def update(self, theta: Array, grad: Array) -> None:
+        """Move ``theta`` (in place) one step against ``grad``."""
+
+
+class ArraySGD:
+    """SGD on arrays, as ``torch.optim.SGD``: ``v = momentum*v + g``; ``theta -= lr * v``."""
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.velocity: Array | None = None
+
+    def update(self, theta: Array, grad: Array) -> None:
+        """One step, in place."""
+        if self.weight_decay:
+            grad = grad + self.weight_decay * theta
+        if self.momentum:
+            if self.velocity is None:
+                self.velocity = grad.copy()
+            else:
+                self.velocity *= self.momentum
+                self.velocity += grad
+            grad = self.velocity
+        theta -= self.lr * grad
+
+
+class ArrayAdam:
+    """Adam on arrays, as ``torch.optim.Adam`` (bias-corrected moments)."""
+
+    def __init__(
+        self,
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        self.lr = lr
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.t = 0
+        self.m: Array | None = None
+        self.s: Array | None = None
+
+    def update(self, theta: Array, grad: Array) -> None:
+        """One step, in place."""
+        if self.weight_decay:
+            grad = grad + self.weight_decay * theta
+        if self.m is None or self.s is None:
+            self.m, self.s = np.zeros_like(theta), np.zeros_like(theta)
+        b1, b2 = self.betas
+        self.t += 1
+        self.m *= b1
+        self.m += (1.0 - b1) * grad
+        self.s *= b2
+        self.s += (1.0 - b2) * grad * grad
+        m_hat = self.m / (1.0 - b1**self.t)
+        s_hat = self.s / (1.0 - b2**self.t)
+        theta -= self.lr * m_hat / (np.sqrt(s_hat) + self.eps)
+
+
+_data = attrgetter("data")
+
+# While a function is traced: the input leaves whose number it read as a plain float.
+_reads: set[Value] | None = None
+
+
+class _Input(Value):
+    """An input leaf that notes when the traced function reads its number (``float(x)``).
+
+    A number read in Python becomes a constant of the graph (``hinge_loss`` reads its labels
+    so), so the program is only valid for inputs with the same numbers at those places.
+    """
+
+    __slots__ = ()
+
+    def __float__(self) -> float:
+        if _reads is not None:
+            _reads.add(self)
+        return self.data
+
+
+class RetraceWarning(UserWarning):
+    """A program is traced again because its function read input numbers that changed."""
+
+
+class Program:
+    """A traced loss, replayed on arrays: ``program(*inputs)`` runs forward and backward.
+
+    Made by ``trace`` or ``compile_model``. Each call reads the parameters' current ``.data``,
+    adds the gradient into each parameter's ``.grad`` (as ``loss.backward()`` does) and returns
+    the loss. Inputs of another shape are retraced (or refused with ``retrace=False``).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Value],
+        params: Sequence[Value],
+        example_inputs: Sequence[Any],
+        retrace: bool = True,
+    ) -> None:
+        self.fn = fn
+        self.params = list(params)
+        if len(set(self.params)) != len(self.params):
+            raise ValueError("params lists a Value twice")
+        for p in self.params:
+            if not isinstance(p, Value) or p._a is not None:
+                raise ValueError("params must be leaf Values (no children)")
+        self.retrace = retrace
+        self.traces = 0
+        self.grad: Array = np.zeros(len(self.params))
+        self._programs: dict[tuple[tuple[int, ...], ...], _Compiled] = {}
+        self._arity = len(example_inputs)
+        self._compile(self._arrays(example_inputs))
+
+    def _arrays(self, inputs: Sequence[Any]) -> list[Array]:
+        if len(inputs) != self._arity:
+            raise TypeError(f"the program takes {self._arity} inputs, got {len(inputs)}")
+        return [np.asarray(x, dtype=np.float64) for x in inputs]
+
+    def _build(self, arrays: Sequence[Array]) -> tuple[_Graph, Index]:
+        """Trace the function on these inputs: its graph, and the input places it read."""
+        global _reads
+        if not is_grad_enabled():
+            raise RuntimeError("trace records a graph: call it outside no_grad()")
+        leaves: list[Value] = []
+        nested = []
+        for x in arrays:
+            flat: list[Value] = [_Input(f) for f in x.ravel().tolist()]
+            leaves.extend(flat)
+            nested.append(_nest(flat, x.shape))
+        _reads = set()
+        try:
+            root = self.fn(*nested)
+        finally:
+            reads, _reads = _reads, None
+        if not isinstance(root, Value):
+            raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
+        read = np.array([j for j, x in enumerate(leaves) if x in reads], dtype=np.intp)
+        return _Graph(root, self.params, leaves), read
+
+    def _compile(self, arrays: Sequence[Array]) -> _Compiled:
+        graph, read = self._build(arrays)
+        compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
+        compiled.read = read
+        compiled.read_values = _flat(arrays)[read]
+        self._programs[tuple(x.shape for x in arrays)] = compiled
+        self.traces += 1
+        return compiled
+
+    def _program(self, arrays: Sequence[Array]) -> _Compiled:
+        shapes = tuple(x.shape for x in arrays)
+        compiled = self._programs.get(shapes)
+        if compiled is not None:
+            if not compiled.read.size or _same_bits(
+                _flat(arrays)[compiled.read], compiled.read_values
+            ):
+                return compiled
+            if not self.retrace:
+                raise StructureError(
+                    f"the traced function read {compiled.read.size} input numbers with float() "
+                    "(they are constants of its graph), and these inputs change them; pass "
+                    "those inputs as Values to the graph, or retrace=True"
+                )
+            warnings.warn(
+                "the traced function read input numbers with float() (micrograd.losses reads "
+                "its targets so) and they changed: tracing again. Use the same targets, or a "
+                "loss that keeps them as Values, to avoid retracing.",
+                RetraceWarning,
+                stacklevel=3,
+            )
+        elif not self.retrace:
+            known = ", ".join(str(list(s)) for s in self._programs)
+            raise StructureError(
+                f"inputs of shapes {[list(s) for s in shapes]} build another graph than the "
+                f"traced one ({known}); trace again or pass retrace=True"
+            )
+        return self._compile(arrays)
+
+    def _theta(self) -> Array:
+        return np.fromiter(map(_data, self.params), dtype=np.float64, count=len(self.params))
+
+    def loss_and_grad(self, theta: Array, *inputs: Any) -> tuple[float, Array]:
+        """The loss and its gradient (in ``params`` order) at ``theta``; no Value is touched."""
+        arrays = self._arrays(inputs)
+        compiled = self._program(arrays)
+        loss = compiled.run(np.asarray(theta, dtype=np.float64), arrays)
+        return loss, compiled.g[: len(self.params)].copy()
+
+    def __call__(self, *inputs: Any) -> float:
+        """Forward and backward at the parameters' ``.data``; add into ``.grad``; the loss."""
+        loss, self.grad = self.loss_and_grad(self._theta(), *inputs)
+        for p, gp in zip(self.params, self.grad.tolist(), strict=True):
+            p.grad = p.grad + gp
+        return loss
+
+    def step(self, *inputs: Any, optimizer: ArrayOptimizer) -> float:
+        """One training step on arrays: the loss, its gradient, the optimizer's update.
+
+        Equivalent to ``zero_grad(); loss = program(*inputs); optimizer.step()``: each
+        parameter's ``.data`` is updated and its ``.grad`` set to this step's gradient.
+        """
+        theta = self._theta()
+        loss, grad = self.loss_and_grad(theta, *inputs)
+        self.grad = grad
+        optimizer.update(theta, grad)
+        for p, value, gp in zip(self.params, theta.tolist(), grad.tolist(), strict=True):
+            p.data = value
+            p.grad = gp
+        return loss
+
+    def check(self, *inputs: Any) -> None:
+        """Trace again on these inputs; raise StructureError if the graph is not the traced one.
+
+        Catches what shapes cannot: Python control flow on data, changed constants.
+        """
+        arrays = self._arrays(inputs)
+        shapes = tuple(x.shape for x in arrays)
+        compiled = self._programs.get(shapes)
+        if compiled is None:
+            raise StructureError(f"no program traced for inputs of shapes {list(shapes)}")
+        if self._build(arrays)[0].signature != compiled.signature:
+            raise StructureError(
+                "these inputs build a different graph than the traced one (Python control "
+                "flow on data, or a changed constant): the compiled program would be wrong"
+            )
+
+
+def trace(
+    fn: Callable[..., Value],
+    params: Sequence[Value],
+    *example_inputs: Any,
+    retrace: bool = True,
+) -> Program:
+    """Trace ``fn(*inputs) -> Value`` once into a Program over ``params``.
+
+    Each input (an array or nested lists of numbers) reaches ``fn`` as nested lists of Values of
+    the same shape; every leaf that is neither a parameter nor an input is a constant.
+
+    >>> w = Value(2.0)
+    >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
+    >>> program(5.0), w.grad
+    (10.0, 5.0)
+    """
+    return Program(fn, params, example_inputs, retrace=retrace)
+
+
+def compile_model(
+    model: Any,
+    loss_fn: Callable[[list[Any], list[Value]], Value],
+    xs: Any,
+    y: Any,
+    retrace: bool = True,
+) -> Program:
+    """A Program for ``loss_fn([model(x) for x in xs], y)`` over ``model.parameters()``.
+
+    Call it as ``program(xs, y)`` with a batch of the same shape (new numbers each time).
+    """
+
+    def fn(xs: list[list[Value]], ys: list[Value]) -> Value:
+        return loss_fn([model(x) for x in xs], ys)
+
+    return Program(fn, model.parameters(), (xs, y), retrace=retrace)
