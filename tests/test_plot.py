@@ -91,6 +91,8 @@ def test_classes_from_scores_indices_and_rows() -> None:
     scores = _classes(np.array([-0.5, 0.0, 2.5]))
     indices = _classes(np.array([0, 2, 1]))
     rows = _classes(np.array([[0.1, 0.9, 0.0], [3.0, 1.0, 2.0]]))
+    single = _classes(np.array([[-0.5], [0.5]]))
+    assert (single[0].tolist(), single[1]) == ([0, 1], True)
     assert [scores[0].tolist(), indices[0].tolist(), rows[0].tolist()] == [
         [0, 0, 1],
         [0, 2, 1],

@@ -60,10 +60,12 @@ def _classes(out: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], bool]:
 
     One score per point is binary: class 1 where the score is > 0 (so scores, ±1 and 0/1 labels
     all work), unless the scores are integers above 1, which are class indices. A row of scores
-    per point picks its argmax.
+    per point picks its argmax (a row of one score is a binary score).
     """
     import numpy as np
 
+    if out.ndim == 2 and out.shape[1] == 1:  # a list of one Value: one score per point
+        out = out[:, 0]
     if out.ndim == 2:
         return np.argmax(out, axis=1), out.shape[1] <= 2
     if out.dtype.kind in "iub" and out.size and out.max() > 1:
