@@ -29,8 +29,17 @@ def install_reference() -> Path:
     """Install micrograd 0.1.0 into its own folder (once), never beside our package."""
     if not (REFERENCE / "micrograd" / "engine.py").exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "micrograd==0.1.0",
-             "--target", str(REFERENCE)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "micrograd==0.1.0",
+                "--target",
+                str(REFERENCE),
+            ],
             check=True,
         )
     return REFERENCE
@@ -41,7 +50,10 @@ def measure(path: Path, workload: str, repeat: int) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), str(HERE)])}
     out = subprocess.run(
         [sys.executable, "-S", str(HERE / "workloads.py"), workload, str(repeat)],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "crashed"}
@@ -61,14 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(args.rounds):
         for name in names:
             for engine, path in engines.items():
-                if name == "chain_1e6" and engine != "ours":
-                    # micrograd's recursive topological sort cannot take a deep chain; one
-                    # attempt shows how it fails rather than repeating a slow crash.
-                    if (name, engine) in results:
-                        continue
-                results.setdefault((name, engine), []).append(
-                    measure(path, name, WORKLOADS[name])
-                )
+                # micrograd's recursive topological sort cannot take a deep chain; one
+                # attempt shows how it fails rather than repeating a slow crash.
+                if name == "chain_1e6" and engine != "ours" and (name, engine) in results:
+                    continue
+                results.setdefault((name, engine), []).append(measure(path, name, WORKLOADS[name]))
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.rounds} rounds\n")
     print("| workload | micrograd 0.1.0 | ours | ratio |")
     print("|---|---|---|---|")

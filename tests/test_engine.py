@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from optable import EDGE, INF, OPS, run_torch, run_value, same_float
 
 from micrograd.engine import RULES, Value, is_grad_enabled, no_grad, topological_order
 from micrograd.gradcheck import gradcheck
+from optable import EDGE, INF, OPS, run_torch, run_value, same_float
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,7 +255,7 @@ def test_non_numeric_data_raises_type_error_naming_the_type(bad: object) -> None
 )
 def test_combining_a_value_with_a_non_number_raises_type_error(combine: object) -> None:
     """A Value combined with a string or None raises TypeError naming that type."""
-    with pytest.raises(TypeError, match="str|NoneType"):
+    with pytest.raises(TypeError, match=r"str|NoneType"):
         combine(Value(1.0))  # type: ignore[operator]
 
 

@@ -18,8 +18,8 @@ INF = math.inf
 NAN = math.nan
 
 # A number that may stand beside a Value in an expression.
-Scalar = Union[int, float]
-Operand = Union["Value", int, float]
+Scalar = int | float
+Operand = Union["Value", int, float]  # a string forward reference needs Union
 
 
 # --- Forward functions on plain floats, with PyTorch's float64 edge values (inf/nan, no raise) ---
@@ -318,7 +318,7 @@ class Value:
     # Children live in two slots, not a tuple: a tuple object per node would cost 64 bytes.
     # ``_arg`` is the op's constant when it has one Value operand: the plain number in ``x * 3``
     # or ``x ** 2``, the slope of ``leaky_relu``. Constants are not nodes, as in torch.
-    __slots__ = ("data", "grad", "label", "_a", "_b", "_op", "_arg")
+    __slots__ = ("_a", "_arg", "_b", "_op", "data", "grad", "label")
 
     data: float
     grad: float | Value
