@@ -1,0 +1,182 @@
+"""micrograd.losses: values and gradients against PyTorch in float64, stability, errors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch.nn import functional as tnf
+
+from micrograd.engine import Value
+from micrograd.losses import (
+    LOSSES,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    l2,
+    mse_loss,
+)
+
+finite = st.floats(-30.0, 30.0, allow_nan=False)
+
+
+def close(a: float, b: float) -> bool:
+    """Equal up to float64 rounding (different summation orders)."""
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-14)
+
+
+def leaves(xs: list[float]) -> tuple[list[Value], torch.Tensor]:
+    """The same numbers as micrograd leaves and as a float64 tensor that wants gradients."""
+    return [Value(x) for x in xs], torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+
+
+def check_against_torch(
+    ours: Callable[[list[Value]], Value],
+    theirs: Callable[[torch.Tensor], torch.Tensor],
+    xs: list[float],
+) -> None:
+    """Assert a loss's value and gradients match PyTorch's on the scores ``xs``."""
+    values, tensor = leaves(xs)
+    out = ours(values)
+    out.backward()
+    expected = theirs(tensor)
+    expected.backward()
+    assert tensor.grad is not None
+    grads = zip([v.grad for v in values], tensor.grad.tolist(), strict=True)
+    pairs = [(out.data, expected.item()), *grads]
+    assert all(close(float(a), b) for a, b in pairs), pairs
+
+
+@given(
+    st.lists(st.tuples(finite, finite), min_size=1, max_size=6), st.sampled_from(["mean", "sum"])
+)
+def test_mse_loss_matches_torch(pairs: list[tuple[float, float]], reduction: str) -> None:
+    """mse_loss equals tnf.mse_loss (mean and sum), value and gradients."""
+    xs, ts = [p[0] for p in pairs], [p[1] for p in pairs]
+    check_against_torch(
+        lambda v: mse_loss(v, ts, reduction=reduction),
+        lambda t: tnf.mse_loss(t, torch.tensor(ts, dtype=torch.float64), reduction=reduction),
+        xs,
+    )
+
+
+@given(st.lists(st.tuples(finite, st.sampled_from([-1, 1])), min_size=1, max_size=6))
+def test_hinge_loss_matches_torch(pairs: list[tuple[float, int]]) -> None:
+    """hinge_loss equals mean(relu(1 - y*s)) in PyTorch, value and gradients (0 at the kink)."""
+    xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+    check_against_torch(
+        lambda v: hinge_loss(v, ys),
+        lambda t: torch.relu(1 - torch.tensor(ys, dtype=torch.float64) * t).mean(),
+        xs,
+    )
+
+
+def test_hinge_loss_is_the_demos_expression_exactly() -> None:
+    """hinge_loss builds the demo's sum((1 + -y*s).relu()) * (1/n), float for float."""
+    scores = [0.3, -1.7, 2.2, 0.1]
+    ys = [1, -1, -1, 1]
+    demo = sum((1 + -y * Value(s)).relu() for y, s in zip(ys, scores, strict=True)) * (1.0 / 4)
+    assert hinge_loss([Value(s) for s in scores], ys).data == demo.data
+
+
+def test_hinge_loss_reads_label_zero_as_minus_one() -> None:
+    """Class indices 0/1 give the same hinge loss as the labels -1/+1."""
+    scores = [Value(0.3), Value(-1.7)]
+    assert hinge_loss(scores, [0, 1]).data == hinge_loss(scores, [-1, 1]).data
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(-1e3, 1e3, allow_nan=False), st.floats(0.0, 1.0)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_binary_cross_entropy_matches_torch(pairs: list[tuple[float, float]]) -> None:
+    """binary_cross_entropy equals tnf.binary_cross_entropy_with_logits, even for huge logits."""
+    xs, ts = [p[0] for p in pairs], [p[1] for p in pairs]
+    check_against_torch(
+        lambda v: binary_cross_entropy(v, ts),
+        lambda t: tnf.binary_cross_entropy_with_logits(t, torch.tensor(ts, dtype=torch.float64)),
+        xs,
+    )
+
+
+def test_binary_cross_entropy_is_stable_for_extreme_logits() -> None:
+    """Logits of ±1000 give finite losses and gradients sigmoid(x) - y, with no overflow."""
+    x = [Value(1000.0), Value(-1000.0)]
+    loss = binary_cross_entropy(x, [0, 1], reduction="sum")
+    loss.backward()
+    assert (loss.data, x[0].grad, x[1].grad) == (2000.0, 1.0, -1.0)
+    assert binary_cross_entropy_with_logits is binary_cross_entropy
+
+
+rows = st.lists(finite, min_size=2, max_size=4)
+
+
+@given(st.lists(rows, min_size=1, max_size=4), st.data())
+def test_cross_entropy_matches_torch(logits: list[list[float]], data: st.DataObject) -> None:
+    """cross_entropy equals tnf.cross_entropy on logits, value and gradient of every logit."""
+    width = min(len(r) for r in logits)
+    logits = [r[:width] for r in logits]
+    targets = [data.draw(st.integers(0, width - 1)) for _ in logits]
+    flat = [x for r in logits for x in r]
+    check_against_torch(
+        lambda v: cross_entropy([v[i : i + width] for i in range(0, len(v), width)], targets),
+        lambda t: tnf.cross_entropy(t.view(-1, width), torch.tensor(targets)),
+        flat,
+    )
+
+
+def test_cross_entropy_is_stable_for_extreme_logits() -> None:
+    """Logits of ±1000 (exp would overflow) give finite, exact losses via log-softmax."""
+    row = [Value(1000.0), Value(-1000.0), Value(0.0)]
+    loss = cross_entropy([row], [1])
+    loss.backward()
+    assert (loss.data, row[0].grad, row[1].grad, row[2].grad) == (2000.0, 1.0, -1.0, 0.0)
+
+
+@given(st.lists(finite, min_size=0, max_size=6), st.floats(0.0, 1.0))
+def test_l2_matches_torch(xs: list[float], alpha: float) -> None:
+    """l2(parameters, alpha) equals alpha * sum(p*p) in PyTorch, value and gradients."""
+    check_against_torch(lambda v: l2(v, alpha), lambda t: alpha * (t * t).sum(), xs)
+
+
+def test_l2_is_the_demos_reg_loss_exactly() -> None:
+    """l2 builds the demo's alpha * sum(p*p for p in parameters), float for float."""
+    ps = [Value(x) for x in (0.3, -0.71, 1e-3, 2.5)]
+    assert l2(ps, 1e-4).data == (1e-4 * sum(p * p for p in ps)).data
+
+
+def test_registry_names_the_four_losses() -> None:
+    """LOSSES maps hinge, mse, bce and cross_entropy to the functions."""
+    expected = {
+        "hinge": hinge_loss,
+        "mse": mse_loss,
+        "bce": binary_cross_entropy,
+        "cross_entropy": cross_entropy,
+    }
+    assert expected == LOSSES
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: mse_loss([Value(1.0)], [1.0, 2.0]), "1 scores but 2 targets"),
+        (lambda: mse_loss([], []), "at least one score"),
+        (lambda: mse_loss([Value(1.0)], [1.0], reduction="max"), "reduction"),
+        (lambda: hinge_loss([Value(1.0)], [2]), "labels -1/\\+1"),
+        (lambda: binary_cross_entropy([Value(1.0)], [1.5]), r"targets in \[0, 1\]"),
+        (lambda: cross_entropy([[Value(1.0), Value(2.0)]], [2]), "class index below 2"),
+        (lambda: cross_entropy([[Value(1.0), Value(2.0)]], [0, 1]), "1 rows of logits"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call: Callable[[], Value], message: str) -> None:
+    """Mismatched lengths, empty input, unknown reductions and bad labels raise ValueError."""
+    with pytest.raises(ValueError, match=message):
+        call()
