@@ -32,6 +32,7 @@ __all__ = [
     "RetraceWarning",
     "StructureError",
     "compile_model",
+    "rule_backward",
     "trace",
 ]
 
@@ -124,25 +125,61 @@ def _forward(op: str) -> Callable[[Any, Any], Any]:
     return np.vectorize(RULES[op].forward, otypes=[np.float64]) if twin is None else twin
 
 
-def _fusable() -> bool:
-    """Whether the rules of ``+`` and ``*`` are d(x+y) = (1, 1) and d(x*y) = (y, x).
+def rule_backward(op: str) -> Callable[[Any, Any, Any, Any], tuple[Any, ...]]:
+    """``(x, y, out, g) -> (gx[, gy])`` on arrays: what each operand's grad receives from ``op``.
 
-    Sums and dot products are fused only then: their kernels contract exactly these partials
-    (a sum passes its gradient on unchanged; a product's factor gets the other factor).
+    It is the rule of ``engine.RULES`` run with ``NumpyMath``: its ``backward`` when the rule has
+    one, else its ``partials`` times ``g``.
     """
-    x, y = object(), object()
+    rule = RULES[op]
+    backward = getattr(rule, "backward", None)
+    if callable(backward):
+        return lambda x, y, out, g: tuple(backward(x, y, out, g, NumpyMath))
+    partials = rule.partials
+    return lambda x, y, out, g: tuple(_times(d, g) for d in partials(x, y, out, NumpyMath))
+
+
+class _Symbol:
+    """A stand-in operand that records the products taken of it, to read a rule's shape."""
+
+    def __init__(self, expr: Any) -> None:
+        self.expr = expr
+
+    def __mul__(self, other: Any) -> _Symbol:
+        return _Symbol(("*", self.expr, getattr(other, "expr", other)))
+
+    def __rmul__(self, other: Any) -> _Symbol:
+        return _Symbol(("*", getattr(other, "expr", other), self.expr))
+
+
+def _fusable() -> bool:
+    """Whether the rules of ``+`` and ``*`` send back ``(g, g)`` and ``(g*y, g*x)``.
+
+    Sums and dot products are fused only then: their kernels contract exactly these rules (a sum
+    passes its gradient on unchanged; a product's factor gets the other factor times ``g``).
+    """
+    x, y, out, g = (_Symbol(name) for name in ("x", "y", "out", "g"))
     try:
-        add = RULES["+"].partials(x, y, None, NumpyMath)
-        mul = RULES["*"].partials(x, y, None, NumpyMath)
+        add = rule_backward("+")(x, y, out, g)
+        mul = rule_backward("*")(x, y, out, g)
     except TypeError:
         return False
-    return add == (1.0, 1.0) and len(mul) == 2 and mul[0] is y and mul[1] is x
+
+    def product(term: Any, a: str, b: str) -> bool:
+        return getattr(term, "expr", None) in (("*", a, b), ("*", b, a))
+
+    return (
+        [getattr(t, "expr", None) for t in add] == ["g", "g"]
+        and len(mul) == 2
+        and product(mul[0], "g", "y")
+        and product(mul[1], "g", "x")
+    )
 
 
 _FUSE = _fusable()
 
 
-def _times(d: Any, g: Array) -> Any:
+def _times(d: Any, g: Any) -> Any:
     """``d * g``, skipping the product when the rule's partial is exactly 1."""
     return g if type(d) is float and d == 1.0 else d * g
 
@@ -242,6 +279,7 @@ def _accumulator(g: Array, idx: Index, needs: npt.NDArray[np.bool_]) -> _Accumul
 class _Kernel(Protocol):
     def forward(self) -> None: ...
     def backward(self) -> None: ...
+    def describe(self) -> str: ...
 
 
 class _Elementwise:
@@ -258,8 +296,9 @@ class _Elementwise:
         y_const: float | Array,
         needs: npt.NDArray[np.bool_],
     ) -> None:
+        self.op = op
         self.fn = _forward(op)
-        self.partials = RULES[op].partials
+        self.backward_fn = rule_backward(op)
         self.out = v[out]
         self.gout = g[out]
         self.read_x = _Reader(v, x_idx)
@@ -273,6 +312,11 @@ class _Elementwise:
         self.x: Any = None
         self.y: Any = None
 
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        operands = "x, y" if self.read_y is not None else "x, constant"
+        return f"{self.op}({operands}) over {self.out.size} nodes"
+
     def forward(self) -> None:
         self.x = x = self.read_x.get()
         self.y = y = self.y_const if self.read_y is None else self.read_y.get()
@@ -281,11 +325,14 @@ class _Elementwise:
     def backward(self) -> None:
         if self.acc_x is None and self.acc_y is None:
             return
-        d = self.partials(self.x, self.y, self.out, NumpyMath)
+        grads = self.backward_fn(self.x, self.y, self.out, self.gout)
         if self.acc_x is not None:
-            self.acc_x.add(_times(d[0], self.gout))
+            self.acc_x.add(grads[0])
         if self.acc_y is not None:
-            self.acc_y.add(_times(d[1], self.gout))
+            self.acc_y.add(grads[1])
+
+
+_MUL_BACKWARD = rule_backward("*")
 
 
 class _Sum:
@@ -315,6 +362,12 @@ class _Sum:
         self.va: Any = None
         self.vb: Any = None
 
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        k = 0 if self.read_a is None else self.read_a.idx.shape[1]
+        p = 0 if self.read_p is None else self.read_p.idx.shape[1]
+        return f"sum of {p} terms + dot of {k} products, over {self.out.size} nodes"
+
     def forward(self) -> None:
         total: Any = 0.0
         if self.read_a is not None and self.read_b is not None:
@@ -329,11 +382,11 @@ class _Sum:
         if self.acc_p is not None:
             self.acc_p.add(np.broadcast_to(g, (len(g), self.p_width)))
         if self.acc_a is not None or self.acc_b is not None:
-            da, db = RULES["*"].partials(self.va, self.vb, None, NumpyMath)  # (b, a)
+            ga, gb = _MUL_BACKWARD(self.va, self.vb, None, g)  # (g * b, g * a)
             if self.acc_a is not None:
-                self.acc_a.add(da * g)
+                self.acc_a.add(ga)
             if self.acc_b is not None:
-                self.acc_b.add(db * g)
+                self.acc_b.add(gb)
 
 
 class _MatMul:
@@ -366,6 +419,12 @@ class _MatMul:
         self.bias_per_a = bias_per_a
         self.va: Any = None
         self.vb: Any = None
+
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        (nb, k), na = self.read_b.idx.shape, len(self.read_a.idx)
+        bias = "" if self.read_bias is None else " + bias"
+        return f"matmul ({nb}x{k}) @ ({k}x{na}){bias}"
 
     def forward(self) -> None:
         self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
@@ -672,34 +731,48 @@ class ArrayOptimizer(Protocol):
 
 
 class ArraySGD:
-    """SGD on arrays, as ``torch.optim.SGD``: ``v = momentum*v + g``; ``theta -= lr * v``."""
+    """``micrograd.optim.SGD`` (so ``torch.optim.SGD``) on a parameter array, in place.
 
-    def __init__(self, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+    ``g = grad + wd*theta``; ``buf = momentum*buf + (1-dampening)*g`` (``buf = g`` at first);
+    ``g = g + momentum*buf`` if nesterov else ``buf``; ``theta -= lr*g``.
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
         self.lr = lr
         self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
         self.weight_decay = weight_decay
-        self.velocity: Array | None = None
+        self.momentum_buffer: Array | None = None
 
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
         if self.weight_decay:
             grad = grad + self.weight_decay * theta
         if self.momentum:
-            if self.velocity is None:
-                self.velocity = grad.copy()
+            buf = self.momentum_buffer
+            if buf is None:
+                buf = self.momentum_buffer = grad.copy()
             else:
-                self.velocity *= self.momentum
-                self.velocity += grad
-            grad = self.velocity
+                buf *= self.momentum
+                buf += (1.0 - self.dampening) * grad
+            grad = grad + self.momentum * buf if self.nesterov else buf
         theta -= self.lr * grad
 
 
 class ArrayAdam:
-    """Adam on arrays, as ``torch.optim.Adam`` (bias-corrected moments)."""
+    """``micrograd.optim.Adam`` (so ``torch.optim.Adam``) on a parameter array, in place."""
 
     def __init__(
         self,
-        lr: float = 0.001,
+        lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
@@ -708,25 +781,25 @@ class ArrayAdam:
         self.betas = betas
         self.eps = eps
         self.weight_decay = weight_decay
-        self.t = 0
-        self.m: Array | None = None
-        self.s: Array | None = None
+        self.step_count = 0
+        self.exp_avg: Array | None = None
+        self.exp_avg_sq: Array | None = None
 
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
         if self.weight_decay:
             grad = grad + self.weight_decay * theta
-        if self.m is None or self.s is None:
-            self.m, self.s = np.zeros_like(theta), np.zeros_like(theta)
-        b1, b2 = self.betas
-        self.t += 1
-        self.m *= b1
-        self.m += (1.0 - b1) * grad
-        self.s *= b2
-        self.s += (1.0 - b2) * grad * grad
-        m_hat = self.m / (1.0 - b1**self.t)
-        s_hat = self.s / (1.0 - b2**self.t)
-        theta -= self.lr * m_hat / (np.sqrt(s_hat) + self.eps)
+        if self.exp_avg is None or self.exp_avg_sq is None:
+            self.exp_avg, self.exp_avg_sq = np.zeros_like(theta), np.zeros_like(theta)
+        beta1, beta2 = self.betas
+        self.step_count += 1
+        t = self.step_count
+        m, v = self.exp_avg, self.exp_avg_sq
+        m += (1.0 - beta1) * (grad - m)  # torch's lerp(m, g, 1 - beta1)
+        v *= beta2
+        v += (1.0 - beta2) * grad * grad
+        denom = np.sqrt(v) / (1.0 - beta2**t) ** 0.5 + self.eps
+        theta += -(self.lr / (1.0 - beta1**t)) * (m / denom)
 
 
 _data = attrgetter("data")
@@ -736,7 +809,7 @@ _reads: set[Value] | None = None
 
 
 class _Input(Value):
-    """An input leaf that notes when the traced function reads its number (``float(x)``).
+    """An input leaf that notes when the traced function reads its number (``float``, ``int``).
 
     A number read in Python becomes a constant of the graph (``hinge_loss`` reads its labels
     so), so the program is only valid for inputs with the same numbers at those places.
@@ -748,6 +821,13 @@ class _Input(Value):
         if _reads is not None:
             _reads.add(self)
         return self.data
+
+    def __int__(self) -> int:
+        if _reads is not None:
+            _reads.add(self)
+        return int(self.data)
+
+    __index__ = __int__
 
 
 class RetraceWarning(UserWarning):
@@ -864,12 +944,19 @@ class Program:
             p.grad = p.grad + gp
         return loss
 
-    def step(self, *inputs: Any, optimizer: ArrayOptimizer) -> float:
-        """One training step on arrays: the loss, its gradient, the optimizer's update.
+    def step(self, *inputs: Any, optimizer: Any) -> float:
+        """One training step: the loss, its gradient, the optimizer's update; returns the loss.
 
-        Equivalent to ``zero_grad(); loss = program(*inputs); optimizer.step()``: each
-        parameter's ``.data`` is updated and its ``.grad`` set to this step's gradient.
+        ``zero_grad(); loss = program(*inputs); optimizer.step()``: each parameter's ``.data``
+        is updated and its ``.grad`` holds this step's gradient. An ``ArraySGD``/``ArrayAdam``
+        updates on arrays; any other optimizer (``micrograd.optim``) steps on the Values.
         """
+        if not hasattr(optimizer, "update"):
+            for p in self.params:
+                p.grad = 0.0
+            loss = self(*inputs)
+            optimizer.step()
+            return loss
         theta = self._theta()
         loss, grad = self.loss_and_grad(theta, *inputs)
         self.grad = grad
@@ -878,6 +965,23 @@ class Program:
             p.data = value
             p.grad = gp
         return loss
+
+    def describe(self) -> str:
+        """The kernels of each traced structure, one line each, in the order they run.
+
+        >>> w = Value(2.0)
+        >>> print(trace(lambda xs: sum(w * x for x in xs).relu(), [w], [1.0, 2.0]).describe())
+        inputs [2]: 2 kernels
+          matmul (1x2) @ (2x1) + bias
+          ReLU(x, constant) over 1 nodes
+        """
+        lines = []
+        for shapes, compiled in self._programs.items():
+            lines.append(
+                f"inputs {', '.join(str(list(s)) for s in shapes)}: {len(compiled.kernels)} kernels"
+            )
+            lines.extend(f"  {kernel.describe()}" for kernel in compiled.kernels)
+        return "\n".join(lines)
 
     def check(self, *inputs: Any) -> None:
         """Trace again on these inputs; raise StructureError if the graph is not the traced one.
