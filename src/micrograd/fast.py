@@ -125,6 +125,11 @@ def _forward(op: str) -> Callable[[Any, Any], Any]:
     return np.vectorize(RULES[op].forward, otypes=[np.float64]) if twin is None else twin
 
 
+def _times(d: Any, g: Any) -> Any:
+    """``d * g``, skipping the product when the rule's partial is exactly 1."""
+    return g if type(d) is float and d == 1.0 else d * g
+
+
 def rule_backward(op: str) -> Callable[[Any, Any, Any, Any], tuple[Any, ...]]:
     """``(x, y, out, g) -> (gx[, gy])`` on arrays: what each operand's grad receives from ``op``.
 
@@ -177,11 +182,6 @@ def _fusable() -> bool:
 
 
 _FUSE = _fusable()
-
-
-def _times(d: Any, g: Any) -> Any:
-    """``d * g``, skipping the product when the rule's partial is exactly 1."""
-    return g if type(d) is float and d == 1.0 else d * g
 
 
 # --- Reading operands and accumulating gradients through precomputed index plans ---
