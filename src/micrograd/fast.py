@@ -459,35 +459,19 @@ class _Graph:
         n_params = len(params)
         slot_of_leaf = {p: k for k, p in enumerate(params)}
         slot_of_leaf.update({x: n_params + j for j, x in enumerate(inputs)})
-        ops: list[str] = []
-        a_of: list[int] = []
-        b_of: list[int] = []
-        args: list[float] = []
-        status: list[int] = []  # 0 constant, 1 depends on inputs only, 2 on a parameter
-        leaf_slot: list[int] = []
-        for node in order:
-            a = node._a
-            if a is None:
-                slot = slot_of_leaf.get(node, -1)
-                ops.append("")
-                a_of.append(-1)
-                b_of.append(-1)
-                args.append(node.data if slot < 0 else 0.0)
-                status.append(0 if slot < 0 else (2 if slot < n_params else 1))
-                leaf_slot.append(slot)
-                continue
-            ai = index[a]
-            b = node._b
-            bi = -1 if b is None else index[b]
-            s = status[ai]
-            if bi >= 0 and status[bi] > s:
-                s = status[bi]
-            ops.append(node._op)
-            a_of.append(ai)
-            b_of.append(bi)
-            args.append(node._arg if s else node.data)  # a constant keeps its value
-            status.append(s)
-            leaf_slot.append(-1)
+        get = index.get
+        ops = [node._op for node in order]
+        a_of = [get(node._a, -1) for node in order]  # type: ignore[arg-type]
+        b_of = [get(node._b, -1) for node in order]  # type: ignore[arg-type]
+        leaf_slot = [slot_of_leaf.get(node, -1) for node in order]
+        # 0 constant, 1 depends on inputs only, 2 on a parameter
+        status = [0 if s < 0 else (2 if s < n_params else 1) for s in leaf_slot]
+        for i, ai in enumerate(a_of):
+            if ai >= 0:
+                s, bi = status[ai], b_of[i]
+                status[i] = s if bi < 0 or status[bi] <= s else status[bi]
+        # An op's constant (the 3 of x * 3), or the number of a constant node.
+        args = [node.data if not s else node._arg for node, s in zip(order, status, strict=True)]
 
         self.n = n
         self.root = n - 1
