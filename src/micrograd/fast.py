@@ -356,7 +356,6 @@ class _Sum:
         # Only columns of plain terms that lead to a parameter receive gradients.
         columns = np.flatnonzero(needs[plain].any(axis=0))
         self.acc_p = _Accumulator(g, plain[:, columns]) if len(columns) else None
-        self.p_width = len(columns)
         self.acc_a = _accumulator(g, a, needs) if a.shape[1] else None
         self.acc_b = _accumulator(g, b, needs) if a.shape[1] else None
         self.va: Any = None
@@ -371,16 +370,17 @@ class _Sum:
     def forward(self) -> None:
         total: Any = 0.0
         if self.read_a is not None and self.read_b is not None:
-            self.va, self.vb = self.read_a.get(), self.read_b.get()
-            total = np.einsum("ij,ij->i", self.va, self.vb)
+            self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
+            total = va[:, 0] * vb[:, 0] if va.shape[1] == 1 else np.einsum("ij,ij->i", va, vb)
         if self.read_p is not None:
-            total = total + self.read_p.get().sum(axis=1)
+            p = self.read_p.get()
+            total = total + (p[:, 0] if p.shape[1] == 1 else p.sum(axis=1))
         self.out[...] = total
 
     def backward(self) -> None:
         g = self.gout[:, None]
         if self.acc_p is not None:
-            self.acc_p.add(np.broadcast_to(g, (len(g), self.p_width)))
+            self.acc_p.add(g)  # broadcast over the terms of each row
         if self.acc_a is not None or self.acc_b is not None:
             ga, gb = _MUL_BACKWARD(self.va, self.vb, None, g)  # (g * b, g * a)
             if self.acc_a is not None:
@@ -430,7 +430,8 @@ class _MatMul:
         self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
         np.matmul(vb, va.T, out=self.out)
         if self.read_bias is not None:
-            bias = self.read_bias.get().sum(axis=1)
+            terms = self.read_bias.get()
+            bias = terms[:, 0] if terms.shape[1] == 1 else terms.sum(axis=1)
             self.out += bias if self.bias_per_a else bias.reshape(self.out.shape)
 
     def backward(self) -> None:
