@@ -30,17 +30,34 @@ def snapshot(model: MLP) -> list[float]:
 # --- what training reaches ---
 
 
-def test_fit_defaults_reproduce_micrograds_moons_demo() -> None:
-    """fit's defaults are micrograd's recipe: on the demo's data and seed it prints the published
-    losses (0.8958441 at step 0, 0.01097837 at step 99) and ends at 100% accuracy."""
+# micrograd's demo (tests/test_nn.py runs it verbatim): its loss and accuracy at steps 0-4.
+DEMO_START = [
+    (0.8958441028683222, 0.5),
+    (1.723590533697202, 0.81),
+    (0.7429006313851131, 0.77),
+    (0.7705641260584202, 0.82),
+    (0.3692793385976537, 0.84),
+]
+
+
+def test_fit_defaults_are_micrograds_moons_recipe() -> None:
+    """fit's defaults are micrograd's recipe: on the demo's data and seed its first five steps
+    give the demo's losses and accuracies, float for float."""
     np.random.seed(1337)
     random.seed(1337)
     X, y = sklearn_moons(n_samples=100, noise=0.1)
-    xs, labels = X.tolist(), y.tolist()
     model = MLP(2, [16, 16, 1])
-    history = fit(model, xs, labels)
-    assert (f"{history.losses[0]:.7f}", f"{history.losses[99]:.8f}") == ("0.8958441", "0.01097837")
-    assert (history.accuracies[99], accuracy(model, xs, labels)) == (1.0, 1.0)
+    history = fit(model, X.tolist(), y.tolist(), callback=lambda r: r.step == 4)
+    assert list(zip(history.losses, history.accuracies, strict=True)) == DEMO_START
+    assert history.lrs == [1.0 - 0.9 * k / 100 for k in range(5)]
+
+
+def test_callback_returning_true_stops_training() -> None:
+    """A callback that returns True ends fit after that step; other return values do not."""
+    X, y = make_and(4, noise=0.0)
+    history = fit(MLP(2, [2, 1]), X, y, steps=10, callback=lambda r: r.step == 2)
+    assert len(history) == 3
+    assert len(fit(MLP(2, [2, 1]), X, y, steps=4, callback=lambda r: 1)) == 4
 
 
 @pytest.mark.parametrize(
@@ -132,7 +149,7 @@ def test_memory_stays_flat_over_1000_steps() -> None:
 
     def measure(record: StepRecord) -> None:
         if record.step in (100, 999):
-            values = sum(isinstance(o, Value) for o in gc.get_objects())
+            values = sum(type(o) is Value for o in gc.get_objects())
             seen[record.step] = (values, tracemalloc.get_traced_memory()[0])
 
     tracemalloc.start()
@@ -142,6 +159,7 @@ def test_memory_stays_flat_over_1000_steps() -> None:
         tracemalloc.stop()
     (values_100, bytes_100), (values_999, bytes_999) = seen[100], seen[999]
     assert values_100 == values_999
+    assert values_100 >= len(model.parameters())  # Values are seen by the collector
     # The history's three lists grow by ~90 kB over these 900 steps; one leaked graph per step
     # would add megabytes.
     assert bytes_999 - bytes_100 < 300_000

@@ -179,7 +179,8 @@ def fit(
     ``max_grad_norm``, ``optimizer.step()``. ``optimizer=None`` is micrograd's SGD at lr 1.0 and,
     unless a ``schedule`` is given, its linear decay to 0.1; otherwise the lr is
     ``schedule(step)`` or the optimizer's own. ``callback`` (alias ``on_step``) gets a
-    ``StepRecord`` after every step. Raises ``TrainingDiverged`` on a NaN/inf loss or gradient.
+    ``StepRecord`` after every step; if it returns ``True`` training stops there (the schedule
+    still counts ``steps``). Raises ``TrainingDiverged`` on a NaN/inf loss or gradient.
 
     >>> import random; from micrograd.nn import MLP; from micrograd.data import make_and
     >>> random.seed(0)
@@ -242,6 +243,6 @@ def fit(
         history.losses.append(value)
         history.accuracies.append(acc)
         history.lrs.append(record.lr)
-        if callback is not None:
-            callback(record)
+        if callback is not None and callback(record) is True:
+            break
     return history
