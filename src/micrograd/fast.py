@@ -7,6 +7,7 @@ array ops, and runs forward and backward on arrays with the same rule table as `
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import warnings
@@ -875,8 +876,15 @@ class Program:
         return _Graph(root, self.params, leaves), read
 
     def _compile(self, arrays: Sequence[Array]) -> _Compiled:
-        graph, read = self._build(arrays)
-        compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
+        # A traced graph has no reference cycles; the cyclic collector would only rescan it.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            graph, read = self._build(arrays)
+            compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
+        finally:
+            if collecting:
+                gc.enable()
         compiled.read = read
         compiled.read_values = _flat(arrays)[read]
         self._programs[tuple(x.shape for x in arrays)] = compiled
