@@ -73,7 +73,7 @@ OPS: dict[str, Op] = {
     "rsub": Op("+", lambda a: 1 - a, lambda a: 1 - a, ((1.5,), (-3.0,))),
     "div": Op("/", lambda a, b: a / b, lambda a, b: a / b, ((1.5, -0.25), (-3.0, 2.0))),
     "div_const": Op("/", lambda a: a / 4.0, lambda a: a / 4.0, ((1.5,), (-3.0,))),
-    "rdiv": Op("/", lambda a: 10.0 / a, lambda a: 10.0 / a, ((1.5,), (-3.0,))),
+    "rdiv": Op("**", lambda a: 10.0 / a, lambda a: 10.0 / a, ((1.5,), (-3.0,))),
 }
 
 

@@ -139,7 +139,8 @@ def test_numbers_are_those_of_a_fresh_backward_even_after_one() -> None:
 
 def test_local_derivatives_come_from_the_rule_table(monkeypatch: pytest.MonkeyPatch) -> None:
     """The narrator's local derivatives are whatever RULES says, not a copy of its own."""
-    monkeypatch.setitem(RULES, "*", Rule(operator.mul, lambda x, y, out, m: (7.0, 11.0), "f"))
+    fake = Rule(operator.mul, lambda x, y, out, g, m: (7.0 * g, 11.0 * g), "f")
+    monkeypatch.setitem(RULES, "*", fake)
     a, b = Value(2.0, label="a"), Value(3.0, label="b")
     step = explain(a * b)[0]
     assert ([c.local for c in step.contributions], step.formula) == ([7.0, 11.0], "f")

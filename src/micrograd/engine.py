@@ -135,8 +135,10 @@ class _ValueMath:
     """Local derivatives as Values, so that gradients can be differentiated again."""
 
     @staticmethod
-    def div(x: Operand, y: Value) -> Value:
-        return x / y
+    def div(x: Operand, y: Operand) -> Operand:
+        if isinstance(x, Value) or isinstance(y, Value):
+            return x / y
+        return _div(x, y)  # an untouched grad (0.0) over a constant: plain numbers
 
     @staticmethod
     def pow(x: Value, y: Operand) -> Value:
@@ -151,77 +153,66 @@ class _ValueMath:
     where = _FloatMath.where
 
 
-def _d_pow(x: Any, y: Any, out: Any, m: Any) -> tuple[Any, Any]:
-    # d/dx x^y = y * x^(y-1);  d/dy x^y = x^y * ln(x).  As torch: 0 where y == 0 (first) and
-    # where x == 0 and y >= 0 (second), so that x**0 and 0**y have finite gradients.
+def _pow_backward(x: Any, y: Any, out: Any, g: Any, m: Any) -> tuple[Any, Any]:
+    # d/dx x^y = y * x^(y-1);  d/dy x^y = x^y * ln(x).  As torch: the first is 0 where y == 0
+    # and the second's local part is 0 where x == 0 and y >= 0 (so x**0, 0**y stay finite).
     xv, yv = m.num(x), m.num(y)
-    dx = m.where(yv == 0.0, 0.0, y * m.pow(x, y - 1.0))
-    dy = m.where((xv == 0.0) & (yv >= 0.0), 0.0, out * m.log(x))
-    return dx, dy
+    gx = m.where(yv == 0.0, 0.0, g * (y * m.pow(x, y - 1.0)))
+    gy = g * m.where((xv == 0.0) & (yv >= 0.0), 0.0, out * m.log(x))
+    return gx, gy
 
 
 class Rule(NamedTuple):
-    """A primitive op: forward on floats, local partials ``(x, y, out, math) -> (dx[, dy])``.
+    """A primitive op: its forward on floats beside its backward.
 
-    ``y`` is the second operand for a binary op, or the op's constant (the exponent of ``x**k``,
-    the slope of ``leaky_relu``) for a unary one. Partials use ``* + -`` and the functions of
-    ``math`` (``num where div pow log sin cos sigmoid sign``): ``_FloatMath`` on floats,
-    ``_ValueMath`` on Values (differentiable gradients), and NumPy arrays in ``fast.py``. So one
-    rule serves every path, and no derivative is written twice.
+    ``backward(x, y, out, g, math) -> (gx[, gy])`` gives what each operand's grad receives when
+    the op's output has grad ``g``: the local derivative times ``g``, written as PyTorch writes
+    it (a mask, as in relu's, gives 0 even where ``g`` is inf). ``y`` is the second operand, or
+    the op's constant (the 3 in ``x * 3``, a leaky slope) when there is one Value operand. Rules
+    use ``* + -`` and the functions of ``math`` (``num where div pow log sin cos sigmoid sign``):
+    ``_FloatMath`` on floats, ``_ValueMath`` on Values (differentiable gradients), NumPy arrays
+    in ``fast.py``. So one rule serves every path, and no derivative is written twice.
     """
 
     forward: Callable[[float, float], float]
-    partials: Callable[[Any, Any, Any, Any], tuple[Any, ...]]
+    backward: Callable[[Any, Any, Any, Any, Any], tuple[Any, ...]]
     formula: str  # the local derivative in symbols, for the narrator
 
+    def partials(self, x: Any, y: Any, out: Any, m: Any) -> tuple[Any, ...]:
+        """The local derivatives: the backward of an output gradient of 1."""
+        return self.backward(x, y, out, 1.0, m)
 
+
+def _unary_rule(forward: Callable[[float], float], backward: Any, formula: str) -> Rule:
+    return Rule(lambda x, _: forward(x), backward, formula)
+
+
+# fmt: off
 RULES: dict[str, Rule] = {
-    "+": Rule(operator.add, lambda x, y, out, m: (1.0, 1.0), "d(x+y)/dx = 1, d(x+y)/dy = 1"),
-    "*": Rule(operator.mul, lambda x, y, out, m: (y, x), "d(x*y)/dx = y, d(x*y)/dy = x"),
-    "/": Rule(
-        _div,
-        lambda x, y, out, m: (m.div(1.0, y), -1.0 * m.div(out, y)),
-        "d(x/y)/dx = 1/y, d(x/y)/dy = -(x/y)/y",
-    ),
-    "**": Rule(_pow, _d_pow, "d(x**y)/dx = y*x**(y-1), d(x**y)/dy = x**y*ln(x)"),
-    "exp": Rule(lambda x, _: _exp(x), lambda x, y, out, m: (out,), "d(exp x)/dx = exp x"),
-    "log": Rule(lambda x, _: _log(x), lambda x, y, out, m: (m.div(1.0, x),), "d(ln x)/dx = 1/x"),
-    "tanh": Rule(
-        lambda x, _: math.tanh(x),
-        lambda x, y, out, m: (1.0 - out * out,),
-        "d(tanh x)/dx = 1 - tanh(x)**2",
-    ),
-    "sigmoid": Rule(
-        lambda x, _: _sigmoid(x),
-        lambda x, y, out, m: (out * (1.0 - out),),
-        "d(sigmoid x)/dx = sigmoid(x)*(1 - sigmoid(x))",
-    ),
-    "softplus": Rule(
-        lambda x, _: _softplus(x),
-        lambda x, y, out, m: (m.sigmoid(x),),
-        "d(softplus x)/dx = sigmoid(x)",
-    ),
-    "ReLU": Rule(
-        lambda x, _: _relu(x),
-        lambda x, y, out, m: (m.where(m.num(x) <= 0.0, 0.0, 1.0),),
-        "d(relu x)/dx = 1 if x > 0 else 0",
-    ),
-    "leaky_relu": Rule(
-        _leaky_relu,
-        lambda x, y, out, m: (m.where(m.num(x) > 0.0, 1.0, y),),
-        "d(leaky_relu x)/dx = 1 if x > 0 else slope",
-    ),
-    "abs": Rule(lambda x, _: abs(x), lambda x, y, out, m: (m.sign(x),), "d|x|/dx = sign(x)"),
-    "sqrt": Rule(
-        lambda x, _: _sqrt(x),
-        lambda x, y, out, m: (m.div(0.5, out),),
-        "d(sqrt x)/dx = 1/(2*sqrt(x))",
-    ),
-    "sin": Rule(lambda x, _: _sin(x), lambda x, y, out, m: (m.cos(x),), "d(sin x)/dx = cos x"),
-    "cos": Rule(
-        lambda x, _: _cos(x), lambda x, y, out, m: (-1.0 * m.sin(x),), "d(cos x)/dx = -sin x"
-    ),
+    "+": Rule(operator.add, lambda x, y, out, g, m: (g, g), "d(x+y)/dx = 1, d(x+y)/dy = 1"),
+    "*": Rule(operator.mul, lambda x, y, out, g, m: (g * y, g * x), "d(x*y)/dx = y, d(x*y)/dy = x"),
+    "/": Rule(_div, lambda x, y, out, g, m: (m.div(g, y), -g * m.div(out, y)),
+              "d(x/y)/dx = 1/y, d(x/y)/dy = -(x/y)/y"),
+    "**": Rule(_pow, _pow_backward, "d(x**y)/dx = y*x**(y-1), d(x**y)/dy = x**y*ln(x)"),
+    "exp": _unary_rule(_exp, lambda x, y, out, g, m: (g * out,), "d(exp x)/dx = exp x"),
+    "log": _unary_rule(_log, lambda x, y, out, g, m: (m.div(g, x),), "d(ln x)/dx = 1/x"),
+    "tanh": _unary_rule(math.tanh, lambda x, y, out, g, m: (g * (1.0 - out * out),),
+                        "d(tanh x)/dx = 1 - tanh(x)**2"),
+    "sigmoid": _unary_rule(_sigmoid, lambda x, y, out, g, m: (g * (1.0 - out) * out,),
+                           "d(sigmoid x)/dx = sigmoid(x)*(1 - sigmoid(x))"),
+    "softplus": _unary_rule(_softplus, lambda x, y, out, g, m: (g * m.sigmoid(x),),
+                            "d(softplus x)/dx = sigmoid(x)"),
+    "ReLU": _unary_rule(_relu, lambda x, y, out, g, m: (m.where(m.num(out) <= 0.0, 0.0, g),),
+                        "d(relu x)/dx = 1 if x > 0 else 0"),
+    "leaky_relu": Rule(_leaky_relu, lambda x, y, out, g, m: (m.where(m.num(x) > 0.0, g, g * y),),
+                       "d(leaky_relu x)/dx = 1 if x > 0 else slope"),
+    "abs": _unary_rule(abs, lambda x, y, out, g, m: (g * m.sign(x),), "d|x|/dx = sign(x)"),
+    "sqrt": _unary_rule(_sqrt, lambda x, y, out, g, m: (m.div(g, 2.0 * out),),
+                        "d(sqrt x)/dx = 1/(2*sqrt(x))"),
+    "sin": _unary_rule(_sin, lambda x, y, out, g, m: (g * m.cos(x),), "d(sin x)/dx = cos x"),
+    "cos": _unary_rule(_cos, lambda x, y, out, g, m: (g * -m.sin(x),), "d(cos x)/dx = -sin x"),
 }
+# fmt: on
 
 
 # --- Graph recording ---
@@ -406,8 +397,8 @@ class Value:
     # Division is a primitive, not x * y**-1: that form is off by an ulp and overflows early.
     __truediv__ = _binary("/")
 
-    def __rtruediv__(self, other: Scalar) -> Value:  # other / self
-        return Value(other) / self
+    def __rtruediv__(self, other: Scalar) -> Value:  # other / self, as torch computes it
+        return self**-1 * other
 
     def __rpow__(self, other: Scalar) -> Value:  # other ** self
         return Value(other) ** self
@@ -454,7 +445,7 @@ class Value:
 
 
 def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
-    """For each node in turn, add ``local derivative * node.grad`` into each child's grad.
+    """For each node in turn, add what its rule's backward gives into each child's grad.
 
     With ``m = _FloatMath`` the rules see numbers; with ``_ValueMath`` they see the nodes
     themselves, so the gradients they build are Values connected to the graph.
@@ -466,19 +457,19 @@ def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
         if a is None:  # a leaf
             continue
         b = node._b
-        g = node.grad
-        partials = rules[node._op].partials
+        backward = rules[node._op].backward
         if b is None:  # one Value operand; y is the op's constant
-            x = a.data if on_floats else a
-            a.grad += partials(x, node._arg, node.data if on_floats else node, m)[0] * g
-        elif on_floats:
-            da, db = partials(a.data, b.data, node.data, m)
-            a.grad += da * g
-            b.grad += db * g
+            if on_floats:
+                a.grad += backward(a.data, node._arg, node.data, node.grad, m)[0]
+            else:
+                a.grad += backward(a, node._arg, node, node.grad, m)[0]
         else:
-            da, db = partials(a, b, node, m)
-            a.grad += da * g
-            b.grad += db * g
+            if on_floats:
+                ga, gb = backward(a.data, b.data, node.data, node.grad, m)
+            else:
+                ga, gb = backward(a, b, node, node.grad, m)
+            a.grad += ga
+            b.grad += gb
 
 
 def topological_order(root: Value) -> list[Value]:

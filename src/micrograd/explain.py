@@ -1,6 +1,6 @@
 """The backprop narrator: the chain rule, one node at a time, with real numbers.
 
-Every number comes from the engine's own rule table (``RULES[op].partials``), in the order
+Every number comes from the engine's own rule table (``RULES[op]``), in the order
 ``backward()`` uses, so the narrator and ``backward()`` agree to the last bit.
 """
 
@@ -270,14 +270,19 @@ def _operands(node: Value, names: dict[Value, str]) -> tuple[tuple[str, str, flo
     return (x,)
 
 
-def _local(node: Value) -> tuple[float, ...]:
-    """The node's local partials, by the engine's rule, on floats (as ``backward()`` does)."""
+def _shares(node: Value, g: float) -> tuple[tuple[float, float], ...]:
+    """(local derivative, share of ``g``) per operand, by the engine's rule, on floats."""
     a, b = node._a, node._b
     assert a is not None
-    y = node._arg if b is None else b.data
-    partials = RULES[node._op].partials(a.data, y, node.data, _FloatMath)
+    rule = RULES[node._op]
+    x, y, out = a.data, node._arg if b is None else b.data, node.data
+    # The share is the rule's backward of g, exactly what backward() adds: usually local * g,
+    # but a mask (relu's 0) stays 0 even when g is inf.
+    shares = tuple(
+        zip(rule.partials(x, y, out, _FloatMath), rule.backward(x, y, out, g, _FloatMath))
+    )
     # A plain-number operand (x * 3) is a constant, not a node: it takes no gradient.
-    return tuple(partials if b is not None else partials[:1])
+    return shares if b is not None else shares[:1]
 
 
 def explain(root: Value) -> Explanation:
@@ -309,9 +314,8 @@ def explain(root: Value) -> Explanation:
         g = grads[node]
         contributions = []
         children = (a,) if b is None else (a, b)
-        # Same arithmetic, same order as engine._propagate: child.grad + local * g.
-        for i, (child, local) in enumerate(zip(children, _local(node), strict=True)):
-            product = local * g
+        # Same arithmetic, same order as the engine's chain rule.
+        for i, (child, (local, product)) in enumerate(zip(children, _shares(node, g), strict=True)):
             grads[child] = grads[child] + product
             contributions.append(
                 Contribution(names[child], "xy"[i], local, g, product, grads[child])
@@ -457,8 +461,8 @@ def compare_naive_recursion(root: Value) -> NaiveComparison:
         children = (a,) if b is None else (a, b)
         g = grads[node]
         parts = []
-        for child, local in zip(children, _local(node), strict=True):
-            grads[child] = grads[child] + local * g
+        for child, (local, share) in zip(children, _shares(node, g), strict=True):
+            grads[child] = grads[child] + share
             parts.append(
                 f"{names[child]}.grad += {_num(local)} * {_num(g)} -> {_num(grads[child])}"
             )

@@ -79,7 +79,7 @@ def _identity(x: Any) -> Any:
 
 
 class NumpyMath:
-    """``engine._FloatMath`` on arrays: the namespace a rule's partials are written in."""
+    """``engine._FloatMath`` on arrays: the namespace a rule's backward is written in."""
 
     num = staticmethod(_identity)
     where = staticmethod(np.where)
@@ -100,7 +100,7 @@ def _unary(f: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
 
 
 # Vectorized twins of the float forwards in ``engine.RULES`` (tested equal on edge values).
-# Derivatives are not here: they come from ``RULES[op].partials`` with ``NumpyMath``.
+# Derivatives are not here: they come from ``RULES[op].backward`` with ``NumpyMath``.
 FORWARDS: dict[str, Callable[[Any, Any], Any]] = {
     "+": np.add,
     "*": np.multiply,
@@ -126,23 +126,13 @@ def _forward(op: str) -> Callable[[Any, Any], Any]:
     return np.vectorize(RULES[op].forward, otypes=[np.float64]) if twin is None else twin
 
 
-def _times(d: Any, g: Any) -> Any:
-    """``d * g``, skipping the product when the rule's partial is exactly 1."""
-    return g if type(d) is float and d == 1.0 else d * g
-
-
 def rule_backward(op: str) -> Callable[[Any, Any, Any, Any], tuple[Any, ...]]:
     """``(x, y, out, g) -> (gx[, gy])`` on arrays: what each operand's grad receives from ``op``.
 
-    It is the rule of ``engine.RULES`` run with ``NumpyMath``: its ``backward`` when the rule has
-    one, else its ``partials`` times ``g``.
+    It is the rule's ``backward`` from ``engine.RULES``, run with ``NumpyMath``.
     """
-    rule = RULES[op]
-    backward = getattr(rule, "backward", None)
-    if callable(backward):
-        return lambda x, y, out, g: tuple(backward(x, y, out, g, NumpyMath))
-    partials = rule.partials
-    return lambda x, y, out, g: tuple(_times(d, g) for d in partials(x, y, out, NumpyMath))
+    backward = RULES[op].backward
+    return lambda x, y, out, g: tuple(backward(x, y, out, g, NumpyMath))
 
 
 class _Symbol:
@@ -284,7 +274,7 @@ class _Kernel(Protocol):
 
 
 class _Elementwise:
-    """One primitive op over many nodes: its NumPy twin forward, its rule's partials backward."""
+    """One primitive op over many nodes: its NumPy twin forward, its rule's backward."""
 
     def __init__(
         self,
