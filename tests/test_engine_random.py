@@ -72,7 +72,7 @@ programs = st.tuples(
 )
 
 
-class TorchPowFormsDiffer(Exception):
+class TorchPowFormsDifferError(Exception):
     """torch's x ** y with a tensor y differs from its x ** 0.5 with a number here."""
 
 
@@ -103,7 +103,7 @@ def evaluate(
         elif kind == "binary":
             a, b = nodes[i], nodes[s[3] % len(nodes)]
             if name == "**" and engine == "torch" and torch_pow_forms_differ(a, b):
-                raise TorchPowFormsDiffer
+                raise TorchPowFormsDifferError
             nodes.append(BINARY[name](a, b))
         else:
             c, left = s[3], s[4]
@@ -124,7 +124,7 @@ def test_random_graphs_match_torch(program: tuple[list[float], list[tuple[Any, .
     out, leaves = evaluate(program, "value")
     try:
         tout, tleaves = evaluate(program, "torch")
-    except TorchPowFormsDiffer:
+    except TorchPowFormsDifferError:
         assume(False)
     # Where torch's own value is within a few ulps of overflow, rounding may decide inf or not.
     if math.isfinite(tout.item()) and abs(tout.item()) > 1e300:
@@ -146,7 +146,7 @@ def test_random_graphs_second_order_match_torch(
     out, leaves = evaluate(program, "value")
     try:
         tout, tleaves = evaluate(program, "torch")
-    except TorchPowFormsDiffer:
+    except TorchPowFormsDifferError:
         assume(False)
     out.backward(create_graph=True)
     grads = torch.autograd.grad(tout, tleaves, create_graph=True, allow_unused=True)

@@ -75,7 +75,7 @@ def _classes(out: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], bool]:
 
 def plot_decision_boundary(
     model: Model | None,
-    X: Sequence[Sequence[float]] | npt.NDArray[Any],  # noqa: N803 -- the usual name for inputs
+    X: Sequence[Sequence[float]] | npt.NDArray[Any],
     y: Sequence[float] | npt.NDArray[Any],
     path: str | os.PathLike[str],
     *,
