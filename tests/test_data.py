@@ -175,7 +175,7 @@ def test_split_is_seeded() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: train_test_split([[0.0]] * 4, [0] * 3), "4 rows but y has 3"),
+        (lambda: train_test_split([[0.0]] * 4, [0] * 3), "X has 4 rows but y has 3"),
         (lambda: train_test_split([[0.0]] * 4, [0] * 4, test_size=1.5), "test_size"),
         (lambda: train_test_split([[0.0]] * 4, [0] * 4, test_size=4), "no training data"),
     ],

@@ -326,3 +326,16 @@ def test_training_modules_import_only_the_standard_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "[]\n"
+
+
+def test_inputs_can_be_passed_by_name() -> None:
+    """fit, predict and accuracy take X and y by keyword too, as scikit-learn's names."""
+    X, y = make_and(4, noise=0.0)
+    random.seed(0)
+    model = MLP(2, [8, 1])
+    history = fit(model=model, X=X, y=y, steps=60)
+    assert (len(history), predict(model=model, X=X), accuracy(model=model, X=X, y=y)) == (
+        60,
+        y,
+        1.0,
+    )

@@ -209,7 +209,7 @@ def make_lecture(n_samples: int = 4, noise: float = 0.0, seed: int = 0) -> Datas
 
 
 def train_test_split(
-    xs: Sequence[T], y: Sequence[int], /, test_size: float = 0.25, seed: int = 0
+    X: Sequence[T], y: Sequence[int], test_size: float = 0.25, seed: int = 0
 ) -> tuple[list[T], list[T], list[int], list[int]]:
     """Shuffle, then split into ``(X_train, X_test, y_train, y_test)`` (scikit-learn's order).
 
@@ -219,9 +219,9 @@ def train_test_split(
     >>> len(X_train), len(X_test)
     (6, 2)
     """
-    n = len(xs)
+    n = len(X)
     if n != len(y):
-        raise ValueError(f"xs has {n} rows but y has {len(y)} labels")
+        raise ValueError(f"X has {n} rows but y has {len(y)} labels")
     if isinstance(test_size, float) and 0.0 < test_size < 1.0:
         n_test = math.ceil(test_size * n)
     elif isinstance(test_size, int) and not isinstance(test_size, bool) and test_size > 0:
@@ -234,8 +234,8 @@ def train_test_split(
     random.Random(seed).shuffle(order)
     test, train = order[:n_test], order[n_test:]
     return (
-        [xs[i] for i in train],
-        [xs[i] for i in test],
+        [X[i] for i in train],
+        [X[i] for i in test],
         [y[i] for i in train],
         [y[i] for i in test],
     )

@@ -97,8 +97,8 @@ def _check_kind(loss_kind: str) -> None:
         raise ValueError(f"unknown loss {loss_kind!r}; choose one of {', '.join(LOSS_KINDS)}")
 
 
-def predict(model: Model, xs: Sequence[Row], /, loss_kind: str = "hinge") -> list[int]:
-    """The predicted class of every input row in ``xs``.
+def predict(model: Model, X: Sequence[Row], loss_kind: str = "hinge") -> list[int]:
+    """The predicted class of every input row of ``X``.
 
     A model with one output predicts class 1 where its score is positive (hinge, mse on ±1
     targets, bce on logits all put the boundary at 0); with several outputs, the largest wins.
@@ -111,22 +111,20 @@ def predict(model: Model, xs: Sequence[Row], /, loss_kind: str = "hinge") -> lis
     """
     _check_kind(loss_kind)
     with no_grad():
-        return [_decide(_outputs(model, x)) for x in xs]
+        return [_decide(_outputs(model, x)) for x in X]
 
 
-def accuracy(
-    model: Model, xs: Sequence[Row], y: Sequence[int], /, loss_kind: str = "hinge"
-) -> float:
-    """The fraction of input rows ``xs`` whose predicted class is the label in ``y``.
+def accuracy(model: Model, X: Sequence[Row], y: Sequence[int], loss_kind: str = "hinge") -> float:
+    """The fraction of rows of ``X`` whose predicted class is the label in ``y``.
 
     >>> import random; from micrograd.nn import MLP
     >>> random.seed(0)
     >>> accuracy(MLP(2, [4, 3]), [[0.5, -1.0], [1.0, 1.0]], [2, 0], 'cross_entropy')
     0.5
     """
-    if len(xs) != len(y) or not y:
-        raise ValueError(f"need as many labels as rows, and at least one: {len(xs)} vs {len(y)}")
-    hits = sum(p == t for p, t in zip(predict(model, xs, loss_kind), y, strict=True))
+    if len(X) != len(y) or not y:
+        raise ValueError(f"need as many labels as rows, and at least one: {len(X)} vs {len(y)}")
+    hits = sum(p == t for p, t in zip(predict(model, X, loss_kind), y, strict=True))
     return hits / len(y)
 
 
@@ -157,9 +155,8 @@ def _data_loss(kind: str, rows: list[list[Value]], y: Sequence[int]) -> Value:
 
 def fit(
     model: Model,
-    xs: Sequence[Row],
+    X: Sequence[Row],
     y: Sequence[int],
-    /,
     *,
     loss: str = "hinge",
     optimizer: Optimizer | None = None,
@@ -172,7 +169,7 @@ def fit(
     callback: Callable[[StepRecord], object] | None = None,
     on_step: Callable[[StepRecord], object] | None = None,
 ) -> History:
-    """Train ``model`` on inputs ``xs`` with class-index labels ``y`` for ``steps`` steps.
+    """Train ``model`` on the rows of ``X`` with class-index labels ``y`` for ``steps`` steps.
 
     Each step: forward a batch (all rows, or ``batch_size`` rows drawn with ``seed``), loss
     ``loss`` plus ``l2 * Σp²``, ``zero_grad``, ``backward``, optional clipping to
@@ -194,8 +191,8 @@ def fit(
     if callback is not None and on_step is not None:
         raise TypeError("pass callback or on_step, not both")
     callback = callback if callback is not None else on_step
-    if len(xs) != len(y) or not y:
-        raise ValueError(f"need as many labels as rows, and at least one: {len(xs)} vs {len(y)}")
+    if len(X) != len(y) or not y:
+        raise ValueError(f"need as many labels as rows, and at least one: {len(X)} vs {len(y)}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a whole number >= 0, not {steps!r}")
     if batch_size is not None and batch_size < 1:
@@ -208,14 +205,14 @@ def fit(
         if schedule is None:
             schedule = LinearDecay(1.0, 0.1, steps)
     rng = random.Random(seed)
-    n = len(xs)
+    n = len(X)
     history = History()
     for k in range(steps):
         if batch_size is None or batch_size >= n:
-            xb, yb = xs, y
+            xb, yb = X, y
         else:
             picked = rng.sample(range(n), batch_size)
-            xb, yb = [xs[i] for i in picked], [y[i] for i in picked]
+            xb, yb = [X[i] for i in picked], [y[i] for i in picked]
         if schedule is not None:
             optimizer.lr = schedule(k)
         rows = [_outputs(model, x) for x in xb]
