@@ -90,8 +90,9 @@ class Module:
     ) -> None:
         """Write the parameters (and an optimizer's state, and JSON ``metadata``) to ``path``.
 
-        The file is JSON; floats round-trip exactly. The write is atomic: a temporary file in the
-        same folder is renamed over ``path``, so a crash never leaves half a checkpoint.
+        The file is JSON; floats round-trip exactly (NaN and infinities use the common
+        ``NaN``/``Infinity`` extension). The write is atomic: a temporary file in the same folder
+        is renamed over ``path``, so a crash never leaves half a checkpoint.
         """
         doc: dict[str, Any] = {
             "format": _FORMAT,
@@ -126,7 +127,7 @@ class Module:
         if optimizer is not None:
             if saved_opt is None:
                 raise CheckpointError(f"{os.fspath(path)} holds no optimizer state")
-            # Try the optimizer on a copy of its own state first, so a failure changes nothing.
+            # Keep the optimizer's current state, to put back if the saved one does not fit.
             before = optimizer.state_dict()
             try:
                 optimizer.load_state_dict(saved_opt)
