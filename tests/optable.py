@@ -41,6 +41,7 @@ OPS: dict[str, Op] = {
     "add": Op("+", lambda a, b: a + b, lambda a, b: a + b, ((1.5, -0.25), (-3.0, 2.0))),
     "mul": Op("*", lambda a, b: a * b, lambda a, b: a * b, ((1.5, -0.25), (-3.0, 2.0))),
     "add_const": Op("+", lambda a: a + 2.5, lambda a: a + 2.5, ((1.5,), (-3.0,))),
+    "sub_const": Op("-", lambda a: a - 2.5, lambda a: a - 2.5, ((1.5,), (-3.0,))),
     "mul_const": Op("*", lambda a: 3 * a, lambda a: 3 * a, ((1.5,), (-3.0,))),
     "pow_values": Op("**", lambda a, b: a**b, lambda a, b: a**b, ((1.5, -0.25), (0.7, 2.0))),
     "pow_2": Op("**", lambda a: a**2, lambda a: a**2, ((1.5,), (-3.0,))),
@@ -69,7 +70,7 @@ OPS: dict[str, Op] = {
     "cos": Op("cos", lambda a: a.cos(), torch.cos, ((1.5,), (-3.0,))),
     # sugar: built from the primitives above, checked all the same
     "neg": Op("*", lambda a: -a, lambda a: -a, ((1.5,), (-3.0,))),
-    "sub": Op("+", lambda a, b: a - b, lambda a, b: a - b, ((1.5, -0.25), (-3.0, 2.0))),
+    "sub": Op("-", lambda a, b: a - b, lambda a, b: a - b, ((1.5, -0.25), (-3.0, 2.0))),
     "rsub": Op("+", lambda a: 1 - a, lambda a: 1 - a, ((1.5,), (-3.0,))),
     "div": Op("/", lambda a, b: a / b, lambda a, b: a / b, ((1.5, -0.25), (-3.0, 2.0))),
     "div_const": Op("/", lambda a: a / 4.0, lambda a: a / 4.0, ((1.5,), (-3.0,))),

@@ -146,7 +146,13 @@ def test_local_derivatives_come_from_the_rule_table(monkeypatch: pytest.MonkeyPa
     assert ([c.local for c in step.contributions], step.formula) == ([7.0, 11.0], "f")
 
 
-INFIX = {"+": operator.add, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
+INFIX = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+}
 UNARY_ARGS = {"log": 1.5, "sqrt": 2.0, "ReLU": 0.7, "leaky_relu": -0.7, "abs": -0.7}
 
 
@@ -170,7 +176,7 @@ def test_step_text_for_a_product() -> None:
     step = next(s for s in explain(and_gate()) if s.name == "n5")
     expected = "\n".join(
         [
-            "Step 5: n5 = n3 * n4 = 0.5",
+            "Step 4: n5 = n3 * n4 = 0.5",
             "    rule      d(x*y)/dx = y, d(x*y)/dy = x",
             "    values    x = n3 = 1, y = n4 = 0.5",
             "    upstream  n5.grad = 1",
@@ -185,14 +191,25 @@ def test_step_markdown_for_a_product() -> None:
     """The Markdown of a step has a heading and one table row per child."""
     md = next(s for s in explain(and_gate()) if s.name == "n5").markdown()
     lines = md.splitlines()
-    assert lines[0] == "#### Step 5: `n5 = n3 * n4` = 0.5"
+    assert lines[0] == "#### Step 4: `n5 = n3 * n4` = 0.5"
     assert lines[-2:] == ["| `n3.grad` | 0.5 | 1 | 0.5 | 0.5 |", "| `n4.grad` | 1 | 1 | 1 | 1 |"]
 
 
-def test_subtraction_shows_as_multiplication_by_minus_one() -> None:
-    """n7 - n8 is n7 + n8 * -1: the step shows `n8 * -1`, the constant and a note on sugar."""
-    step = next(s for s in explain(and_gate()) if s.expression == "n8 * -1")
-    assert step.operands == (("x", "n8", 0.0), ("y", "", -1.0))
+def test_subtraction_is_one_step_as_in_seed_003() -> None:
+    """n7 - n8 is one step whose local derivatives are 1 and -1, as seed 003 works them out."""
+    step = next(s for s in explain(and_gate()) if s.expression == "n7 - n8")
+    assert step.operands == (("x", "n7", 0.7), ("y", "n8", 0.0))
+    assert [(c.child, c.local, c.product) for c in step.contributions] == [
+        ("n7", 1.0, 1.0),
+        ("n8", 1.0 * -1.0, -1.0),
+    ]
+
+
+def test_negation_shows_as_multiplication_by_minus_one() -> None:
+    """-x is x * -1: the step shows `x * -1`, the constant and a note on sugar."""
+    x = Value(2.0, label="x")
+    step = explain(-x)[0]
+    assert step.operands == (("x", "x", 2.0), ("y", "", -1.0))
     assert "y = -1 (a constant)" in step.text()
     assert "-x" in step.note
 
@@ -240,7 +257,7 @@ def test_explanation_is_a_sequence_of_steps() -> None:
         len(narrated),
         narrated[0].name,
         [s.name for s in narrated[:2]],
-    ) == (6, "n9", ["n9", "n11"])
+    ) == (5, "n9", ["n9", "n10"])
 
 
 def test_text_and_markdown_wrappers() -> None:

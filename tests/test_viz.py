@@ -114,7 +114,7 @@ def test_render_svg_with_dot(tmp_path: Path) -> None:
     root.backward()
     path = render_dot(root, tmp_path / "and.svg")
     texts = svg_texts(path.read_bytes())
-    expected = ["n1", "n5", "n9", "data 0.7000", "grad 0.5000", "grad -1.0000", "abs", "* -1"]
+    expected = ["n1", "n5", "n9", "data 0.7000", "grad 0.5000", "grad -1.0000", "abs", "-"]
     assert path == tmp_path / "and.svg"
     assert [t for t in expected if t not in texts] == []
 
@@ -167,10 +167,10 @@ def test_feeds_outside_the_graph_is_an_error() -> None:
 
 
 def test_names_option_names_unlabeled_nodes() -> None:
-    """names=True shows n10, n11 for the unlabeled nodes that subtraction creates."""
+    """names=True shows n10 for the unlabeled difference n7 - n8; by default it is blank."""
     shown = record_names(draw_dot(and_gate(), names=True))
-    assert shown == ["n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n10", "n11", "n9"]
-    assert record_names(draw_dot(and_gate()))[8:10] == ["", ""]
+    assert shown == ["n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n10", "n9"]
+    assert record_names(draw_dot(and_gate()))[8] == ""
 
 
 def test_record_characters_are_escaped() -> None:
@@ -218,8 +218,8 @@ def test_draw_text_and_gate() -> None:
     root = and_gate()
     root.backward()
     expected = """\
-n9 = |n11|   data 0.7000   grad 1.0000
-└── n11 = n7 + n10   data 0.7000   grad 1.0000
+n9 = |n10|   data 0.7000   grad 1.0000
+└── n10 = n7 - n8   data 0.7000   grad 1.0000
     ├── n7 = n5 + n6   data 0.7000   grad 1.0000
     │   ├── n5 = n3 * n4   data 0.5000   grad 1.0000
     │   │   ├── n3 = n1 + n2   data 1.0000   grad 0.5000
@@ -227,8 +227,7 @@ n9 = |n11|   data 0.7000   grad 1.0000
     │   │   │   └── n2   data 1.0000   grad 0.5000
     │   │   └── n4   data 0.5000   grad 1.0000
     │   └── n6   data 0.2000   grad 1.0000
-    └── n10 = n8 * -1   data 0.0000   grad 1.0000
-        └── n8   data 0.0000   grad -1.0000"""
+    └── n8   data 0.0000   grad -1.0000"""
     assert draw_text(root) == expected
 
 

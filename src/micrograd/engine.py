@@ -1,7 +1,7 @@
 """The autograd engine: a scalar ``Value``, one derivative rule per op, and ``backward()``.
 
 Every primitive op is one row of ``RULES``: its forward on plain floats beside its local partial
-derivatives. Sugar (``-``, reflected forms) is built from primitives and needs no rule.
+derivatives. Sugar (negation, reflected forms) is built from primitives and needs no rule.
 """
 
 from __future__ import annotations
@@ -190,6 +190,7 @@ def _unary_rule(forward: Callable[[float], float], backward: Any, formula: str) 
 # fmt: off
 RULES: dict[str, Rule] = {
     "+": Rule(operator.add, lambda x, y, out, g, m: (g, g), "d(x+y)/dx = 1, d(x+y)/dy = 1"),
+    "-": Rule(operator.sub, lambda x, y, out, g, m: (g, -g), "d(x-y)/dx = 1, d(x-y)/dy = -1"),
     "*": Rule(operator.mul, lambda x, y, out, g, m: (g * y, g * x), "d(x*y)/dx = y, d(x*y)/dy = x"),
     "/": Rule(_div, lambda x, y, out, g, m: (m.div(g, y), -g * m.div(out, y)),
               "d(x/y)/dx = 1/y, d(x/y)/dy = -(x/y)/y"),
@@ -358,6 +359,7 @@ class Value:
     # --- primitives ---
 
     __add__ = _binary("+")
+    __sub__ = _binary("-")
     __mul__ = _binary("*")
     __pow__ = _binary("**")
 
@@ -387,9 +389,6 @@ class Value:
 
     __radd__ = __add__  # other + self
     __rmul__ = __mul__  # other * self
-
-    def __sub__(self, other: Operand) -> Value:  # self - other
-        return self + (-other)
 
     def __rsub__(self, other: Scalar) -> Value:  # other - self
         return -self + other
@@ -451,23 +450,26 @@ def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
     themselves, so the gradients they build are Values connected to the graph.
     """
     rules = RULES
-    on_floats = m is _FloatMath
-    for node in nodes:
+    if m is not _FloatMath:
+        for node in nodes:
+            a, b = node._a, node._b
+            if a is not None:
+                grads = rules[node._op].backward(
+                    a, node._arg if b is None else b, node, node.grad, m
+                )
+                a.grad += grads[0]
+                if b is not None:
+                    b.grad += grads[1]
+        return
+    for node in nodes:  # the same on numbers: the hot loop of every backward()
         a = node._a
         if a is None:  # a leaf
             continue
         b = node._b
-        backward = rules[node._op].backward
         if b is None:  # one Value operand; y is the op's constant
-            if on_floats:
-                a.grad += backward(a.data, node._arg, node.data, node.grad, m)[0]
-            else:
-                a.grad += backward(a, node._arg, node, node.grad, m)[0]
+            a.grad += rules[node._op].backward(a.data, node._arg, node.data, node.grad, m)[0]
         else:
-            if on_floats:
-                ga, gb = backward(a.data, b.data, node.data, node.grad, m)
-            else:
-                ga, gb = backward(a, b, node, node.grad, m)
+            ga, gb = rules[node._op].backward(a.data, b.data, node.data, node.grad, m)
             a.grad += ga
             b.grad += gb
 

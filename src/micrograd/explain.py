@@ -81,7 +81,7 @@ def _expression(node: Value, names: dict[Value, str]) -> tuple[str, str]:
         # The second operand is a Value, or a plain number kept as the op's constant.
         y = names[b] if b is not None else _num(k)
         if op == "*" and b is None and k == -1.0:
-            return f"{x} * -1", "this is -x: the engine writes -x, and a - b, with a * -1"
+            return f"{x} * -1", "this is -x: the engine writes -x (and 2 - x) with x * -1"
         return (f"{x}{op}{y}" if op == "**" else f"{x} {op} {y}"), ""
     if op == "abs":
         return f"|{x}|", ""
@@ -129,7 +129,7 @@ class Step:
     operands: tuple[tuple[str, str, float], ...]  # (symbol, name or "", value): x, y, k, slope
     upstream: float  # node.grad when the step runs: complete, as every parent ran before
     contributions: tuple[Contribution, ...]
-    note: str = ""  # how sugar (-x, a - b) shows up in the graph, if it does
+    note: str = ""  # how sugar (-x) shows up in the graph, if it does
 
     def _values(self, digits: int, code: str) -> str:
         parts = []

@@ -103,6 +103,7 @@ def _unary(f: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
 # Derivatives are not here: they come from ``RULES[op].backward`` with ``NumpyMath``.
 FORWARDS: dict[str, Callable[[Any, Any], Any]] = {
     "+": np.add,
+    "-": np.subtract,
     "*": np.multiply,
     "/": np.divide,
     "**": _pow,
