@@ -1,7 +1,7 @@
 """The autograd engine: a scalar ``Value``, one derivative rule per op, and ``backward()``.
 
-Every primitive op is one row of ``RULES``: its forward on plain floats beside its local partial
-derivatives. Sugar (negation, reflected forms) is built from primitives and needs no rule.
+Every primitive op is one row of ``RULES``: its forward on plain floats beside its backward (the
+chain rule for that op). Sugar (negation, reflected forms) is built from primitives, no rule.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _sign(x: float) -> float:
 
 
 class _FloatMath:
-    """Local derivatives as plain floats."""
+    """Gradients as plain floats."""
 
     div = staticmethod(_div)
     pow = staticmethod(_pow)
@@ -119,20 +119,12 @@ class _FloatMath:
     sin = staticmethod(_sin)
     sigmoid = staticmethod(_sigmoid)
     sign = staticmethod(_sign)
-
-    @staticmethod
-    def num(x: float) -> float:
-        """The plain number(s) behind an operand, for comparisons."""
-        return x
-
-    @staticmethod
-    def where(cond: bool, a: Any, b: Any) -> Any:
-        """``a`` where ``cond`` holds, else ``b`` (elementwise on arrays)."""
-        return a if cond else b
+    num = staticmethod(lambda x: x)  # the plain number(s) behind an operand, to compare
+    where = staticmethod(lambda cond, a, b: a if cond else b)  # elementwise, on arrays
 
 
 class _ValueMath:
-    """Local derivatives as Values, so that gradients can be differentiated again."""
+    """Gradients as Values, so that they can be differentiated again."""
 
     @staticmethod
     def div(x: Operand, y: Operand) -> Operand:
@@ -244,8 +236,6 @@ def no_grad() -> Iterator[None]:
 
 
 def _as_float(data: object) -> float:
-    if type(data) is int:
-        return float(data)
     if isinstance(data, (str, bytes)) or not hasattr(type(data), "__float__"):
         raise TypeError(f"Value needs a real number, not {type(data).__name__}: {data!r:.40}")
     return float(data)  # type: ignore[arg-type]
@@ -262,7 +252,8 @@ def _binary(op: str) -> Callable[[Value, Operand], Value]:
             data, b, k = forward(self.data, other.data), other, 0.0
         else:
             # A plain number is a constant of the op, not a node, like a Python scalar in torch.
-            k = other if type(other) is float else _as_float(other)  # int, numpy scalar, ...
+            t = type(other)
+            k = other if t is float else float(other) if t is int else _as_float(other)
             data, b = forward(self.data, k), None
         out = _new(Value)  # written out here, not in a helper: this is the hottest path
         out.data = data
@@ -409,7 +400,7 @@ class Value:
         return Value(self.data, label=self.label)
 
     def _backward(self) -> None:
-        """One chain-rule step: add ``local * self.grad`` into each child's grad."""
+        """One chain-rule step: add this node's share of ``self.grad`` into each child's grad."""
         _chain_rule((self,), _FloatMath)
 
     def backward(self, grad: float | Value = 1.0, create_graph: bool = False) -> None:
@@ -449,29 +440,19 @@ def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
     With ``m = _FloatMath`` the rules see numbers; with ``_ValueMath`` they see the nodes
     themselves, so the gradients they build are Values connected to the graph.
     """
-    rules = RULES
-    if m is not _FloatMath:
-        for node in nodes:
-            a, b = node._a, node._b
-            if a is not None:
-                grads = rules[node._op].backward(
-                    a, node._arg if b is None else b, node, node.grad, m
-                )
-                a.grad += grads[0]
-                if b is not None:
-                    b.grad += grads[1]
-        return
-    for node in nodes:  # the same on numbers: the hot loop of every backward()
-        a = node._a
+    rules, on_floats = RULES, m is _FloatMath
+    for node in nodes:
+        a, b = node._a, node._b
         if a is None:  # a leaf
             continue
-        b = node._b
-        if b is None:  # one Value operand; y is the op's constant
-            a.grad += rules[node._op].backward(a.data, node._arg, node.data, node.grad, m)[0]
+        y = node._arg if b is None else b.data if on_floats else b  # a constant, or the operand
+        if on_floats:
+            grads = rules[node._op].backward(a.data, y, node.data, node.grad, m)
         else:
-            ga, gb = rules[node._op].backward(a.data, b.data, node.data, node.grad, m)
-            a.grad += ga
-            b.grad += gb
+            grads = rules[node._op].backward(a, y, node, node.grad, m)
+        a.grad += grads[0]
+        if b is not None:
+            b.grad += grads[1]
 
 
 def topological_order(root: Value) -> list[Value]:
