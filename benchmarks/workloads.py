@@ -17,6 +17,7 @@ import tracemalloc
 from collections.abc import Callable
 
 from micrograd.engine import Value
+from micrograd.nn import MLP
 
 
 def seed002() -> None:
@@ -34,42 +35,6 @@ def seed002() -> None:
     g = f / 2.0
     g += 10.0 / f
     g.backward()
-
-
-class _Neuron:
-    """micrograd's Neuron, inline so that both engines run the same model code."""
-
-    def __init__(self, nin: int, nonlin: bool = True) -> None:
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(0)
-        self.nonlin = nonlin
-
-    def __call__(self, x: list[Value] | list[float]) -> Value:
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return act.relu() if self.nonlin else act
-
-    def parameters(self) -> list[Value]:
-        return [*self.w, self.b]
-
-
-class _MLP:
-    """micrograd's MLP: ReLU hidden layers, a linear output."""
-
-    def __init__(self, nin: int, nouts: list[int]) -> None:
-        sz = [nin, *nouts]
-        self.layers = [
-            [_Neuron(sz[i], nonlin=i != len(nouts) - 1) for _ in range(sz[i + 1])]
-            for i in range(len(nouts))
-        ]
-
-    def __call__(self, x: list[float]) -> Value:
-        out: list = x
-        for layer in self.layers:
-            out = [n(out) for n in layer]
-        return out[0]
-
-    def parameters(self) -> list[Value]:
-        return [p for layer in self.layers for n in layer for p in n.parameters()]
 
 
 def moons_data(n: int = 100, seed: int = 1337) -> tuple[list[list[float]], list[int]]:
@@ -90,7 +55,7 @@ def moons_data(n: int = 100, seed: int = 1337) -> tuple[list[list[float]], list[
 def make_moons_step() -> Callable[[], None]:
     """One step of micrograd's moons demo: MLP(2,[16,16,1]), hinge loss + 1e-4 L2, SGD."""
     random.seed(1337)
-    model = _MLP(2, [16, 16, 1])
+    model = MLP(2, [16, 16, 1])
     X, y = moons_data()
     params = model.parameters()
 
