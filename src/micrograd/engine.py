@@ -6,13 +6,22 @@ chain rule for that op). Sugar (negation, reflected forms) is built from primiti
 
 from __future__ import annotations
 
+import gc
 import math
 import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple, SupportsFloat, Union
 
-__all__ = ["RULES", "Rule", "Value", "is_grad_enabled", "no_grad", "topological_order"]
+__all__ = [
+    "RULES",
+    "Rule",
+    "Value",
+    "gc_paused",
+    "is_grad_enabled",
+    "no_grad",
+    "topological_order",
+]
 
 INF = math.inf
 NAN = math.nan
@@ -126,16 +135,9 @@ class _FloatMath:
 class _ValueMath:
     """Gradients as Values, so that they can be differentiated again."""
 
-    @staticmethod
-    def div(x: Operand, y: Operand) -> Operand:
-        if isinstance(x, Value) or isinstance(y, Value):
-            return x / y
-        return _div(x, y)  # an untouched grad (0.0) over a constant: plain numbers
-
-    @staticmethod
-    def pow(x: Value, y: Operand) -> Value:
-        return x**y
-
+    # An untouched grad (0.0) over a constant is plain numbers: divide those as floats do.
+    div = staticmethod(lambda x, y: _div(x, y) if type(x) is type(y) is float else x / y)
+    pow = staticmethod(lambda x, y: x**y)
     log = staticmethod(lambda x: x.log())
     cos = staticmethod(lambda x: x.cos())
     sin = staticmethod(lambda x: x.sin())
@@ -235,6 +237,22 @@ def no_grad() -> Iterator[None]:
         _grad_enabled = previous
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector within this block (training loops use it).
+
+    Graphs have no reference cycles, so reference counting frees them; but while a big graph
+    is built the collector rescans every live node, again and again: about 40% of a step.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def _as_float(data: object) -> float:
     if isinstance(data, (str, bytes)) or not hasattr(type(data), "__float__"):
         raise TypeError(f"Value needs a real number, not {type(data).__name__}: {data!r:.40}")
@@ -304,12 +322,7 @@ class Value:
     __slots__ = ("_a", "_arg", "_b", "_op", "data", "grad", "label")
 
     data: float
-    grad: float | Value
-    label: str
-    _a: Value | None
-    _b: Value | None
-    _op: str
-    _arg: float
+    grad: float | Value  # a Value after backward(create_graph=True)
 
     def __init__(
         self,

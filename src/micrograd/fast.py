@@ -7,7 +7,6 @@ array ops, and runs forward and backward on arrays with the same rule table as `
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import math
 import warnings
@@ -21,7 +20,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError('micrograd.fast needs NumPy: pip install "micrograd[fast]"') from exc
 
-from micrograd.engine import RULES, Value, is_grad_enabled, topological_order
+from micrograd.engine import RULES, Value, gc_paused, is_grad_enabled, topological_order
 
 __all__ = [
     "FORWARDS",
@@ -867,15 +866,9 @@ class Program:
         return _Graph(root, self.params, leaves), read
 
     def _compile(self, arrays: Sequence[Array]) -> _Compiled:
-        # A traced graph has no reference cycles; the cyclic collector would only rescan it.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():  # a traced graph has no cycles; the collector would only rescan it
             graph, read = self._build(arrays)
             compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
-        finally:
-            if collecting:
-                gc.enable()
         compiled.read = read
         compiled.read_values = _flat(arrays)[read]
         self._programs[tuple(x.shape for x in arrays)] = compiled

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from micrograd.engine import Value, no_grad
+from micrograd.engine import Value, gc_paused, no_grad
 from micrograd.losses import (
     binary_cross_entropy,
     cross_entropy,
@@ -215,19 +215,20 @@ def fit(
             xb, yb = [X[i] for i in picked], [y[i] for i in picked]
         if schedule is not None:
             optimizer.lr = schedule(k)
-        rows = [_outputs(model, x) for x in xb]
-        total = _data_loss(loss, rows, yb)
-        if l2:
-            total = total + l2_penalty(params, l2)
-        value = total.data
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                k, value, f"the loss is {value} at step {k}; nothing was updated"
-            )
-        acc = sum(_decide(row) == t for row, t in zip(rows, yb, strict=True)) / len(yb)
-        optimizer.zero_grad()
-        total.backward()
-        del total, rows  # free this step's graph before the next one is built
+        with gc_paused():  # the step's graph is freed by reference counting alone
+            rows = [_outputs(model, x) for x in xb]
+            total = _data_loss(loss, rows, yb)
+            if l2:
+                total = total + l2_penalty(params, l2)
+            value = total.data
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    k, value, f"the loss is {value} at step {k}; nothing was updated"
+                )
+            acc = sum(_decide(row) == t for row, t in zip(rows, yb, strict=True)) / len(yb)
+            optimizer.zero_grad()
+            total.backward()
+            del total, rows  # free this step's graph before the next one is built
         for i, p in enumerate(params):
             if not math.isfinite(float(p.grad)):
                 raise TrainingDiverged(
