@@ -1,0 +1,394 @@
+"""Benchmark workloads, run one per subprocess by ``micrograd.bench``; prints one JSON object.
+
+    python _bench_workloads.py VARIANT WORKLOAD REPEAT MIN_BATCH_SECONDS
+
+Standalone on purpose: the ``ref`` variant runs it with only micrograd 0.1.0 on ``sys.path``, so
+at module level it imports the standard library alone, and every workload imports ``micrograd``
+(whichever one is on the path), NumPy or PyTorch inside the function that needs it.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+ALPHA = 1e-4  # the moons demo's L2 weight
+LR = 0.1  # the benchmark step's SGD learning rate
+SEED = 1337
+CHAIN = 1_000_000
+
+Result = dict[str, Any]
+
+
+def time_it(fn: Callable[[], object], repeat: int, min_batch_seconds: float) -> tuple[float, int]:
+    """Median over ``repeat`` batches of the mean seconds per call, and the batch size.
+
+    One warm-up call sizes the batch to last at least ``min_batch_seconds``. Timing whole batches
+    keeps the garbage collector's work in the figure: a median of single calls would skip exactly
+    the calls during which the collector ran.
+    """
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    batch = max(1, math.ceil(min_batch_seconds / first)) if first > 0 else 1000
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        times.append((time.perf_counter() - t0) / batch)
+    return statistics.median(times), batch
+
+
+# --- seed 002: micrograd's README expression, on anything with micrograd's operators ---
+
+
+def seed002_expression(a: Any, b: Any) -> Any:
+    """Seed 002's expression of ``a`` and ``b`` (``x += y`` spelled ``x = x + y``, as Values do)."""
+    c = a + b
+    d = a * b + b**3
+    c = c + (c + 1)
+    c = c + (1 + c + (-a))
+    d = d + (d * 2 + (b + a).relu())
+    d = d + (3 * d + (b - a).relu())
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g = g + 10.0 / f
+    return g
+
+
+def value_seed002() -> Callable[[], float]:
+    """Seed 002 on micrograd Values (ours or the reference): forward and backward."""
+    from micrograd.engine import Value
+
+    def run() -> float:
+        g = seed002_expression(Value(-4.0), Value(2.0))
+        g.backward()
+        return float(g.data)
+
+    return run
+
+
+def torch_scalar_seed002() -> Callable[[], float]:
+    """Seed 002 in PyTorch, one 0-dim float64 tensor per scalar: forward and backward."""
+    import torch
+
+    def run() -> float:
+        a = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
+        b = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+        g = seed002_expression(a, b)
+        g.backward()
+        return float(g.item())
+
+    return run
+
+
+# --- the moons step: MLP(2, [16, 16, 1]), 100 points, hinge + 1e-4 L2, one SGD update ---
+
+
+def moons_data(n: int = 100, seed: int = SEED) -> tuple[list[list[float]], list[int]]:
+    """Two interleaved half-moons with noise 0.1 and labels ±1 (deterministic, pure Python)."""
+    rng = random.Random(seed)
+    X, y = [], []
+    for i in range(n):
+        t = math.pi * (i % (n // 2)) / (n // 2 - 1)
+        if i < n // 2:
+            X.append([math.cos(t) + rng.gauss(0, 0.1), math.sin(t) + rng.gauss(0, 0.1)])
+            y.append(-1)
+        else:
+            X.append([1 - math.cos(t) + rng.gauss(0, 0.1), 0.5 - math.sin(t) + rng.gauss(0, 0.1)])
+            y.append(1)
+    return X, y
+
+
+def demo_model() -> Any:
+    """The demo's seeded ``MLP(2, [16, 16, 1])`` from whichever micrograd is on the path."""
+    from micrograd.nn import MLP
+
+    random.seed(SEED)
+    return MLP(2, [16, 16, 1])
+
+
+def demo_loss(scores: list[Any], y: list[Any], params: list[Any]) -> Any:
+    """The demo's loss as its notebook writes it: mean hinge plus ``1e-4 * Σp²``."""
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * sum(p * p for p in params)
+    return data_loss + reg_loss
+
+
+def weight_lists(model: Any) -> list[Any]:
+    """The model's weights as nested lists ``[W1, b1, W2, b2, W3, b3]``, each ``W`` (in, out)."""
+    arrays: list[Any] = []
+    for layer in model.layers:
+        neurons = layer.neurons
+        arrays.append([[n.w[i].data for n in neurons] for i in range(len(neurons[0].w))])
+        arrays.append([n.b.data for n in neurons])
+    return arrays
+
+
+def value_moons_step() -> Callable[[], float]:
+    """The demo's step on micrograd Values, written against micrograd 0.1.0's API only."""
+    from micrograd.engine import Value
+
+    model = demo_model()
+    X, y = moons_data()
+    params = model.parameters()
+
+    def step() -> float:
+        inputs = [list(map(Value, xrow)) for xrow in X]
+        scores = [model(x) for x in inputs]
+        total = demo_loss(scores, y, params)
+        for p in params:
+            p.grad = 0.0
+        total.backward()
+        for p in params:
+            p.data -= LR * p.grad
+        return float(total.data)
+
+    return step
+
+
+def compiled_moons_step() -> Callable[[], float]:
+    """Our compiled path: the demo loss traced once, ``program.step`` with SGD on arrays."""
+    import numpy as np
+
+    from micrograd import fast
+
+    model = demo_model()
+    X, y = moons_data()
+    params = model.parameters()
+    program = fast.compile_model(model, lambda s, t: demo_loss(s, t, params), X, y)
+    Xa, ya = np.array(X), np.array(y, dtype=np.float64)
+    optimizer = fast.ArraySGD(lr=LR)
+    return lambda: program.step(Xa, ya, optimizer=optimizer)
+
+
+def torch_moons_step() -> Callable[[], float]:
+    """PyTorch batched float64 (``X @ W``, autograd): the same weights, loss and update."""
+    import torch
+
+    params: list[Any] = [
+        torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in weight_lists(demo_model())
+    ]
+    W1, b1, W2, b2, W3, b3 = params
+    X, y = moons_data()
+    Xt = torch.tensor(X, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64)
+
+    def step() -> float:
+        h1 = torch.relu(Xt @ W1 + b1)
+        h2 = torch.relu(h1 @ W2 + b2)
+        scores = (h2 @ W3 + b3)[:, 0]
+        data_loss = torch.relu(1 - yt * scores).mean()
+        reg_loss = ALPHA * sum((p * p).sum() for p in params)
+        total: Any = data_loss + reg_loss
+        for p in params:
+            p.grad = None
+        total.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LR * p.grad
+        return float(total.item())
+
+    return step
+
+
+def torch_scalar_moons_step() -> Callable[[], float]:
+    """PyTorch op by op, one 0-dim float64 tensor per scalar, as micrograd builds its graph."""
+    import torch
+
+    def scalar(x: float, grad: bool) -> Any:
+        return torch.tensor(x, dtype=torch.float64, requires_grad=grad)
+
+    layers = [
+        [([scalar(w.data, True) for w in n.w], scalar(n.b.data, True)) for n in layer.neurons]
+        for layer in demo_model().layers
+    ]
+    params = [p for layer in layers for w, b in layer for p in (*w, b)]
+    X, y = moons_data()
+
+    def forward(x: list[Any]) -> Any:
+        for k, layer in enumerate(layers):
+            acts = [sum((wi * xi for wi, xi in zip(w, x)), b) for w, b in layer]
+            x = [a.relu() for a in acts] if k < len(layers) - 1 else acts
+        return x[0]
+
+    def step() -> float:
+        inputs = [[scalar(v, False) for v in xrow] for xrow in X]
+        total = demo_loss([forward(x) for x in inputs], y, params)
+        for p in params:
+            p.grad = None
+        total.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LR * p.grad
+        return float(total.item())
+
+    return step
+
+
+def numpy_moons_step() -> Callable[[], float]:
+    """Hand-written NumPy: the same forward, its backward derived by hand, SGD."""
+    import numpy as np
+
+    params = [np.array(a, dtype=np.float64) for a in weight_lists(demo_model())]
+    W1, b1, W2, b2, W3, b3 = params
+    X, y = moons_data()
+    Xa, ya = np.array(X), np.array(y, dtype=np.float64)
+    n = len(ya)
+
+    def step() -> float:
+        z1 = Xa @ W1 + b1
+        h1 = np.maximum(z1, 0.0)
+        z2 = h1 @ W2 + b2
+        h2 = np.maximum(z2, 0.0)
+        scores = h2 @ W3[:, 0] + b3[0]
+        margins = 1.0 - ya * scores
+        loss = np.maximum(margins, 0.0).sum() / n + ALPHA * sum(
+            float((p * p).sum()) for p in params
+        )
+        ds = np.where(margins > 0.0, -ya, 0.0) / n  # d loss / d score
+        dz2 = np.outer(ds, W3[:, 0]) * (z2 > 0.0)
+        dz1 = (dz2 @ W2.T) * (z1 > 0.0)
+        grads = [Xa.T @ dz1, dz1.sum(0), h1.T @ dz2, dz2.sum(0), h2.T @ ds[:, None], ds.sum()]
+        for p, g in zip(params, grads):
+            p -= LR * (g + 2.0 * ALPHA * p)
+        return float(loss)
+
+    return step
+
+
+MOONS_STEPS: dict[str, Callable[[], Callable[[], float]]] = {
+    "ref": value_moons_step,
+    "value": value_moons_step,
+    "compiled": compiled_moons_step,
+    "torch": torch_moons_step,
+    "torch_scalar": torch_scalar_moons_step,
+    "numpy": numpy_moons_step,
+}
+
+
+def trace_compile_seconds() -> float:
+    """Seconds to trace the demo loss and compile it, the first time in a fresh process."""
+    from micrograd import fast
+
+    model = demo_model()
+    X, y = moons_data()
+    params = model.parameters()
+    t0 = time.perf_counter()
+    fast.compile_model(model, lambda s, t: demo_loss(s, t, params), X, y)
+    return time.perf_counter() - t0
+
+
+# --- a deep chain, memory per node, and the demo's training loop ---
+
+
+def value_chain() -> None:
+    """Backpropagate through a chain of a million additions of micrograd Values."""
+    from micrograd.engine import Value
+
+    x = v = Value(1.0)
+    one = Value(1.0)
+    for _ in range(CHAIN):
+        x = x + one
+    x.backward()
+    if v.grad != 1.0:
+        raise AssertionError(f"d chain / d start is {v.grad}, not 1")
+
+
+def torch_scalar_chain() -> None:
+    """Backpropagate through a chain of a million additions of 0-dim float64 tensors."""
+    import torch
+
+    x: Any = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    v = x
+    one = torch.tensor(1.0, dtype=torch.float64)
+    for _ in range(CHAIN):
+        x = x + one
+    x.backward()
+    if v.grad is None or float(v.grad) != 1.0:
+        raise AssertionError(f"d chain / d start is {v.grad}, not 1")
+
+
+def bytes_per_node(n: int = 100_000) -> float:
+    """Bytes allocated per interior ``a + b`` node, measured with tracemalloc."""
+    from micrograd.engine import Value
+
+    a, b = Value(1.0), Value(2.0)
+    gc.collect()
+    tracemalloc.start()
+    nodes = [a + b for _ in range(n)]
+    size, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del nodes
+    return (size - 8 * n) / n  # less the list's own pointer per node
+
+
+def demo_training(steps: int = 100) -> Result:
+    """micrograd's moons demo loop as its notebook writes it: lr from 1.0 down by 0.9 over 100."""
+    from micrograd.engine import Value
+
+    model = demo_model()
+    X, y = moons_data()
+    loss = acc = 0.0
+    for k in range(steps):
+        inputs = [list(map(Value, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        total = demo_loss(scores, y, model.parameters())
+        acc = sum((yi > 0) == (si.data > 0) for yi, si in zip(y, scores)) / len(y)
+        model.zero_grad()
+        total.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        loss = float(total.data)
+    return {"loss": loss, "accuracy": acc}
+
+
+def run(variant: str, workload: str, repeat: int, min_batch_seconds: float) -> Result:
+    """Run one workload on one variant and return its measurement as a JSON-ready dict."""
+    result: Result = {}
+    if variant in ("ref", "value", "compiled"):
+        import micrograd
+
+        result["package"] = micrograd.__file__
+    if workload == "seed002":
+        fn = torch_scalar_seed002() if variant == "torch_scalar" else value_seed002()
+        result["check"] = fn()
+        result["seconds"], result["batch"] = time_it(fn, repeat, min_batch_seconds)
+    elif workload == "moons_step":
+        step = MOONS_STEPS[variant]()
+        result["check"] = step()  # the first step's loss: every path starts from the same one
+        result["seconds"], result["batch"] = time_it(step, repeat, min_batch_seconds)
+    elif workload == "trace_compile":
+        result["seconds"] = trace_compile_seconds()
+    elif workload == "chain_1e6":
+        chain = torch_scalar_chain if variant == "torch_scalar" else value_chain
+        try:
+            t0 = time.perf_counter()
+            chain()
+            result["seconds"] = time.perf_counter() - t0
+        except RecursionError:
+            result["error"] = "RecursionError"
+    elif workload == "bytes_per_node":
+        result["bytes"] = bytes_per_node()
+    elif workload == "train_100":
+        result.update(demo_training())
+    else:
+        raise ValueError(f"unknown workload {workload!r}")
+    return result
+
+
+if __name__ == "__main__":
+    variant_, workload_, repeat_, min_batch_ = sys.argv[1:5]
+    print(json.dumps(run(variant_, workload_, int(repeat_), float(min_batch_))))

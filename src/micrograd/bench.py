@@ -1,0 +1,594 @@
+"""The benchmark suite behind ``micrograd bench``: our engine against micrograd 0.1.0 and PyTorch.
+
+Every measurement runs in a fresh subprocess, and the subprocesses take turns round after round
+so that a noisy machine slows every path alike. The reference runs with only its own folder on
+``sys.path`` (``python -S``), so the two ``micrograd`` packages never meet. Prints Markdown
+tables of medians and ratios; ratios are always taken within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import micrograd
+
+__all__ = [
+    "REFERENCE",
+    "TARGETS",
+    "VARIANTS",
+    "WORKLOADS",
+    "Report",
+    "Target",
+    "Workload",
+    "ensure_reference",
+    "main",
+    "measure",
+    "run_suite",
+]
+
+REFERENCE = "micrograd==0.1.0"
+SCRIPT = Path(__file__).with_name("_bench_workloads.py")
+# Runs the workload script by path without putting its folder (our package) on sys.path.
+BOOT = (
+    "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+TIMEOUT = 1800.0  # seconds a single measurement may take before it is reported as an error
+
+# variant -> how the tables name it
+VARIANTS: dict[str, str] = {
+    "ref": "micrograd 0.1.0",
+    "value": "ours: Value engine",
+    "compiled": "ours: compiled (`micrograd.fast`)",
+    "torch": "PyTorch batched float64",
+    "torch_scalar": "PyTorch scalar, op by op",
+    "numpy": "hand-written NumPy",
+}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One benchmarked task: which variants run it, how often, and what it measures."""
+
+    title: str
+    variants: tuple[str, ...]
+    repeat: int = 1  # timed batches inside one subprocess (it reports their median)
+    unit: str = "seconds"  # or "bytes"
+    # variant -> most runs it gets in a suite (slow ones would otherwise dominate the wall time)
+    max_runs: dict[str, int] = field(default_factory=dict)
+
+
+WORKLOADS: dict[str, Workload] = {
+    "seed002": Workload(
+        "seed 002 expression, forward + backward", ("ref", "value", "torch_scalar"), repeat=5
+    ),
+    "moons_step": Workload(
+        "moons step: MLP(2, [16, 16, 1]), 100 points, hinge + 1e-4 L2, SGD",
+        ("ref", "value", "compiled", "torch", "torch_scalar", "numpy"),
+        repeat=3,
+    ),
+    "trace_compile": Workload("moons: trace + compile, first time in a process", ("compiled",)),
+    "chain_1e6": Workload(
+        "1e6-deep chain of additions, forward + backward",
+        ("ref", "value", "torch_scalar"),
+        max_runs={"torch_scalar": 2},
+    ),
+    "bytes_per_node": Workload(
+        "bytes per interior `a + b` node (tracemalloc)", ("ref", "value"), unit="bytes"
+    ),
+    # micrograd 0.1.0 takes minutes here: one run of it, against every round of ours.
+    "train_100": Workload(
+        "whole process: `micrograd train --steps 100 --no-plots` (0.1.0: the demo's loop)",
+        ("ref", "value", "compiled"),
+        max_runs={"ref": 1},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal from the issue: ``numerator / denominator`` (or one median) against a bound."""
+
+    title: str
+    goal: str
+    workload: str
+    variant: str
+    over: str | None  # the variant to divide by; None compares the median itself
+    at_least: float | None = None
+    at_most: float | None = None
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "moons step, Value engine vs micrograd 0.1.0",
+        "≥ 10× faster (aim 15×)",
+        "moons_step",
+        "ref",
+        "value",
+        at_least=10.0,
+    ),
+    Target(
+        "seed 002 expression, Value engine vs micrograd 0.1.0",
+        "≥ 3× faster",
+        "seed002",
+        "ref",
+        "value",
+        at_least=3.0,
+    ),
+    Target(
+        "bytes per interior `a + b` node, ours",
+        "≤ 140 B",
+        "bytes_per_node",
+        "value",
+        None,
+        at_most=140.0,
+    ),
+    Target(
+        "moons step, compiled vs PyTorch batched float64",
+        "no slower (≥ 1×)",
+        "moons_step",
+        "torch",
+        "compiled",
+        at_least=1.0,
+    ),
+    Target(
+        "moons step, compiled vs hand-written NumPy",
+        "at most 3× slower",
+        "moons_step",
+        "numpy",
+        "compiled",
+        at_least=1 / 3,
+    ),
+    Target(
+        "moons trace + compile",
+        "≤ 0.5 s",
+        "trace_compile",
+        "compiled",
+        None,
+        at_most=0.5,
+    ),
+)
+
+
+# --- the reference package, installed beside nothing of ours ---
+
+
+def default_reference_dir() -> Path:
+    """Where micrograd 0.1.0 is kept when no ``--reference-dir`` is given (a user cache)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "micrograd" / "bench" / "micrograd-0.1.0"
+
+
+def ensure_reference(directory: Path) -> Path:
+    """Install micrograd 0.1.0 into ``directory`` with pip unless it is there already.
+
+    Raises RuntimeError, saying how to install it by hand, when pip cannot.
+    """
+    directory = Path(directory).resolve()
+    if (directory / "micrograd" / "engine.py").exists():
+        if not (directory / "micrograd-0.1.0.dist-info").is_dir():
+            raise RuntimeError(f"{directory} holds a micrograd that is not 0.1.0")
+        return directory
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    cmd += ["--no-deps", REFERENCE, "--target", str(directory)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not (directory / "micrograd" / "engine.py").exists():
+        said = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(
+            f"could not install {REFERENCE} into {directory} (pip said: {said[0]}). Install it "
+            f"by hand, `pip install {REFERENCE} --target DIR`, and pass --reference-dir DIR."
+        )
+    return directory
+
+
+# --- one measurement ---
+
+
+def _ours_root() -> Path:
+    """The folder that holds the ``micrograd`` package this harness was imported from."""
+    return Path(micrograd.__file__).resolve().parent.parent
+
+
+def _command(variant: str, reference: Path | None) -> tuple[list[str], dict[str, str]]:
+    """The interpreter command line and environment that isolate one variant's package."""
+    env = dict(os.environ)
+    if variant == "ref":
+        if reference is None:
+            raise ValueError("the reference variant needs a reference directory")
+        # -S: no site-packages, so neither our installed package nor NumPy/torch is importable.
+        env["PYTHONPATH"] = str(reference)
+        return [sys.executable, "-S", "-c", BOOT, str(SCRIPT)], env
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_ours_root()), os.environ.get("PYTHONPATH", "")) if p
+    )
+    return [sys.executable, "-c", BOOT, str(SCRIPT)], env
+
+
+def _train_command() -> list[str] | None:
+    """How to run our ``train`` command in a fresh process, or None before the CLI exists."""
+    if importlib.util.find_spec("micrograd.cli") is None:
+        return None
+    if importlib.util.find_spec("micrograd.__main__") is not None:
+        return [sys.executable, "-m", "micrograd"]
+    run_cli = "import sys; from micrograd.cli import main; sys.exit(main(sys.argv[1:]))"
+    return [sys.executable, "-c", run_cli]
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "crashed"
+
+
+def measure(
+    workload: str, variant: str, reference: Path | None, quick: bool = False
+) -> dict[str, Any]:
+    """Run one workload on one variant in a fresh subprocess; its result as a dict.
+
+    The dict has ``seconds`` or ``bytes``, or an ``error`` saying why there is no number.
+    """
+    spec = WORKLOADS[workload]
+    repeat = 1 if quick else spec.repeat
+    min_batch = 0.02 if quick else 0.2
+    with tempfile.TemporaryDirectory(prefix="micrograd-bench-") as scratch:
+        cmd, env = _command(variant, reference)
+        if workload == "train_100" and variant != "ref":
+            train = _train_command()
+            if train is None:
+                return {"error": "n/a: no `micrograd.cli` yet"}
+            engine = "fast" if variant == "compiled" else "value"
+            cmd = [*train, "train", "--engine", engine, "--steps", "100", "--no-plots"]
+            cmd += ["--no-progress", "--out", scratch]
+        else:
+            cmd += [variant, workload, str(repeat), str(min_batch)]
+        t0 = time.perf_counter()
+        try:
+            out = subprocess.run(
+                cmd, cwd=scratch, env=env, capture_output=True, text=True, timeout=TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {TIMEOUT:.0f} s"}
+        wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        return {"error": _last_line(out.stderr)}
+    if workload == "train_100" and variant != "ref":
+        return {"seconds": wall}
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    if workload == "train_100":
+        result["seconds"] = wall  # the whole process, start-up included, as for ours
+    return _check_isolation(variant, reference, result)
+
+
+def _check_isolation(
+    variant: str, reference: Path | None, result: dict[str, Any]
+) -> dict[str, Any]:
+    """Refuse a result whose subprocess imported the wrong ``micrograd``."""
+    package = result.get("package")
+    if package is None:
+        return result
+    expected = reference if variant == "ref" else _ours_root()
+    if expected is None or not Path(package).resolve().is_relative_to(expected):
+        return {"error": f"isolation broken: imported micrograd from {package}"}
+    return result
+
+
+# --- the suite ---
+
+
+@dataclass
+class Report:
+    """A suite's raw runs, keyed ``(workload, variant)``, and where they were measured."""
+
+    machine: dict[str, str]
+    rounds: int
+    quick: bool
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+    def median(self, workload: str, variant: str) -> float | None:
+        """The median over runs of a workload on a variant, or None if it has no number."""
+        runs = self.runs.get((workload, variant), [])
+        key = WORKLOADS[workload].unit
+        numbers = [float(r[key]) for r in runs if key in r]
+        return statistics.median(numbers) if numbers else None
+
+    def error(self, workload: str, variant: str) -> str | None:
+        """Why a workload on a variant has no number, if it has none."""
+        for r in self.runs.get((workload, variant), []):
+            if "error" in r:
+                return str(r["error"])
+        return None
+
+    def ratio(self, workload: str, numerator: str, denominator: str) -> float | None:
+        """``median(numerator) / median(denominator)``: how many times faster (or smaller)."""
+        top, bottom = self.median(workload, numerator), self.median(workload, denominator)
+        if top is None or bottom is None or bottom == 0:
+            return None
+        return top / bottom
+
+    def check_spread(self, workload: str) -> float | None:
+        """The largest relative difference between the variants' check numbers (same loss)."""
+        checks = [
+            float(r["check"])
+            for v in WORKLOADS[workload].variants
+            for r in self.runs.get((workload, v), [])
+            if "check" in r
+        ]
+        if len(checks) < 2:
+            return None
+        first = checks[0]
+        return max(abs(c - first) / abs(first) for c in checks)
+
+
+def machine_info() -> dict[str, str]:
+    """The machine and software a run was measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            names = [
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            ]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    versions = {}
+    for dist in ("micrograd", "numpy", "torch"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": str(os.cpu_count()),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        **versions,
+    }
+
+
+def run_suite(
+    names: list[str],
+    rounds: int,
+    reference: Path | None,
+    quick: bool = False,
+    progress: bool = True,
+) -> Report:
+    """Measure ``names`` for ``rounds`` rounds, every variant in turn within each round."""
+    report = Report(machine=machine_info(), rounds=rounds, quick=quick)
+    for r in range(rounds):
+        for name in names:
+            spec = WORKLOADS[name]
+            # Rotate the order each round so no variant always follows the same neighbour.
+            shift = r % len(spec.variants)
+            for variant in spec.variants[shift:] + spec.variants[:shift]:
+                runs = report.runs.setdefault((name, variant), [])
+                # A failure repeats itself (micrograd 0.1.0's RecursionError): show it once.
+                if len(runs) >= spec.max_runs.get(variant, rounds) or any(
+                    "error" in x for x in runs
+                ):
+                    continue
+                runs.append(measure(name, variant, reference, quick))
+                if progress:
+                    print(
+                        f"[{r + 1}/{rounds}] {name} · {VARIANTS[variant]}: {_cell(runs[-1], spec)}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    return report
+
+
+# --- tables ---
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _cell(run: dict[str, Any], spec: Workload) -> str:
+    if "error" in run:
+        return str(run["error"])
+    if spec.unit == "bytes":
+        return f"{float(run['bytes']):.0f} B"
+    return _duration(float(run["seconds"]))
+
+
+def _times(ratio: float, unit: str) -> str:
+    """``ratio`` (reference / this) as words: 22.3× faster, 4.1× slower, 6.1× less."""
+    better, worse = ("less", "more") if unit == "bytes" else ("faster", "slower")
+    if ratio >= 1.0:
+        return f"{ratio:.1f}× {better}" if ratio < 100 else f"{ratio:,.0f}× {better}"
+    return f"{1 / ratio:.1f}× {worse}"
+
+
+def _target_value(report: Report, target: Target) -> float | None:
+    if target.over is None:
+        return report.median(target.workload, target.variant)
+    return report.ratio(target.workload, target.variant, target.over)
+
+
+def _target_met(target: Target, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    ok = (target.at_least is None or value >= target.at_least) and (
+        target.at_most is None or value <= target.at_most
+    )
+    return "yes" if ok else "**no**"
+
+
+def markdown(report: Report) -> str:
+    """The report as Markdown: the machine, a table of medians and ratios, and the targets."""
+    m = report.machine
+    mode = ", quick" if report.quick else ""
+    lines = [
+        f"Measured {m['date']} on {m['platform']}, {m['cpu']}, {m['cpus']} CPUs; {m['python']}; "
+        f"micrograd {m['micrograd']}, NumPy {m['numpy']}, PyTorch {m['torch']}; "
+        f"{report.rounds} interleaved rounds{mode}.",
+        "",
+        "| workload | path | median | runs | vs micrograd 0.1.0 |",
+        "|---|---|---:|---:|---:|",
+    ]
+    seen = {w for w, _ in report.runs}
+    for name, spec in WORKLOADS.items():
+        if name not in seen:
+            continue
+        for i, variant in enumerate(spec.variants):
+            runs = report.runs.get((name, variant), [])
+            value = report.median(name, variant)
+            cell = _cell({spec.unit: value}, spec) if value is not None else "—"
+            error = report.error(name, variant)
+            if value is None and error is not None:
+                cell = error
+            ratio = report.ratio(name, "ref", variant) if variant != "ref" else None
+            if variant == "ref":
+                versus = "baseline"
+            elif ratio is not None:
+                versus = _times(ratio, spec.unit)
+            else:
+                versus = "—" if "ref" in spec.variants else ""
+            title = spec.title if i == 0 else ""  # a workload's name heads its first row only
+            lines.append(f"| {title} | {VARIANTS[variant]} | {cell} | {len(runs)} | {versus} |")
+    lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
+    for target in TARGETS:
+        if target.workload not in seen:
+            continue
+        value = _target_value(report, target)
+        if value is None:
+            shown = "n/a"
+        elif target.over is None:
+            shown = _cell({WORKLOADS[target.workload].unit: value}, WORKLOADS[target.workload])
+        else:
+            shown = _times(value, WORKLOADS[target.workload].unit)
+        lines.append(f"| {target.title} | {shown} | {target.goal} | {_target_met(target, value)} |")
+    notes = []
+    for name in ("seed002", "moons_step"):
+        spread = report.check_spread(name) if name in seen else None
+        if spread is not None:
+            notes.append(f"{name}: the paths' results differ by at most {spread:.1e} (relative)")
+    if notes:
+        lines += ["", "Same numbers on every path: " + "; ".join(notes) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The report as plain data: machine, every run, medians, ratios and targets."""
+    cells = []
+    for (name, variant), runs in report.runs.items():
+        cells.append(
+            {
+                "workload": name,
+                "variant": variant,
+                "runs": runs,
+                "median": report.median(name, variant),
+                "vs_reference": report.ratio(name, "ref", variant) if variant != "ref" else None,
+            }
+        )
+    seen = {w for w, _ in report.runs}
+    targets = []
+    for target in TARGETS:
+        value = _target_value(report, target) if target.workload in seen else None
+        targets.append({"target": target.title, "goal": target.goal, "value": value})
+    return {
+        "machine": report.machine,
+        "rounds": report.rounds,
+        "quick": report.quick,
+        "results": cells,
+        "targets": targets,
+    }
+
+
+def save_plot(report: Report, path: Path) -> None:
+    """A bar chart (log scale) of how many times faster or smaller than micrograd 0.1.0."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError('--plot needs matplotlib: pip install "micrograd[plot]"') from exc
+    labels, ratios = [], []
+    for name, spec in WORKLOADS.items():
+        for variant in spec.variants:
+            ratio = report.ratio(name, "ref", variant) if variant != "ref" else None
+            if ratio is not None:
+                labels.append(f"{name}: {VARIANTS[variant].replace('`', '')}")
+                ratios.append(ratio)
+    fig = Figure(figsize=(8, 0.45 * len(labels) + 1.5), layout="constrained")
+    ax = fig.add_subplot()
+    colors = ["tab:green" if x >= 1 else "tab:red" for x in ratios]
+    ax.barh(range(len(labels)), ratios, color=colors)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("× micrograd 0.1.0 (time or bytes; > 1 is better)")
+    ax.set_title(f"micrograd bench, {report.machine['date']}")
+    fig.savefig(path)
+
+
+# --- command line ---
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="micrograd bench",
+        description="Benchmark our engine against micrograd 0.1.0, PyTorch and NumPy.",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument(
+        "--only", nargs="+", choices=list(WORKLOADS), metavar="WORKLOAD",
+        help=f"workloads to run (default all: {', '.join(WORKLOADS)})",
+    )  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="one short timing per run (tests)")
+    parser.add_argument("--plot", type=Path, metavar="PATH", help="save a bar chart of ratios")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="save every run as JSON")
+    parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the tables here")
+    parser.add_argument(
+        "--reference-dir", type=Path, metavar="DIR", default=None,
+        help=f"where {REFERENCE} is (installed there with pip if missing; "
+        f"default {default_reference_dir()})",
+    )  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the suite from the command line; print the Markdown report; 0 on success."""
+    args = _parser().parse_args(argv)
+    if args.rounds < 1:
+        print("micrograd bench: --rounds must be at least 1", file=sys.stderr)
+        return 2
+    names = list(dict.fromkeys(args.only or WORKLOADS))
+    reference = None
+    if any("ref" in WORKLOADS[n].variants for n in names):
+        try:
+            reference = ensure_reference(args.reference_dir or default_reference_dir())
+        except RuntimeError as exc:
+            print(f"micrograd bench: {exc}", file=sys.stderr)
+            return 1
+    report = run_suite(names, args.rounds, reference, quick=args.quick, progress=not args.quiet)
+    text = markdown(report)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps(to_json(report), indent=2) + "\n", encoding="utf-8")
+    if args.plot:
+        save_plot(report, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Tests for the benchmark harness: tables, isolation of the reference, and its errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import micrograd
+from micrograd import bench
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """micrograd 0.1.0, installed with pip once per session into its own folder."""
+    return bench.ensure_reference(tmp_path_factory.mktemp("ref") / "micrograd-0.1.0")
+
+
+def rows(text: str, header: str) -> list[list[str]]:
+    """The cells of the Markdown table whose header row starts with ``header``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    table = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        table.append([cell.strip() for cell in line.strip("|").split("|")])
+    return table
+
+
+def test_quick_suite_prints_tables_and_saves_json_plot_markdown(
+    reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A quick one-round run prints the machine, a row per path with its ratio, and the targets."""
+    argv = ["--quick", "--rounds", "1", "--quiet", "--reference-dir", str(reference)]
+    argv += ["--only", "seed002", "moons_step", "bytes_per_node"]
+    argv += ["--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "r.png")]
+    argv += ["--markdown", str(tmp_path / "r.md")]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Measured ") and f"{micrograd.__version__}" in out.splitlines()[0]
+    table = rows(out, "| workload |")
+    assert [row[1] for row in table] == [
+        bench.VARIANTS[v]
+        for name in ("seed002", "moons_step", "bytes_per_node")
+        for v in bench.WORKLOADS[name].variants
+    ]
+    assert all(len(row) == 5 and row[3] == "1" for row in table)
+    ratio = re.compile(r"[\d,.]+× (faster|slower|less|more)")
+    assert all(row[4] == "baseline" or ratio.fullmatch(row[4]) for row in table), table
+    targets = rows(out, "| target |")
+    assert [row[0] for row in targets] == [
+        t.title for t in bench.TARGETS if t.workload != "trace_compile"
+    ]
+    assert all(row[3] in ("yes", "**no**") for row in targets)
+    assert (tmp_path / "r.md").read_text() == out.removesuffix("\n")
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+    data = json.loads((tmp_path / "r.json").read_text())
+    ratios = {(r["workload"], r["variant"]): r["vs_reference"] for r in data["results"]}
+    assert len(ratios) == 11
+    assert all(isinstance(x, float) and x > 0 for (w, v), x in ratios.items() if v != "ref"), ratios
+    assert all(isinstance(t["value"], float) for t in data["targets"][:5])
+    losses = [r["runs"][0]["check"] for r in data["results"] if r["workload"] == "moons_step"]
+    assert len(losses) == 6 and max(losses) - min(losses) < 1e-12  # every path, the same step
+
+
+def test_reference_and_ours_import_their_own_package(reference: Path) -> None:
+    """The reference subprocess imports micrograd from its folder, ours from this package."""
+    ref = bench.measure("bytes_per_node", "ref", reference, quick=True)
+    ours = bench.measure("bytes_per_node", "value", reference, quick=True)
+    assert Path(ref["package"]).resolve().is_relative_to(reference)
+    assert Path(ours["package"]).resolve() == Path(micrograd.__file__).resolve()
+    assert ref["bytes"] > ours["bytes"] > 0
+
+
+def test_a_reference_that_is_not_0_1_0_is_refused(tmp_path: Path) -> None:
+    """A folder holding some other micrograd is not taken for the reference."""
+    (tmp_path / "micrograd").mkdir()
+    (tmp_path / "micrograd" / "engine.py").write_text("")
+    with pytest.raises(RuntimeError, match=r"not 0\.1\.0"):
+        bench.ensure_reference(tmp_path)
+
+
+def test_failed_install_says_how_to_install_by_hand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When pip cannot install the reference, main returns 1 and names the manual command."""
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    argv = ["--only", "seed002", "--reference-dir", str(tmp_path / "none"), "--quiet"]
+    assert bench.main(argv) == 1
+    assert "pip install micrograd==0.1.0 --target DIR" in capsys.readouterr().err
+
+
+def test_unknown_workload_is_a_usage_error() -> None:
+    """--only with a name the suite does not know stops with argparse's usage error."""
+    with pytest.raises(SystemExit) as stop:
+        bench.main(["--only", "nonesuch"])
+    assert stop.value.code == 2
