@@ -9,6 +9,7 @@ from pathlib import Path
 import micrograd
 
 ROOT = Path(__file__).resolve().parent.parent
+LINTED = ("src", "tests", "benchmarks", "examples", "notebooks")
 BIN = Path(sys.executable).parent
 
 
@@ -18,14 +19,14 @@ def run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_check_is_clean() -> None:
-    """ruff check finds nothing in src, tests, benchmarks and examples."""
-    out = run(str(BIN / "ruff"), "check", "src", "tests", "benchmarks", "examples")
+    """ruff check finds nothing in the package, tests, benchmarks, examples and notebooks."""
+    out = run(str(BIN / "ruff"), "check", *LINTED)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_ruff_format_is_clean() -> None:
     """ruff format --check would change no file."""
-    out = run(str(BIN / "ruff"), "format", "--check", "src", "tests", "benchmarks", "examples")
+    out = run(str(BIN / "ruff"), "format", "--check", *LINTED)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
