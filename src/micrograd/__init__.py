@@ -4,7 +4,7 @@ The core (engine, nn, losses, optim, data, train, gradcheck, explain) is pure Py
 plots and the compiled NumPy path import their extras only when used.
 """
 
-from micrograd.engine import Value, no_grad
+from micrograd.engine import Value, grad, no_grad
 from micrograd.explain import explain, explain_markdown, explain_text
 from micrograd.gradcheck import gradcheck, numerical_grad
 from micrograd.nn import MLP, Layer, Module, Neuron
@@ -25,6 +25,7 @@ __all__ = [
     "explain_markdown",
     "explain_text",
     "fit",
+    "grad",
     "gradcheck",
     "no_grad",
     "numerical_grad",

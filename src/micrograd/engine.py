@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import math
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple, SupportsFloat, Union
 
@@ -18,6 +18,7 @@ __all__ = [
     "Rule",
     "Value",
     "gc_paused",
+    "grad",
     "is_grad_enabled",
     "no_grad",
     "topological_order",
@@ -445,6 +446,30 @@ class Value:
             _chain_rule(order, _ValueMath if create_graph else _FloatMath)
         finally:
             _grad_enabled = previous
+
+
+def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[float | Value]:
+    """d output / d input for each input, like ``torch.autograd.grad``: leaves keep their .grad.
+
+    With ``create_graph=True`` the results are Values, to be differentiated again.
+
+    >>> x = Value(2.0)
+    >>> (dy,) = grad(x**3, [x], create_graph=True)
+    >>> (d2y,) = grad(dy, [x])
+    >>> dy.data, d2y, x.grad
+    (12.0, 12.0, 0.0)
+    """
+    reached = set(topological_order(output))
+    leaves = [node for node in reached if node._a is None]
+    saved = [node.grad for node in leaves]
+    try:
+        for node in leaves:
+            node.grad = 0.0
+        output.backward(create_graph=create_graph)
+        return [x.grad if x in reached else 0.0 for x in inputs]
+    finally:
+        for node, g in zip(leaves, saved):
+            node.grad = g
 
 
 def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
