@@ -46,6 +46,7 @@ SCRIPT = Path(__file__).with_name("_bench_workloads.py")
 BOOT = (
     "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 )
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 TIMEOUT = 1800.0  # seconds a single measurement may take before it is reported as an error
 
 # variant -> how the tables name it
@@ -204,7 +205,9 @@ def _ours_root() -> Path:
 
 def _command(variant: str, reference: Path | None) -> tuple[list[str], dict[str, str]]:
     """The interpreter command line and environment that isolate one variant's package."""
-    env = dict(os.environ)
+    # One thread everywhere, as micrograd has: on a busy machine PyTorch's OpenMP threads wait
+    # on each other (measured: a 0.5 ms batched step took 35-65 ms with two threads on 2 cores).
+    env = {**os.environ, **SINGLE_THREAD}
     if variant == "ref":
         if reference is None:
             raise ValueError("the reference variant needs a reference directory")
@@ -438,7 +441,7 @@ def markdown(report: Report) -> str:
     lines = [
         f"Measured {m['date']} on {m['platform']}, {m['cpu']}, {m['cpus']} CPUs; {m['python']}; "
         f"micrograd {m['micrograd']}, NumPy {m['numpy']}, PyTorch {m['torch']}; "
-        f"{report.rounds} interleaved rounds{mode}.",
+        f"{report.rounds} interleaved rounds{mode}; every path on one thread.",
         "",
         "| workload | path | median | runs | vs micrograd 0.1.0 |",
         "|---|---|---:|---:|---:|",
