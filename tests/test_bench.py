@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
@@ -99,3 +100,17 @@ def test_unknown_workload_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as stop:
         bench.main(["--only", "nonesuch"])
     assert stop.value.code == 2
+
+
+def test_plot_without_matplotlib_fails_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--plot without matplotlib returns 1 at once and names the extra to install."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "matplotlib" else find_spec(name)
+    )
+    argv = ["--plot", str(tmp_path / "p.png"), "--quick", "--rounds", "1", "--quiet"]
+    assert bench.main([*argv, "--only", "trace_compile"]) == 1
+    assert 'pip install "micrograd[plot]"' in capsys.readouterr().err
+    assert not (tmp_path / "p.png").exists()

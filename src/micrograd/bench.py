@@ -282,7 +282,7 @@ def _check_isolation(
     if package is None:
         return result
     expected = reference if variant == "ref" else _ours_root()
-    if expected is None or not Path(package).resolve().is_relative_to(expected):
+    if expected is None or not Path(package).resolve().is_relative_to(expected.resolve()):
         return {"error": f"isolation broken: imported micrograd from {package}"}
     return result
 
@@ -573,6 +573,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         print("micrograd bench: --rounds must be at least 1", file=sys.stderr)
         return 2
+    if args.plot and importlib.util.find_spec("matplotlib") is None:  # say so before the run
+        print(
+            'micrograd bench: --plot needs matplotlib: pip install "micrograd[plot]"',
+            file=sys.stderr,
+        )
+        return 1
     names = list(dict.fromkeys(args.only or WORKLOADS))
     reference = None
     if any("ref" in WORKLOADS[n].variants for n in names):
