@@ -130,15 +130,9 @@ def _layers(text: str) -> list[int]:
         ) from None
 
 
-_DESCRIPTION = """\
-micrograd: a tiny autograd engine and neural-net library, for learning backpropagation.
-
-commands:
-  train    train an MLP on a toy data set (default: micrograd's moons demo)
-  graph    build an expression's graph, print its gradients, draw it
-  explain  narrate the backward pass of an expression, step by step
-  bench    run the benchmark suite
-"""
+_DESCRIPTION = (
+    "micrograd: a tiny autograd engine and neural-net library, for learning backpropagation."
+)
 
 _EPILOG = """\
 examples:
@@ -149,6 +143,21 @@ examples:
   micrograd explain "x=0.5: tanh(2*x + 1)" --markdown
 
 Run 'micrograd COMMAND --help' for a command's options.
+"""
+
+_TRAIN_HELP = """\
+Train an MLP on a toy data set. With no options this is micrograd's moons demo:
+MLP(2, [16, 16, 1]) on 100 moons (noise 0.1), hinge loss + 1e-4 * L2, SGD with the
+learning rate falling linearly from 1.0 to 0.1, 100 steps, seed 1337.
+
+Writes into the output folder: model.json (the checkpoint: every --checkpoint-every
+steps and at the end), history.csv (loss, accuracy and lr per step), loss.png and
+boundary.png. Ctrl-C stops after the current step, saves the checkpoint and exits
+with status 130 (a second Ctrl-C stops at once, keeping the last checkpoint); continue
+with --resume. A NaN or infinite loss stops with status 1, keeping the last checkpoint.
+
+A resumed run takes its settings from the checkpoint; options given on the command
+line override them (the architecture must match the saved model).
 """
 
 _EXPR_HELP = """\
@@ -170,14 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="micrograd", description=_DESCRIPTION, epilog=_EPILOG, formatter_class=raw
     )
     parser.add_argument("--version", action="version", version=f"micrograd {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", required=True
+    )
     _add_train(commands, raw)
     for name, summary in (
         ("graph", "build an expression's graph, print its gradients, draw it"),
         ("explain", "narrate the backward pass of an expression, step by step"),
     ):
         sub = commands.add_parser(
-            name, help=summary, description=f"{summary}.\n\n{_EXPR_HELP}", formatter_class=raw
+            name,
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}.\n\n{_EXPR_HELP}",
+            formatter_class=raw,
         )
         sub.add_argument("expression", metavar="EXPR", help="'NAME=NUMBER, ...: EXPRESSION'")
         if name == "graph":
@@ -208,25 +222,26 @@ def _add_train(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         "train",
         help="train an MLP on a toy data set (default: micrograd's moons demo)",
         formatter_class=formatter,
-        description="Train an MLP on a toy data set. With no options: micrograd's moons demo, "
-        "MLP(2, [16, 16, 1]) on 100 moons (noise 0.1), hinge loss + 1e-4 L2, SGD with the "
-        "learning rate falling from 1.0 to 0.1, 100 steps, seed 1337.\n\n"
-        "Writes model.json (checkpoint, every --checkpoint-every steps and at the end), "
-        "history.csv, loss.png and boundary.png into the output folder. Ctrl-C stops after "
-        "the current step, saves a checkpoint and exits with status 130; resume with --resume. "
-        "A NaN or infinite loss stops training with status 1 and keeps the last checkpoint.",
+        description=_TRAIN_HELP,
     )
-    add = train.add_argument
     keep = argparse.SUPPRESS  # absent unless given: a resumed run keeps its saved settings
     data = train.add_argument_group("data")
     data.add_argument(
         "--dataset", choices=list(DATASETS), default=keep, help="the data set (default: moons)"
     )
     data.add_argument(
-        "--samples", type=_positive_int, default=keep, help="number of points (default: 100)"
+        "--samples",
+        type=_positive_int,
+        default=keep,
+        metavar="N",
+        help="number of points (default: 100)",
     )
     data.add_argument(
-        "--noise", type=_non_negative_float, default=keep, help="noise level (default: 0.1)"
+        "--noise",
+        type=_non_negative_float,
+        default=keep,
+        metavar="X",
+        help="noise level (default: 0.1)",
     )
     model = train.add_argument_group("model and loss")
     model.add_argument(
@@ -250,7 +265,11 @@ def _add_train(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         help="the loss (default: hinge for two classes, cross_entropy for more)",
     )
     model.add_argument(
-        "--l2", type=_non_negative_float, default=keep, help="L2 penalty weight (default: 1e-4)"
+        "--l2",
+        type=_non_negative_float,
+        default=keep,
+        metavar="ALPHA",
+        help="weight of the L2 penalty alpha * sum(p**2) (default: 1e-4)",
     )
     opt = train.add_argument_group("optimization")
     opt.add_argument(
@@ -280,6 +299,7 @@ def _add_train(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         "--steps",
         type=_positive_int,
         default=keep,
+        metavar="N",
         help="total training steps (default: 100); a resumed run continues up to this",
     )
     opt.add_argument(
@@ -287,14 +307,17 @@ def _add_train(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         type=_batch,
         default=keep,
         metavar="N",
-        help="points per step, drawn at random (default: full, i.e. all of them)",
+        help="points per step, drawn at random (default: 0 or full, i.e. all of them)",
     )
     opt.add_argument(
         "--seed",
         type=int,
         default=keep,
+        metavar="N",
         help="seed of the data, the initial weights and the batches (default: 1337)",
     )
+    run = train.add_argument_group("running")
+    add = run.add_argument
     add(
         "--engine",
         choices=("auto", "fast", "value"),
@@ -342,7 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(ns)
     except CommandError as e:
-        print(f"micrograd {ns.command}: error: {e}", file=sys.stderr)
+        # Lone surrogates (from odd command-line bytes) cannot be printed: escape them.
+        message = str(e).encode("utf-8", "backslashreplace").decode("utf-8")
+        print(f"micrograd {ns.command}: error: {message}", file=sys.stderr)
         return e.code
     except KeyboardInterrupt:
         print(f"micrograd {ns.command}: interrupted", file=sys.stderr)
