@@ -6,6 +6,7 @@ import json
 import math
 import os
 import random
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -358,3 +359,14 @@ def test_from_file_rebuilds_shape_and_weights(tmp_path: Path) -> None:
     model.save(tmp_path / "m.json")
     again = MLP.from_file(tmp_path / "m.json")
     assert (repr(again), numbers(again)) == (repr(model), numbers(model))
+
+
+def test_saved_file_has_the_usual_permissions(tmp_path: Path) -> None:
+    """A checkpoint is readable like any file the user writes (umask applies), not private."""
+    umask = os.umask(0o022)
+    try:
+        path = tmp_path / "m.json"
+        MLP(2, [3, 1]).save(path)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
