@@ -472,3 +472,22 @@ def test_bench_help_is_the_suites_own(capsys: pytest.CaptureFixture[str]) -> Non
     code, out, _ = run(capsys, "bench", "--help")
     assert code == 0
     assert "--quick" in out
+
+
+def test_bench_without_the_suite_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If micrograd.bench cannot be imported, bench says so in one line with status 1."""
+    monkeypatch.setitem(sys.modules, "micrograd.bench", None)
+    code, _, err = run(capsys, "bench", "--quick")
+    assert (code, err) == (1, "micrograd bench: error: this installation has no micrograd.bench\n")
+
+
+def test_an_unwritable_output_folder_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output folder that is really a file gives one line and status 1, not a traceback."""
+    (tmp_path / "taken").write_text("", encoding="utf-8")
+    code, _, err = train(capsys, tmp_path / "taken", "--steps", "1", "--no-plots")
+    assert code == 1
+    assert is_one_line_error(err, f"micrograd train: error: cannot create {tmp_path / 'taken'}")

@@ -378,15 +378,18 @@ def _bench(args: list[str]) -> int:
     """Hand the arguments to ``micrograd.bench.main`` (imported only now)."""
     try:
         bench = importlib.import_module("micrograd.bench")
-    except ModuleNotFoundError as e:
-        if e.name != "micrograd.bench":
-            raise CommandError(str(e)) from None
-        print("micrograd bench: error: this installation has no micrograd.bench", file=sys.stderr)
+    except ImportError as e:
+        missing = e.name == "micrograd.bench"
+        reason = "this installation has no micrograd.bench" if missing else _one_line(e)
+        print(f"micrograd bench: error: {reason}", file=sys.stderr)
         return EXIT_FAILURE
     try:
         code = bench.main(args)
     except SystemExit as e:  # the suite's own argparse: --help or a usage error
         code = e.code if isinstance(e.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("micrograd bench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return int(code or 0)
 
 
@@ -949,6 +952,9 @@ def _train(ns: argparse.Namespace) -> int:
             f"training diverged at step {start + e.step}: the loss or a gradient is not finite "
             f"(loss {e.loss}); {kept}. Try a smaller --lr"
         ) from None
+    except OSError as e:  # a checkpoint could not be written
+        _close(run.bar)
+        raise CommandError(f"cannot save the checkpoint in {out}: {_one_line(e)}") from None
     except KeyboardInterrupt:
         _close(run.bar)
         kept = (
@@ -960,7 +966,10 @@ def _train(ns: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     seconds = time.perf_counter() - began
     _close(run.bar)
-    return _finish(run, X, y, loss, classes, seconds, ns.no_plots)
+    try:
+        return _finish(run, X, y, loss, seconds, ns.no_plots)
+    except OSError as e:
+        raise CommandError(f"cannot write into {out}: {_one_line(e)}") from None
 
 
 def _load_resumed(model: MLP, optimizer: Optimizer, path: str, doc: dict[str, Any]) -> None:
@@ -992,7 +1001,6 @@ def _finish(
     X: list[list[float]],
     y: list[int],
     loss: str,
-    classes: int,
     seconds: float,
     no_plots: bool,
 ) -> int:
