@@ -458,12 +458,14 @@ def markdown(report: Report) -> str:
             if value is None and error is not None:
                 cell = error
             ratio = report.ratio(name, "ref", variant) if variant != "ref" else None
-            if variant == "ref":
+            if "ref" not in spec.variants:
+                versus = ""
+            elif report.median(name, "ref") is None:
+                versus = "" if variant == "ref" else "0.1.0 cannot"
+            elif variant == "ref":
                 versus = "baseline"
-            elif ratio is not None:
-                versus = _times(ratio, spec.unit)
             else:
-                versus = "—" if "ref" in spec.variants else ""
+                versus = "—" if ratio is None else _times(ratio, spec.unit)
             title = spec.title if i == 0 else ""  # a workload's name heads its first row only
             lines.append(f"| {title} | {VARIANTS[variant]} | {cell} | {len(runs)} | {versus} |")
     lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
@@ -531,7 +533,13 @@ def save_plot(report: Report, path: Path) -> None:
     fig = Figure(figsize=(8, 0.45 * len(labels) + 1.5), layout="constrained")
     ax = fig.add_subplot()
     colors = ["tab:green" if x >= 1 else "tab:red" for x in ratios]
-    ax.barh(range(len(labels)), ratios, color=colors)
+    # Bars grow from 1× (as good as micrograd 0.1.0): right when better, left when worse.
+    ax.barh(range(len(labels)), [x - 1.0 for x in ratios], left=1.0, color=colors)
+    for i, x in enumerate(ratios):
+        text = f"{x:,.0f}×" if x >= 100 else f"{x:.2g}×" if x >= 1 else f"{1 / x:.2g}× worse"
+        # Beyond the bar's end, or just right of 1× for a bar that points left.
+        ax.annotate(text, (max(x, 1.0), i), xytext=(3, 0), textcoords="offset points", va="center")
+    ax.set_xlim(min(0.5, min(ratios) / 1.5), max(ratios) * 10)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xscale("log")
