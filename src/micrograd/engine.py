@@ -24,12 +24,8 @@ __all__ = [
     "topological_order",
 ]
 
-INF = math.inf
-NAN = math.nan
-
-# A number that may stand beside a Value in an expression.
-Scalar = int | float
-Operand = Union["Value", int, float]  # a string forward reference needs Union
+# What may stand beside a Value in an expression (an int is a float to a type checker).
+Operand = Union["Value", float]  # a string forward reference needs Union
 
 
 # --- Forward functions on plain floats, with PyTorch's float64 edge values (inf/nan, no raise) ---
@@ -45,11 +41,11 @@ def _pow(x: float, y: float) -> float:
     try:
         return math.pow(x, y)
     except OverflowError:  # the magnitude is too large: ±inf
-        return -INF if x < 0 and _is_odd_integer(y) else INF
+        return -math.inf if x < 0 and _is_odd_integer(y) else math.inf
     except ValueError:  # a pole (0 ** negative) or a domain error (negative ** fraction)
         if x == 0.0:
-            return math.copysign(INF, x) if _is_odd_integer(y) else INF
-        return NAN
+            return math.copysign(math.inf, x) if _is_odd_integer(y) else math.inf
+        return math.nan
 
 
 def _div(x: float, y: float) -> float:
@@ -57,33 +53,33 @@ def _div(x: float, y: float) -> float:
         return x / y
     except ZeroDivisionError:  # IEEE: ±inf, or nan for 0/0
         if x == 0.0 or math.isnan(x):
-            return NAN
-        return math.copysign(INF, x) * math.copysign(1.0, y)
+            return math.nan
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
 
 
 def _exp(x: float) -> float:
     try:
         return math.exp(x)
     except OverflowError:
-        return INF
+        return math.inf
 
 
 def _log(x: float) -> float:
     if x > 0.0:
         return math.log(x)
-    return -INF if x == 0.0 else NAN  # log(0) = -inf; log(negative or nan) = nan
+    return -math.inf if x == 0.0 else math.nan  # log(0) = -inf; log(negative or nan) = nan
 
 
 def _sqrt(x: float) -> float:
-    return math.sqrt(x) if x >= 0.0 else NAN
+    return math.sqrt(x) if x >= 0.0 else math.nan
 
 
 def _sin(x: float) -> float:
-    return math.sin(x) if math.isfinite(x) else NAN
+    return math.sin(x) if math.isfinite(x) else math.nan
 
 
 def _cos(x: float) -> float:
-    return math.cos(x) if math.isfinite(x) else NAN
+    return math.cos(x) if math.isfinite(x) else math.nan
 
 
 def _sigmoid(x: float) -> float:
@@ -335,15 +331,16 @@ class Value:
         self.data = data if type(data) is float else _as_float(data)
         self.grad = 0.0
         self.label = label
-        children = tuple(_children)
-        if len(children) > 2 or not all(isinstance(c, Value) for c in children):
-            raise ValueError("a Value's _children must be at most two Values")
-        if children and _op not in RULES:
-            raise ValueError(f"unknown op {_op!r}: known ops are {', '.join(RULES)}")
-        self._a = children[0] if children else None
-        self._b = children[1] if len(children) == 2 else None
+        self._a = self._b = None
         self._op = _op
         self._arg = 0.0
+        if _children:  # a node built by hand, as the lecture's ops do
+            children = tuple(_children)
+            if len(children) > 2 or not all(isinstance(c, Value) for c in children):
+                raise ValueError("a Value's _children must be at most two Values")
+            if _op not in RULES:
+                raise ValueError(f"unknown op {_op!r}: known ops are {', '.join(RULES)}")
+            self._a, self._b = children[0], children[1] if len(children) == 2 else None
 
     # --- the graph, as micrograd exposes it ---
 
@@ -395,16 +392,16 @@ class Value:
     __radd__ = __add__  # other + self
     __rmul__ = __mul__  # other * self
 
-    def __rsub__(self, other: Scalar) -> Value:  # other - self
+    def __rsub__(self, other: float) -> Value:  # other - self
         return -self + other
 
     # Division is a primitive, not x * y**-1: that form is off by an ulp and overflows early.
     __truediv__ = _binary("/")
 
-    def __rtruediv__(self, other: Scalar) -> Value:  # other / self, as torch computes it
+    def __rtruediv__(self, other: float) -> Value:  # other / self, as torch computes it
         return self**-1 * other
 
-    def __rpow__(self, other: Scalar) -> Value:  # other ** self
+    def __rpow__(self, other: float) -> Value:  # other ** self
         return Value(other) ** self
 
     # --- detaching and differentiating ---
@@ -478,19 +475,27 @@ def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
     With ``m = _FloatMath`` the rules see numbers; with ``_ValueMath`` they see the nodes
     themselves, so the gradients they build are Values connected to the graph.
     """
-    rules, on_floats = RULES, m is _FloatMath
-    for node in nodes:
+    rules = RULES
+    if m is _FloatMath:  # plain numbers: the hot loop of every backward()
+        for node in nodes:
+            a, b = node._a, node._b
+            if a is None:  # a leaf
+                continue
+            if b is None:  # one Value operand; y is the op's constant
+                a.grad += rules[node._op].backward(a.data, node._arg, node.data, node.grad, m)[0]
+            else:
+                ga, gb = rules[node._op].backward(a.data, b.data, node.data, node.grad, m)
+                a.grad += ga
+                b.grad += gb
+        return
+    for node in nodes:  # the same on Values
         a, b = node._a, node._b
-        if a is None:  # a leaf
-            continue
-        y = node._arg if b is None else b.data if on_floats else b  # a constant, or the operand
-        if on_floats:
-            grads = rules[node._op].backward(a.data, y, node.data, node.grad, m)
-        else:
+        if a is not None:
+            y = node._arg if b is None else b
             grads = rules[node._op].backward(a, y, node, node.grad, m)
-        a.grad += grads[0]
-        if b is not None:
-            b.grad += grads[1]
+            a.grad += grads[0]
+            if b is not None:
+                b.grad += grads[1]
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -507,24 +512,29 @@ def _walk(root: Value, zero_interior: bool) -> list[Value]:
     # Depth-first with an explicit stack; a node is emitted once its children are. A node on
     # the stack is an ancestor of the one above it, so (the graph being acyclic) a child
     # already seen is already emitted. backward() zeroes interior grads on the way.
+    if root._a is None:
+        return [root]
     order: list[Value] = []
     seen = {root}
-    stack = [root]
+    stack = [root]  # only interior nodes: a leaf is emitted as soon as it is seen
     push, pop, mark, emit = stack.append, stack.pop, seen.add, order.append
     while stack:
         node = stack[-1]
-        a = node._a
-        if a is not None:
-            if a not in seen:
-                mark(a)
+        a: Value = node._a  # type: ignore[assignment]  # an interior node has a first child
+        if a not in seen:
+            mark(a)
+            if a._a is not None:
                 push(a)
                 continue
-            b = node._b
-            if b is not None and b not in seen:
-                mark(b)
+            emit(a)
+        b = node._b
+        if b is not None and b not in seen:
+            mark(b)
+            if b._a is not None:
                 push(b)
                 continue
-            if zero_interior:
-                node.grad = 0.0
+            emit(b)
+        if zero_interior:
+            node.grad = 0.0
         emit(pop())
     return order
