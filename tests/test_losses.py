@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.nn import functional as tnf
 
-from micrograd.engine import Value
+from micrograd.engine import Value, topological_order
 from micrograd.losses import (
     LOSSES,
     binary_cross_entropy,
@@ -143,6 +143,96 @@ def test_cross_entropy_is_stable_for_extreme_logits() -> None:
     loss = cross_entropy([row], [1])
     loss.backward()
     assert (loss.data, row[0].grad, row[1].grad, row[2].grad) == (2000.0, 1.0, -1.0, 0.0)
+
+
+big = st.floats(-1000.0, 1000.0, allow_nan=False)
+
+
+@given(st.lists(st.lists(big, min_size=1, max_size=4), min_size=1, max_size=4), st.data())
+def test_cross_entropy_matches_torch_for_large_logits(
+    logits: list[list[float]], data: st.DataObject
+) -> None:
+    """With logits up to ±1000 (exp overflows past ~709) cross_entropy still equals PyTorch's."""
+    width = min(len(r) for r in logits)
+    logits = [r[:width] for r in logits]
+    targets = [data.draw(st.integers(0, width - 1)) for _ in logits]
+    flat = [x for r in logits for x in r]
+    check_against_torch(
+        lambda v: cross_entropy([v[i : i + width] for i in range(0, len(v), width)], targets),
+        lambda t: tnf.cross_entropy(t.view(-1, width), torch.tensor(targets)),
+        flat,
+        abs_tol=1e-12,
+    )
+
+
+@given(st.lists(st.lists(big, min_size=2, max_size=4), min_size=1, max_size=4), st.data())
+def test_cross_entropy_on_probability_rows_matches_torch(
+    logits: list[list[float]], data: st.DataObject
+) -> None:
+    """Target rows of class probabilities (one-hot or soft) give PyTorch's cross_entropy."""
+    width = min(len(r) for r in logits)
+    logits = [r[:width] for r in logits]
+    weights = [[data.draw(st.floats(0.0, 1.0)) + 1e-3 for _ in range(width)] for _ in logits]
+    probs = [[w / sum(ws) for w in ws] for ws in weights]
+    flat = [x for r in logits for x in r]
+    check_against_torch(
+        lambda v: cross_entropy([v[i : i + width] for i in range(0, len(v), width)], probs),
+        lambda t: tnf.cross_entropy(t.view(-1, width), torch.tensor(probs, dtype=torch.float64)),
+        flat,
+        abs_tol=1e-10,  # |logits| up to 1000 times rounding of probabilities summing to 1
+    )
+
+
+def test_one_hot_rows_give_the_class_index_loss_exactly() -> None:
+    """cross_entropy on one-hot rows (numbers or Values) equals it on class indices, bit for bit."""
+    results = []
+    for targets in (
+        [2, 1],
+        [[0, 0, 1], [0, 1, 0]],
+        [[Value(0.0), Value(0.0), Value(1.0)], [Value(0.0), Value(1.0), Value(0.0)]],
+    ):
+        rows = [[Value(0.3), Value(-2.0), Value(5.0)], [Value(900.0), Value(-900.0), Value(1.0)]]
+        loss = cross_entropy(rows, targets)
+        loss.backward()
+        results.append([loss.data, *(v.grad for r in rows for v in r)])
+    assert [results[0]] * 3 == results
+
+
+def test_log_softmax_reads_no_constant_from_the_data() -> None:
+    """cross_entropy's graph holds no logit as a constant: every op's constant is 0, 1 or 1/n."""
+    row = [Value(700.0), Value(-3.0), Value(12.5)]
+    loss = cross_entropy([row], [0])
+    constants = {v._arg for v in topological_order(loss) if v._b is None and v._a is not None}
+    assert constants <= {0.0, 1.0}
+
+
+LOSS_CASES: list[tuple[Callable[..., Value], Callable[..., torch.Tensor], list[float]]] = [
+    (mse_loss, lambda s, t: tnf.mse_loss(s, t), [0.5, -2.0, 3.0]),
+    (hinge_loss, lambda s, t: torch.relu(1 - t * s).mean(), [1.0, -1.0, 1.0]),
+    (binary_cross_entropy, tnf.binary_cross_entropy_with_logits, [1.0, 0.25, 0.0]),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs", "targets"), LOSS_CASES)
+def test_value_targets_are_graph_inputs_with_torchs_gradients(
+    ours: Callable[..., Value], theirs: Callable[..., torch.Tensor], targets: list[float]
+) -> None:
+    """Targets given as Values give the number-target loss and receive PyTorch's gradients."""
+    scores = [0.3, -1.7, 900.0]
+    s, st_ = leaves(scores)
+    t, tt = leaves(targets)
+    loss = ours(s, t)
+    loss.backward()
+    expected = theirs(st_, tt)
+    expected.backward()
+    assert tt.grad is not None and st_.grad is not None
+    assert ours([Value(x) for x in scores], targets).data == loss.data
+    pairs = [
+        (loss.data, expected.item()),
+        *zip([v.grad for v in s], st_.grad.tolist(), strict=True),
+        *zip([v.grad for v in t], tt.grad.tolist(), strict=True),
+    ]
+    assert all(close(float(a), b) for a, b in pairs), pairs
 
 
 @given(st.lists(finite, min_size=0, max_size=6), st.floats(0.0, 1.0))

@@ -1,12 +1,14 @@
 """Loss functions built from Value ops, named and defined as in PyTorch.
 
-Each takes ``(scores, targets)``: model outputs as Values and the numbers they should match.
+Each takes ``(scores, targets)``: model outputs as Values and the numbers they should match, or
+Values holding them (so that a traced program, ``micrograd.fast``, keeps the targets as inputs).
 Means are taken as micrograd's demo takes them (summed from 0, left to right, times ``1/n``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 from micrograd.engine import Value
 
@@ -22,6 +24,9 @@ __all__ = [
 
 Score = Value | float | int
 Number = float | int
+# A target is a number, or a Value holding one: losses use it in arithmetic only, never read it
+# with float(), so a Value target stays an input of the graph rather than a frozen constant.
+Target = Value | float | int
 
 
 def _reduce(terms: list[Value], reduction: str) -> Value:
@@ -40,44 +45,50 @@ def _as_value(s: Score) -> Value:
     return s if isinstance(s, Value) else Value(s)
 
 
-def _pairs(scores: Sequence[Score], targets: Sequence[Number]) -> list[tuple[Value, float]]:
+def _pairs(scores: Sequence[Score], targets: Sequence[Target]) -> list[tuple[Value, Target]]:
     if len(scores) != len(targets):
         raise ValueError(f"{len(scores)} scores but {len(targets)} targets")
-    return [(_as_value(s), float(t)) for s, t in zip(scores, targets, strict=True)]
+    return [(_as_value(s), t) for s, t in zip(scores, targets, strict=True)]
 
 
-def mse_loss(scores: Sequence[Score], targets: Sequence[Number], reduction: str = "mean") -> Value:
+def mse_loss(scores: Sequence[Score], targets: Sequence[Target], reduction: str = "mean") -> Value:
     """Squared error ``(score - target)**2``, averaged (or summed, as in the lecture).
 
     >>> mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0]).data
     2.5
     >>> mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0], reduction='sum').data
     5.0
+    >>> mse_loss([Value(1.0), Value(3.0)], [Value(0.0), Value(1.0)]).data
+    2.5
     """
     return _reduce([(s - t) ** 2 for s, t in _pairs(scores, targets)], reduction)
 
 
 def hinge_loss(
-    scores: Sequence[Score], targets: Sequence[Number], reduction: str = "mean"
+    scores: Sequence[Score], targets: Sequence[Target], reduction: str = "mean"
 ) -> Value:
     """The max-margin loss of micrograd's moons demo: ``relu(1 - y * score)``, labels ``y = ±1``.
 
-    A label of 0 is read as -1, so class indices 0/1 work unchanged.
+    A number label of 0 is read as -1, so class indices 0/1 work unchanged; a Value label is
+    used as the ±1 it holds.
 
     >>> hinge_loss([Value(2.0), Value(0.5)], [1, 0]).data
+    0.75
+    >>> hinge_loss([Value(2.0), Value(0.5)], [Value(1.0), Value(-1.0)]).data
     0.75
     """
     terms = []
     for s, t in _pairs(scores, targets):
-        if t not in (-1.0, 0.0, 1.0):
-            raise ValueError(f"hinge_loss needs labels -1/+1 (or 0/1), got {t!r}")
-        y = 1.0 if t > 0 else -1.0
-        terms.append((1 + -y * s).relu())
+        if not isinstance(t, Value):
+            if t not in (-1.0, 0.0, 1.0):
+                raise ValueError(f"hinge_loss needs labels -1/+1 (or 0/1), got {t!r}")
+            t = 1.0 if t > 0 else -1.0
+        terms.append((1 + -t * s).relu())
     return _reduce(terms, reduction)
 
 
 def binary_cross_entropy(
-    logits: Sequence[Score], targets: Sequence[Number], reduction: str = "mean"
+    logits: Sequence[Score], targets: Sequence[Target], reduction: str = "mean"
 ) -> Value:
     """Binary cross-entropy on logits (PyTorch's ``binary_cross_entropy_with_logits``).
 
@@ -91,7 +102,7 @@ def binary_cross_entropy(
     """
     terms = []
     for x, t in _pairs(logits, targets):
-        if not 0.0 <= t <= 1.0:
+        if not isinstance(t, Value) and not 0.0 <= t <= 1.0:
             raise ValueError(f"binary_cross_entropy needs targets in [0, 1], got {t!r}")
         terms.append(x.softplus() - x * t)
     return _reduce(terms, reduction)
@@ -100,16 +111,34 @@ def binary_cross_entropy(
 binary_cross_entropy_with_logits = binary_cross_entropy
 
 
+def _logsumexp(values: Sequence[Value]) -> Value:
+    """``log(Σ exp(v))`` as a fold of ``log(e^a + e^b) = a + softplus(b - a)``.
+
+    softplus never overflows, so no shift is needed, and none is read from the data: a traced
+    program stays exact however large its logits grow later.
+    """
+    acc = values[0]
+    for v in values[1:]:
+        acc = acc + (v - acc).softplus()
+    return acc
+
+
 def cross_entropy(
-    logits: Sequence[Sequence[Score]], targets: Sequence[int], reduction: str = "mean"
+    logits: Sequence[Sequence[Score]],
+    targets: Sequence[int] | Sequence[Sequence[Target]],
+    reduction: str = "mean",
 ) -> Value:
     """Multi-class cross-entropy: ``-log softmax(logits)[target]``, with a stable log-softmax.
 
-    ``logits`` holds one row of class scores per sample; ``targets`` the class indices.
+    ``logits`` holds one row of class scores per sample; ``targets`` the class indices, or one
+    row per sample of class probabilities (one-hot rows; numbers or Values), whose loss is
+    ``-Σ p_c log softmax(logits)_c`` as in PyTorch.
 
     >>> round(cross_entropy([[Value(0.0), Value(0.0)]], [1]).data, 6)  # ln 2
     0.693147
     >>> cross_entropy([[Value(-1000.0), Value(1000.0)]], [1]).data
+    0.0
+    >>> cross_entropy([[Value(-1000.0), Value(1000.0)]], [[0.0, 1.0]]).data
     0.0
     """
     if len(logits) != len(targets):
@@ -117,13 +146,22 @@ def cross_entropy(
     terms = []
     for row, t in zip(logits, targets, strict=True):
         values = [_as_value(v) for v in row]
-        if isinstance(t, bool) or int(t) != t or not 0 <= int(t) < len(values):
-            raise ValueError(f"target {t!r} is not a class index below {len(values)}")
-        # log-softmax is unchanged by a shift, so subtract the largest logit (a constant) so that
-        # exp never overflows: logsumexp(v) = m + log(sum(exp(v - m))).
-        m = max(v.data for v in values)
-        lse = sum(((v - m).exp() for v in values), Value(0.0)).log() + m
-        terms.append(lse - values[int(t)])
+        if not values:
+            raise ValueError("cross_entropy needs at least one class score per row")
+        lse = _logsumexp(values)
+        if hasattr(t, "__len__"):  # a row of class probabilities (a list, tuple or array)
+            probs = cast("Sequence[Target]", t)
+            if len(probs) != len(values):
+                raise ValueError(f"a target row of {len(probs)} for {len(values)} class scores")
+            # -Σ p log softmax = Σ p (lse - v), summed from 0 as _reduce sums.
+            terms.append(
+                sum(((lse - v) * p for v, p in zip(values, probs, strict=True)), Value(0.0))
+            )
+            continue
+        c = cast("int", t)
+        if isinstance(c, bool) or int(c) != c or not 0 <= int(c) < len(values):
+            raise ValueError(f"target {c!r} is not a class index below {len(values)}")
+        terms.append(lse - values[int(c)])
     return _reduce(terms, reduction)
 
 
