@@ -339,3 +339,94 @@ def test_inputs_can_be_passed_by_name() -> None:
         y,
         1.0,
     )
+
+
+# --- the fast engine: the same loop on a traced program ---
+
+ENGINE_CASES = [
+    ("hinge", [8, 1], make_xor(24, noise=0.1, seed=2), None),
+    ("hinge", [8, 1], make_xor(24, noise=0.1, seed=2), 7),
+    ("bce", [8, 1], make_xor(24, noise=0.1, seed=2), None),
+    ("bce", [8, 1], make_xor(24, noise=0.1, seed=2), 5),
+    ("mse", [8, 1], make_xor(24, noise=0.1, seed=2), 6),
+    ("mse", [8, 3], make_blobs(24, noise=0.1), None),
+    ("mse", [8, 3], make_blobs(24, noise=0.1), 8),
+    ("cross_entropy", [8, 3], make_spiral(30, noise=0.1), None),
+    ("cross_entropy", [8, 3], make_spiral(30, noise=0.1), 9),
+]
+
+
+@pytest.mark.parametrize(("loss", "nouts", "data", "batch_size"), ENGINE_CASES)
+def test_fast_engine_gives_the_value_engines_run(
+    loss: str,
+    nouts: list[int],
+    data: tuple[list[list[float]], list[int]],
+    batch_size: int | None,
+) -> None:
+    """engine="fast" gives the scalar engine's losses (to 1e-12), accuracies, lrs and weights."""
+    X, y = data
+    runs = []
+    for engine in ("value", "fast"):
+        random.seed(3)
+        model = MLP(2, nouts, activation="tanh", out_activation="linear")
+        optimizer = Adam(model.parameters(), lr=0.05)
+        history = fit(model, X, y, loss=loss, optimizer=optimizer, steps=12,
+                      batch_size=batch_size, seed=5, engine=engine)  # fmt: skip
+        runs.append((history, snapshot(model)))
+    (value, value_weights), (fast, fast_weights) = runs
+    assert value.losses == pytest.approx(fast.losses, rel=1e-12, abs=1e-15)
+    assert (value.accuracies, value.lrs) == (fast.accuracies, fast.lrs)
+    assert value_weights == pytest.approx(fast_weights, rel=1e-9, abs=1e-12)
+
+
+def test_fast_engine_runs_the_demo_recipe() -> None:
+    """fit's defaults on the fast engine reproduce micrograd's demo losses and accuracies."""
+    np.random.seed(1337)
+    random.seed(1337)
+    X, y = sklearn_moons(n_samples=100, noise=0.1)
+    model = MLP(2, [16, 16, 1])
+    history = fit(model, X.tolist(), y.tolist(), callback=lambda r: r.step == 4, engine="fast")
+    losses = [loss for loss, _ in DEMO_START]
+    assert history.losses == pytest.approx(losses, rel=1e-12)
+    assert history.accuracies == [acc for _, acc in DEMO_START]
+
+
+def test_fast_engine_stops_on_a_nan_loss_before_any_update() -> None:
+    """On the fast engine too a NaN loss raises TrainingDiverged at its step, weights untouched."""
+    X, y = make_and(4, noise=0.0)
+    X[2] = [math.nan, 1.0]
+    random.seed(0)
+    model = MLP(2, [4, 1])
+    before = snapshot(model)
+    with pytest.raises(TrainingDiverged, match="loss is nan at step 0") as caught:
+        fit(model, X, y, engine="fast")
+    assert (caught.value.step, snapshot(model)) == (0, before)
+
+
+def test_fast_engine_stops_on_an_infinite_gradient() -> None:
+    """On the fast engine a finite loss with an infinite gradient names the parameter and step."""
+    with pytest.raises(TrainingDiverged, match="parameter 0's gradient is -inf at step 0"):
+        fit(SqrtAtZero(), [[0.0]], [1], loss="mse", l2=0.0, engine="fast")
+
+
+def test_auto_engine_is_fast_with_numpy_and_value_without(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """engine="auto" gives the fast engine's run with NumPy, the value engine's without it."""
+    X, y = make_xor(16, noise=0.1, seed=1)
+    runs = {}
+    for engine in ("fast", "value", "auto"):
+        random.seed(2)
+        runs[engine] = fit(MLP(2, [6, 1]), X, y, steps=5, engine=engine).losses
+    monkeypatch.setitem(sys.modules, "numpy", None)  # importing numpy now raises ImportError
+    monkeypatch.delitem(sys.modules, "micrograd.fast", raising=False)
+    random.seed(2)
+    without_numpy = fit(MLP(2, [6, 1]), X, y, steps=5, engine="auto").losses
+    assert (runs["auto"], without_numpy) == (runs["fast"], runs["value"])
+
+
+def test_unknown_engine_is_refused() -> None:
+    """An engine other than value, fast or auto raises ValueError naming the choices."""
+    X, y = make_and(4, noise=0.0)
+    with pytest.raises(ValueError, match="unknown engine 'gpu'; choose one of value, fast, auto"):
+        fit(MLP(2, [2, 1]), X, y, steps=1, engine="gpu")

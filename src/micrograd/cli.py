@@ -22,18 +22,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from micrograd.data import DATASETS
 from micrograd.engine import Value
-from micrograd.losses import l2 as l2_penalty
 from micrograd.nn import ACTIVATIONS, MLP, CheckpointError
 from micrograd.optim import OPTIMIZERS, CosineLR, LinearDecay, Optimizer, Schedule, StepLR, Warmup
-from micrograd.train import LOSS_KINDS, StepRecord, TrainingDiverged, accuracy, fit
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
+from micrograd.train import (
+    LOSS_KINDS,
+    StepRecord,
+    TrainingDiverged,
+    accuracy,
+    fit,
+    predict_scores,
+)
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "TRAIN_DEFAULTS", "build_parser", "main"]
 
@@ -63,8 +65,6 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 DEFAULT_LR = {"sgd": 1.0, "adam": 0.01, "adamw": 0.01}
 SCHEDULES = ("linear", "cosine", "step", "constant")
 HIDDEN_ACTIVATIONS = [a for a in ACTIVATIONS if a != "linear"]
-# The engine's name of each activation, as a row of fast.FORWARDS.
-_FORWARD_OF = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
 
 MODEL_FILE = "model.json"
 HISTORY_FILE = "history.csv"
@@ -581,133 +581,6 @@ def _schedule(name: str, lr: float, steps: int, warmup: int) -> Schedule:
     return Warmup(base, warmup) if warmup else base
 
 
-# --- train: the fast path (micrograd.fast) ---
-
-
-def _target_rows(loss: str, width: int, y: Sequence[int]) -> list[Any]:
-    """The labels as the numbers the loss compares with: ±1, 0/1, or one-hot rows."""
-    if loss == "hinge" or (loss == "mse" and width == 1):
-        return [2.0 * t - 1.0 for t in y]
-    if loss == "bce":
-        return [float(t) for t in y]
-    return [[1.0 if c == t else 0.0 for c in range(width)] for t in y]
-
-
-def _mean(terms: list[Value]) -> Value:
-    # As micrograd.losses takes a mean: summed from 0, left to right, times 1/n.
-    return sum(terms, Value(0.0)) * (1.0 / len(terms))
-
-
-def _graph_loss(loss: str, rows: list[list[Value]], targets: list[Any]) -> Value:
-    """train.fit's loss with the targets as Values (inputs of the traced program).
-
-    micrograd.losses reads targets as plain numbers, which a trace would freeze as constants;
-    here they are Values, so one program serves every mini-batch. Same ops, same order.
-    """
-    if loss == "hinge":
-        return _mean([(1 + -t * row[0]).relu() for row, t in zip(rows, targets)])
-    if loss == "bce":
-        return _mean([row[0].softplus() - row[0] * t for row, t in zip(rows, targets)])
-    if loss == "mse":
-        if len(rows[0]) == 1:
-            return _mean([(row[0] - t) ** 2 for row, t in zip(rows, targets)])
-        return _mean([(v - t) ** 2 for row, ts in zip(rows, targets) for v, t in zip(row, ts)])
-    terms = []
-    for row, onehot in zip(rows, targets):
-        # The shift m is the traced step's largest logit, a constant from then on: log-softmax
-        # does not depend on it, it only keeps exp from overflowing.
-        m = max(v.data for v in row)
-        lse = sum(((v - m).exp() for v in row), Value(0.0)).log() + m
-        picked = sum((o * v for o, v in zip(onehot, row)), Value(0.0))
-        terms.append(lse - picked)
-    return _mean(terms)
-
-
-def _scores(model: MLP, X: Any) -> npt.NDArray[np.float64]:
-    """The model's outputs for a batch of points, computed on arrays: shape (n, outputs)."""
-    import numpy as np
-
-    from micrograd.fast import FORWARDS
-
-    h = np.asarray(X, dtype=np.float64)
-    for layer in model.layers:
-        W = np.array([[w.data for w in n.w] for n in layer.neurons])
-        b = np.array([n.b.data for n in layer.neurons])
-        h = h @ W.T + b
-        if layer.activation != "linear":
-            h = FORWARDS[_FORWARD_OF[layer.activation]](h, 0.0)
-    return h
-
-
-def _decisions(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
-    """The predicted classes, as train.predict decides: sign of one score, else argmax."""
-    import numpy as np
-
-    if scores.shape[1] == 1:
-        return (scores[:, 0] > 0).astype(np.intp)
-    classes: npt.NDArray[np.intp] = np.argmax(scores, axis=1)
-    return classes
-
-
-def _fit_fast(
-    model: MLP,
-    X: Sequence[Sequence[float]],
-    y: Sequence[int],
-    *,
-    loss: str,
-    optimizer: Optimizer,
-    steps: int,
-    batch_size: int | None,
-    schedule: Schedule,
-    l2: float,
-    seed: int,
-    callback: Callable[[StepRecord], object],
-) -> None:
-    """train.fit's loop (same batches, lr, checks and records) with the loss traced once."""
-    import numpy as np
-
-    from micrograd import fast
-
-    params = model.parameters()
-    width = len(model.layers[-1].neurons)
-    Xa = np.asarray(X, dtype=np.float64)
-    Ta = np.asarray(_target_rows(loss, width, y), dtype=np.float64)
-    ya = np.asarray(y, dtype=np.intp)
-    n = len(Xa)
-    full = batch_size is None or batch_size >= n
-    size = n if batch_size is None or full else batch_size
-
-    def loss_fn(xs: list[list[Value]], ts: list[Any]) -> Value:
-        total = _graph_loss(loss, [model.forward(x) for x in xs], ts)
-        return total + l2_penalty(params, l2) if l2 else total
-
-    program = fast.trace(loss_fn, params, Xa[:size], Ta[:size], retrace=False)
-    rng = random.Random(seed)  # as fit draws its batches
-    for k in range(steps):
-        if full:
-            xb, tb, yb = Xa, Ta, ya
-        else:
-            picked = rng.sample(range(n), size)
-            xb, tb, yb = Xa[picked], Ta[picked], ya[picked]
-        optimizer.lr = schedule(k)
-        optimizer.zero_grad()
-        value = program(xb, tb)
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                k, value, f"the loss is {value} at step {k}; nothing was updated"
-            )
-        bad = np.flatnonzero(~np.isfinite(program.grad))
-        if bad.size:
-            i = int(bad[0])
-            raise TrainingDiverged(
-                k, value, f"parameter {i}'s gradient is {program.grad[i]} at step {k}"
-            )
-        acc = float(np.mean(_decisions(_scores(model, xb)) == yb))
-        optimizer.step()
-        if callback(StepRecord(step=k, loss=value, accuracy=acc, lr=optimizer.lr)) is True:
-            break
-
-
 # --- train: the run ---
 
 
@@ -936,11 +809,9 @@ def _train(ns: argparse.Namespace) -> int:
                 "l2": s["l2"],
                 "seed": s["seed"],
                 "callback": run.on_step,
+                "engine": engine,
             }
-            if engine == "fast":
-                _fit_fast(model, X, y, **kwargs)
-            else:
-                fit(model, X, y, **kwargs)
+            fit(model, X, y, **kwargs)
     except TrainingDiverged as e:
         _close(run.bar)
         kept = (
@@ -1050,7 +921,7 @@ def _plots(run: _Run, X: list[list[float]], y: list[int], final: float) -> list[
                 X,
                 y,
                 run.out / BOUNDARY_PLOT,
-                predict=lambda points: _scores(model, points),
+                predict=lambda points: predict_scores(model, points),
                 resolution=200,
                 title=f"{name}, step {run.step}: accuracy {final:.1%}",
             )

@@ -3,6 +3,7 @@
 With its defaults ``fit`` is micrograd's moons demo: hinge loss, ``1e-4`` L2 penalty, full-batch
 SGD whose learning rate falls linearly from 1.0 to 0.1. It stops with ``TrainingDiverged`` (naming
 the step) as soon as a loss or gradient is NaN or infinite, before any parameter is changed.
+``engine="fast"`` runs the same loop with the step's loss traced once by ``micrograd.fast``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from micrograd.engine import Value, gc_paused, no_grad
 from micrograd.losses import (
@@ -21,9 +22,15 @@ from micrograd.losses import (
     mse_loss,
 )
 from micrograd.losses import l2 as l2_penalty
+from micrograd.nn import MLP
 from micrograd.optim import SGD, LinearDecay, Optimizer, Schedule, clip_grad_norm
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 __all__ = [
+    "ENGINES",
     "LOSS_KINDS",
     "History",
     "Model",
@@ -32,10 +39,13 @@ __all__ = [
     "accuracy",
     "fit",
     "predict",
+    "predict_scores",
 ]
 
 # The losses ``fit`` knows how to feed: which targets each wants is decided here.
 LOSS_KINDS = ("hinge", "mse", "bce", "cross_entropy")
+# How ``fit`` runs a step: the scalar engine, the traced NumPy program, or fast when NumPy is there.
+ENGINES = ("value", "fast", "auto")
 
 Row = Sequence[float | int]
 
@@ -79,7 +89,7 @@ class History:
         return len(self.losses)
 
 
-def _outputs(model: Model, x: Row) -> list[Value]:
+def _outputs(model: Model, x: Any) -> list[Value]:
     out = model(x)
     return [out] if isinstance(out, Value) else list(out)
 
@@ -128,16 +138,14 @@ def accuracy(model: Model, X: Sequence[Row], y: Sequence[int], loss_kind: str = 
     return hits / len(y)
 
 
-def _data_loss(kind: str, rows: list[list[Value]], y: Sequence[int]) -> Value:
-    """The loss of one batch, with targets shaped for the loss ``kind``."""
-    width = len(rows[0])
+def _check_targets(kind: str, width: int, y: Sequence[int]) -> None:
+    """Refuse a model width or labels that the loss ``kind`` cannot use."""
     if kind == "cross_entropy":
         if width < 2:
             raise ValueError("cross_entropy needs a model with one output per class (2 or more)")
-        return cross_entropy(rows, y)
-    if kind == "mse" and width > 1:  # one-hot targets, one squared error per output
-        flat = [v for row in rows for v in row]
-        return mse_loss(flat, [1.0 if c == t else 0.0 for t in y for c in range(width)])
+        return
+    if kind == "mse" and width > 1:
+        return
     if width != 1:
         raise ValueError(
             f"loss {kind!r} needs a model with one output, this one has {width}; "
@@ -145,12 +153,172 @@ def _data_loss(kind: str, rows: list[list[Value]], y: Sequence[int]) -> Value:
         )
     if any(t not in (0, 1) for t in y):
         raise ValueError(f"loss {kind!r} needs the labels 0 and 1")
+
+
+def _targets(kind: str, width: int, y: Sequence[int], one_hot: bool) -> list[Any]:
+    """The labels as the loss ``kind`` compares with them: ±1, 0/1, class indices or one-hot rows.
+
+    ``one_hot`` asks for rows instead of class indices for cross_entropy (a trace keeps rows of
+    numbers as inputs; an index would be read as a constant).
+    """
+    if kind == "cross_entropy" and not one_hot:
+        return list(y)
+    if kind in ("cross_entropy", "mse") and width > 1:
+        return [[1.0 if c == t else 0.0 for c in range(width)] for t in y]
+    if kind == "bce":
+        return list(y)
+    return [t * 2 - 1 for t in y]  # hinge, and mse on the lecture's ±1 targets
+
+
+def _data_loss(kind: str, rows: list[list[Value]], targets: Sequence[Any]) -> Value:
+    """The loss of one batch: model output rows against targets made by ``_targets``."""
+    if kind == "cross_entropy":
+        return cross_entropy(rows, targets)
+    if kind == "mse" and len(rows[0]) > 1:  # one squared error per output
+        return mse_loss([v for row in rows for v in row], [t for ts in targets for t in ts])
     scores = [row[0] for row in rows]
     if kind == "hinge":
-        return hinge_loss(scores, [t * 2 - 1 for t in y])
+        return hinge_loss(scores, targets)
     if kind == "mse":
-        return mse_loss(scores, [t * 2 - 1 for t in y])  # the lecture's ±1 targets
-    return binary_cross_entropy(scores, y)
+        return mse_loss(scores, targets)
+    return binary_cross_entropy(scores, targets)
+
+
+# The NumPy twin of each activation, a row of fast.FORWARDS (the same rule table as engine.py).
+_FORWARD_OF = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
+
+
+def predict_scores(model: Model, X: Any) -> npt.NDArray[np.float64]:
+    """The model's outputs for many rows at once, as a NumPy array of shape (rows, outputs).
+
+    An ``MLP`` is run on arrays (fast: a drawing's grid, a training step's batch); any other
+    model row by row under ``no_grad``. Needs NumPy.
+
+    >>> import random; from micrograd.nn import MLP
+    >>> random.seed(0)
+    >>> predict_scores(MLP(2, [4, 3]), [[0.5, -1.0], [1.0, 1.0]]).shape
+    (2, 3)
+    """
+    import numpy as np
+
+    from micrograd.fast import FORWARDS
+
+    h = np.asarray(X, dtype=np.float64)
+    if isinstance(model, MLP) and all(
+        layer.activation in (*_FORWARD_OF, "linear") for layer in model.layers
+    ):
+        for layer in model.layers:
+            W = np.array([[w.data for w in n.w] for n in layer.neurons])
+            b = np.array([n.b.data for n in layer.neurons])
+            h = h @ W.T + b
+            if layer.activation != "linear":
+                h = FORWARDS[_FORWARD_OF[layer.activation]](h, 0.0)
+        return h
+    with no_grad():
+        rows = [[v.data for v in _outputs(model, x)] for x in h.tolist()]
+    return np.array(rows, dtype=np.float64).reshape(len(h), -1)
+
+
+def _decisions(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """The predicted classes, as ``predict`` decides: sign of one score, else argmax."""
+    import numpy as np
+
+    if scores.shape[1] == 1:
+        return (scores[:, 0] > 0).astype(np.intp)
+    classes: npt.NDArray[np.intp] = np.argmax(scores, axis=1)
+    return classes
+
+
+class _ValueStep:
+    """One step on the scalar engine: build the batch's graph, ``backward``, free it."""
+
+    def __init__(
+        self,
+        model: Model,
+        kind: str,
+        params: list[Value],
+        X: Sequence[Row],
+        targets: list[Any],
+        l2: float,
+    ) -> None:
+        self.model, self.kind, self.params, self.l2 = model, kind, params, l2
+        self.X, self.targets = X, targets
+
+    def __call__(
+        self, k: int, picked: list[int] | None, yb: Sequence[int], optimizer: Optimizer
+    ) -> tuple[float, float]:
+        """The loss and batch accuracy; gradients are in ``.grad``. Raises on a NaN/inf loss."""
+        if picked is None:
+            xb, tb = self.X, self.targets
+        else:
+            xb, tb = [self.X[i] for i in picked], [self.targets[i] for i in picked]
+        with gc_paused():  # the step's graph is freed by reference counting alone
+            rows = [_outputs(self.model, x) for x in xb]
+            total = _data_loss(self.kind, rows, tb)
+            if self.l2:
+                total = total + l2_penalty(self.params, self.l2)
+            value = total.data
+            _check_loss(k, value)
+            acc = sum(_decide(row) == t for row, t in zip(rows, yb, strict=True)) / len(yb)
+            optimizer.zero_grad()
+            total.backward()
+            del total, rows  # free this step's graph before the next one is built
+        return value, acc
+
+
+class _FastStep:
+    """One step of a program traced once (``micrograd.fast``): rows and targets are its inputs."""
+
+    def __init__(
+        self,
+        model: Model,
+        kind: str,
+        params: list[Value],
+        X: Sequence[Row],
+        targets: list[Any],
+        size: int,
+        l2: float,
+    ) -> None:
+        import numpy as np
+
+        from micrograd import fast
+
+        self.model = model
+        self.X = np.asarray(X, dtype=np.float64)
+        self.T = np.asarray(targets, dtype=np.float64)
+
+        def loss_fn(xs: list[list[Value]], ts: list[Any]) -> Value:
+            total = _data_loss(kind, [_outputs(model, x) for x in xs], ts)
+            return total + l2_penalty(params, l2) if l2 else total
+
+        # The targets are inputs, not constants: one program serves every batch of this size.
+        self.program = fast.trace(loss_fn, params, self.X[:size], self.T[:size], retrace=False)
+
+    def __call__(
+        self, k: int, picked: list[int] | None, yb: Sequence[int], optimizer: Optimizer
+    ) -> tuple[float, float]:
+        """The loss and batch accuracy; gradients are in ``.grad``. Raises on a NaN/inf loss."""
+        import numpy as np
+
+        xb, tb = (self.X, self.T) if picked is None else (self.X[picked], self.T[picked])
+        optimizer.zero_grad()
+        value = self.program(xb, tb)
+        _check_loss(k, value)
+        hits = _decisions(predict_scores(self.model, xb)) == np.asarray(yb)
+        return value, float(np.mean(hits))
+
+
+def _check_loss(k: int, value: float) -> None:
+    if not math.isfinite(value):
+        raise TrainingDiverged(k, value, f"the loss is {value} at step {k}; nothing was updated")
+
+
+def _fast_available() -> bool:
+    try:
+        import micrograd.fast  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def fit(
@@ -168,6 +336,7 @@ def fit(
     seed: int = 0,
     callback: Callable[[StepRecord], object] | None = None,
     on_step: Callable[[StepRecord], object] | None = None,
+    engine: str = "value",
 ) -> History:
     """Train ``model`` on the rows of ``X`` with class-index labels ``y`` for ``steps`` steps.
 
@@ -178,6 +347,11 @@ def fit(
     ``schedule(step)`` or the optimizer's own. ``callback`` (alias ``on_step``) gets a
     ``StepRecord`` after every step; if it returns ``True`` training stops there (the schedule
     still counts ``steps``). Raises ``TrainingDiverged`` on a NaN/inf loss or gradient.
+
+    ``engine="fast"`` traces the step's loss once into a NumPy program (``micrograd.fast``, needs
+    NumPy) with the batch's rows and targets as its inputs, and runs this same loop: the same
+    batches, lr, checks, records and optimizer, the same losses to rounding. ``"auto"`` is fast
+    when NumPy is installed; ``"value"`` (default) builds each step's graph of Values.
 
     >>> import random; from micrograd.nn import MLP; from micrograd.data import make_and
     >>> random.seed(0)
@@ -199,6 +373,10 @@ def fit(
         raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
     if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 for t in y):
         raise ValueError("labels must be class indices 0, 1, 2, …")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        engine = "fast" if _fast_available() else "value"
     params = model.parameters()
     if optimizer is None:
         optimizer = SGD(params, lr=1.0)
@@ -206,29 +384,25 @@ def fit(
             schedule = LinearDecay(1.0, 0.1, steps)
     rng = random.Random(seed)
     n = len(X)
+    full = batch_size is None or batch_size >= n
     history = History()
+    if not steps:
+        return history
+    with no_grad():
+        width = len(_outputs(model, X[0]))
+    _check_targets(loss, width, y)
+    targets = _targets(loss, width, y, one_hot=engine == "fast")
+    run: _ValueStep | _FastStep
+    if engine == "fast":
+        run = _FastStep(model, loss, params, X, targets, n if full else int(batch_size or n), l2)
+    else:
+        run = _ValueStep(model, loss, params, X, targets, l2)
     for k in range(steps):
-        if batch_size is None or batch_size >= n:
-            xb, yb = X, y
-        else:
-            picked = rng.sample(range(n), batch_size)
-            xb, yb = [X[i] for i in picked], [y[i] for i in picked]
+        picked = None if full else rng.sample(range(n), int(batch_size or n))
+        yb = y if picked is None else [y[i] for i in picked]
         if schedule is not None:
             optimizer.lr = schedule(k)
-        with gc_paused():  # the step's graph is freed by reference counting alone
-            rows = [_outputs(model, x) for x in xb]
-            total = _data_loss(loss, rows, yb)
-            if l2:
-                total = total + l2_penalty(params, l2)
-            value = total.data
-            if not math.isfinite(value):
-                raise TrainingDiverged(
-                    k, value, f"the loss is {value} at step {k}; nothing was updated"
-                )
-            acc = sum(_decide(row) == t for row, t in zip(rows, yb, strict=True)) / len(yb)
-            optimizer.zero_grad()
-            total.backward()
-            del total, rows  # free this step's graph before the next one is built
+        value, acc = run(k, picked, yb, optimizer)
         for i, p in enumerate(params):
             if not math.isfinite(float(p.grad)):
                 raise TrainingDiverged(
