@@ -998,14 +998,14 @@ MOONS = [
 
         Every step builds the *same* graph with new numbers. `micrograd.fast` traces it once and
         replays it as a handful of NumPy array operations (a layer over the whole batch becomes
-        one matrix product) using the engine's own derivative rules. `compile_model` takes the
-        model, a loss function of (scores, targets), and an example batch:
+        one matrix product) using the engine's own derivative rules. `fit(..., engine="fast")`
+        does this for you and runs its same loop on the program. To look inside, `compile_model`
+        takes the model, a loss function of (scores, targets), and an example batch:
         """
     ),
     code(
         """
         from micrograd import fast
-        from micrograd.optim import LinearDecay
 
 
         def compile_demo(net):
@@ -1015,17 +1015,6 @@ MOONS = [
                 return hinge_loss(scores, targets) + l2(net.parameters(), 1e-4)
 
             return fast.compile_model(net, demo_loss, X, labels)
-
-
-        def train_fast(program, steps):
-            \"\"\"`fit`'s default SGD and schedule, on the compiled program; the losses.\"\"\"
-            schedule = LinearDecay(1.0, 0.1, steps)
-            sgd = fast.ArraySGD(lr=1.0)
-            losses = []
-            for k in range(steps):
-                sgd.lr = schedule(k)
-                losses.append(program.step(X, labels, optimizer=sgd))
-            return losses
         """
     ),
     md(
@@ -1044,14 +1033,15 @@ MOONS = [
     ),
     md(
         """
-        Take the same 40 steps. The losses match the Value engine's at every step, to the last
-        few bits of a float, and so do the trained weights:
+        Take the same 40 steps with `fit(..., engine="fast")` (it traces its own program). The
+        losses match the Value engine's at every step, to the last few bits of a float, and so
+        do the trained weights:
         """
     ),
     code(
         """
         start = time.perf_counter()
-        fast_losses = train_fast(program, 40)
+        fast_losses = fit(twin, X, y, steps=40, engine="fast").losses
         fast_seconds = time.perf_counter() - start
         worst = max(abs(a - b) for a, b in zip(fast_losses, history.losses))
         print(f"largest difference from the engine's losses: {worst:.1e}")
@@ -1072,7 +1062,7 @@ MOONS = [
 
         random.seed(1337)
         full = MLP(2, [16, 16, 1])
-        full_losses = train_fast(compile_demo(full), 100)
+        full_losses = fit(full, X, y, steps=100, engine="fast").losses
         full_accuracy = accuracy(full, X, y)
         print(f"loss {full_losses[0]:.4f} -> {full_losses[-1]:.4f}, accuracy {full_accuracy:.0%}")
         assert full_accuracy >= 0.95
