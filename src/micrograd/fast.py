@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError('micrograd.fast needs NumPy: pip install "micrograd[fast]"') from exc
 
 from micrograd.engine import RULES, Value, gc_paused, is_grad_enabled, topological_order
+from micrograd.optim import adam_update, sgd_update
 
 __all__ = [
     "FORWARDS",
@@ -709,8 +710,7 @@ class ArrayOptimizer(Protocol):
 class ArraySGD:
     """``micrograd.optim.SGD`` (so ``torch.optim.SGD``) on a parameter array, in place.
 
-    ``g = grad + wd*theta``; ``buf = momentum*buf + (1-dampening)*g`` (``buf = g`` at first);
-    ``g = g + momentum*buf`` if nesterov else ``buf``; ``theta -= lr*g``.
+    The update is ``optim.sgd_update``, the very rule ``SGD.step()`` applies to each Value.
     """
 
     def __init__(
@@ -730,21 +730,25 @@ class ArraySGD:
 
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
-        if self.weight_decay:
-            grad = grad + self.weight_decay * theta
-        if self.momentum:
-            buf = self.momentum_buffer
-            if buf is None:
-                buf = self.momentum_buffer = grad.copy()
-            else:
-                buf *= self.momentum
-                buf += (1.0 - self.dampening) * grad
-            grad = grad + self.momentum * buf if self.nesterov else buf
-        theta -= self.lr * grad
+        theta[...], buf = sgd_update(
+            theta,
+            grad,
+            self.momentum_buffer,
+            lr=self.lr,
+            momentum=self.momentum,
+            dampening=self.dampening,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay,
+        )
+        # The first buffer is the gradient itself: keep a copy, not the caller's array.
+        self.momentum_buffer = buf.copy() if buf is grad else buf
 
 
 class ArrayAdam:
-    """``micrograd.optim.Adam`` (so ``torch.optim.Adam``) on a parameter array, in place."""
+    """``micrograd.optim.Adam`` (so ``torch.optim.Adam``) on a parameter array, in place.
+
+    The update is ``optim.adam_update``, the very rule ``Adam.step()`` applies to each Value.
+    """
 
     def __init__(
         self,
@@ -763,19 +767,22 @@ class ArrayAdam:
 
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
-        if self.weight_decay:
-            grad = grad + self.weight_decay * theta
         if self.exp_avg is None or self.exp_avg_sq is None:
             self.exp_avg, self.exp_avg_sq = np.zeros_like(theta), np.zeros_like(theta)
-        beta1, beta2 = self.betas
         self.step_count += 1
-        t = self.step_count
-        m, v = self.exp_avg, self.exp_avg_sq
-        m += (1.0 - beta1) * (grad - m)  # torch's lerp(m, g, 1 - beta1)
-        v *= beta2
-        v += (1.0 - beta2) * grad * grad
-        denom = np.sqrt(v) / (1.0 - beta2**t) ** 0.5 + self.eps
-        theta += -(self.lr / (1.0 - beta1**t)) * (m / denom)
+        theta[...], self.exp_avg, self.exp_avg_sq, _ = adam_update(
+            theta,
+            grad,
+            self.exp_avg,
+            self.exp_avg_sq,
+            None,
+            self.step_count,
+            lr=self.lr,
+            betas=self.betas,
+            eps=self.eps,
+            weight_decay=self.weight_decay,
+            sqrt=np.sqrt,
+        )
 
 
 _data = attrgetter("data")

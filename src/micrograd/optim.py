@@ -24,7 +24,9 @@ __all__ = [
     "Schedule",
     "StepLR",
     "Warmup",
+    "adam_update",
     "clip_grad_norm",
+    "sgd_update",
 ]
 
 # A learning-rate schedule: the learning rate to use at a (0-based) step.
@@ -47,6 +49,73 @@ def _same_kind(value: object, like: object) -> bool:
     if isinstance(like, list):
         return isinstance(value, list) and len(value) == len(like) and all(map(_is_number, value))
     return _is_number(value)
+
+
+# --- the update rules, on one number or on a NumPy array of them (fast.py's ArraySGD/ArrayAdam) ---
+
+
+def sgd_update(
+    p: Any,
+    g: Any,
+    buf: Any,
+    *,
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> tuple[Any, Any]:
+    """``torch.optim.SGD``'s update of a parameter ``p`` with gradient ``g``: ``(new p, new buf)``.
+
+    ``g += wd*p``; ``buf = momentum*buf + (1-dampening)*g`` (``buf = g`` at first, when ``buf`` is
+    None); ``g = g + momentum*buf`` if nesterov else ``buf``; ``p -= lr*g``.
+
+    >>> sgd_update(1.0, 2.0, None, lr=0.1)
+    (0.8, None)
+    """
+    if weight_decay != 0.0:
+        g = g + weight_decay * p
+    if momentum != 0.0:
+        buf = g if buf is None else buf * momentum + (1.0 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    return p - lr * g, buf
+
+
+def adam_update(
+    p: Any,
+    g: Any,
+    m: Any,
+    v: Any,
+    vmax: Any,
+    t: int,
+    *,
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+    amsgrad: bool = False,
+    sqrt: Callable[[Any], Any] = math.sqrt,
+    maximum: Callable[[Any, Any], Any] = max,
+) -> tuple[Any, Any, Any, Any]:
+    """``torch.optim.Adam``'s (``AdamW``'s if ``decoupled``) step ``t`` (from 1) of a parameter.
+
+    Returns ``(new p, new m, new v, new vmax)``. ``m = lerp(m, g, 1-β1)``;
+    ``v = β2·v + (1-β2)·g²``; ``p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)``. Pass
+    ``sqrt=np.sqrt, maximum=np.maximum`` for arrays.
+    """
+    beta1, beta2 = betas
+    if weight_decay != 0.0:
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+    m = m + (1 - beta1) * (g - m)  # torch's lerp(m, g, 1-β1) for a weight below 1/2
+    v = v * beta2 + (1 - beta2) * g * g
+    if amsgrad:
+        vmax = maximum(vmax, v)
+    denom = sqrt(vmax if amsgrad else v) / (1 - beta2**t) ** 0.5 + eps
+    return p + -(lr / (1 - beta1**t)) * (m / denom), m, v, vmax
 
 
 class Optimizer:
@@ -176,18 +245,10 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One SGD update of every parameter."""
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        settings = self.hyperparameters()
         bufs = self.momentum_buffer
         for i, p in enumerate(self.params):
-            g = float(p.grad)
-            if wd != 0.0:
-                g = g + wd * p.data
-            if mu != 0.0:
-                buf = bufs[i]
-                buf = g if buf is None else buf * mu + (1.0 - self.dampening) * g
-                bufs[i] = buf
-                g = g + mu * buf if self.nesterov else buf
-            p.data = p.data - lr * g
+            p.data, bufs[i] = sgd_update(p.data, float(p.grad), bufs[i], **settings)
         self.step_count += 1
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -246,30 +307,12 @@ class Adam(Optimizer):
     def step(self) -> None:
         """One Adam update of every parameter."""
         self.step_count += 1
-        t = self.step_count
-        lr, eps, wd = self.lr, self.eps, self.weight_decay
-        beta1, beta2 = self.betas
-        step_size = lr / (1 - beta1**t)
-        bias_correction2_sqrt = (1 - beta2**t) ** 0.5
-        m_all, v_all, vmax_all = self.exp_avg, self.exp_avg_sq, self.max_exp_avg_sq
+        settings = {**self.hyperparameters(), "betas": self.betas, "decoupled": self.decoupled}
+        m, v, vmax = self.exp_avg, self.exp_avg_sq, self.max_exp_avg_sq
         for i, p in enumerate(self.params):
-            g = float(p.grad)
-            if wd != 0.0:
-                if self.decoupled:
-                    p.data = p.data * (1 - lr * wd)
-                else:
-                    g = g + wd * p.data
-            m, v = m_all[i], v_all[i]
-            assert m is not None and v is not None
-            m = m + (1 - beta1) * (g - m)  # torch's lerp(m, g, 1-β1) for a weight below 1/2
-            v = v * beta2 + (1 - beta2) * g * g
-            m_all[i], v_all[i] = m, v
-            if self.amsgrad:
-                vmax = vmax_all[i]
-                assert vmax is not None
-                v = vmax_all[i] = max(vmax, v)
-            denom = math.sqrt(v) / bias_correction2_sqrt + eps
-            p.data = p.data + -step_size * (m / denom)
+            p.data, m[i], v[i], vmax[i] = adam_update(
+                p.data, float(p.grad), m[i], v[i], vmax[i], self.step_count, **settings
+            )
 
     def hyperparameters(self) -> dict[str, Any]:
         """lr, betas, eps, weight_decay, amsgrad."""
