@@ -418,19 +418,25 @@ def build(recipe: list[tuple[str, int, int]], leaves: list[Value]) -> Value:
 
 
 @given(exact_graphs())
-def test_random_graphs_equal_the_engine_exactly(
+def test_random_graphs_equal_the_engine(
     case: tuple[list[float], list[float], list[tuple[str, int, int]]],
 ) -> None:
-    """Random graphs (shared nodes, constants, every fusion) give exactly the engine's numbers."""
+    """Random graphs (shared nodes, constants, every fusion) give the engine's numbers to 1e-12.
+
+    Fused sums add their terms in another order, so once squares outgrow the exact quarter
+    multiples the last bits may differ; the issue's bound is 1e-12 relative.
+    """
     param_values, input_values, recipe = case
     params = [Value(v) for v in param_values]
     program = fast.trace(lambda xs: build(recipe, params + xs), params, input_values)
     reference = build(recipe, params + [Value(v) for v in input_values])
     reference.backward()
-    expected = (reference.data, [p.grad for p in params])
+    expected = [reference.data, *(float(p.grad) for p in params)]
     for p in params:
         p.grad = 0.0
-    assert (program(input_values), [p.grad for p in params]) == expected
+    loss = program(input_values)
+    actual = [loss, *(float(p.grad) for p in params)]
+    assert all(same_float(a, e, rtol=1e-12) for a, e in zip(actual, expected)), (actual, expected)
 
 
 def test_a_long_chain_of_additions_becomes_one_sum() -> None:
