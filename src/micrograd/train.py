@@ -384,7 +384,8 @@ def fit(
             schedule = LinearDecay(1.0, 0.1, steps)
     rng = random.Random(seed)
     n = len(X)
-    full = batch_size is None or batch_size >= n
+    size = n if batch_size is None else min(batch_size, n)
+    full = size == n  # every row, in order, and no draw from rng
     history = History()
     if not steps:
         return history
@@ -394,11 +395,11 @@ def fit(
     targets = _targets(loss, width, y, one_hot=engine == "fast")
     run: _ValueStep | _FastStep
     if engine == "fast":
-        run = _FastStep(model, loss, params, X, targets, n if full else int(batch_size or n), l2)
+        run = _FastStep(model, loss, params, X, targets, size, l2)
     else:
         run = _ValueStep(model, loss, params, X, targets, l2)
     for k in range(steps):
-        picked = None if full else rng.sample(range(n), int(batch_size or n))
+        picked = None if full else rng.sample(range(n), size)
         yb = y if picked is None else [y[i] for i in picked]
         if schedule is not None:
             optimizer.lr = schedule(k)
