@@ -7,6 +7,7 @@ import builtins
 import contextlib
 import io
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -325,3 +326,12 @@ def test_fuzz_random_syntax_trees(tree: ast.expr) -> None:
     elif code == 2:
         reasons = ("exponent", "uses no variable", "nested more than", "parts")
         assert any(reason in err for reason in reasons), (text, err)
+
+
+def test_pythons_syntax_warnings_do_not_leak() -> None:
+    """Text Python warns about (``1if``) is judged by the whitelist, with no warning printed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a leaked SyntaxWarning would become a SyntaxError here
+        code, _, err = assert_evaluates_or_refuses("x=1: 1if x else 2")
+    assert code == 2
+    assert "conditional expressions are not allowed" in err

@@ -12,6 +12,7 @@ import keyword
 import math
 import operator
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -154,7 +155,10 @@ def parse(text: str) -> tuple[dict[str, float], ast.expr]:
     if not source:
         raise ExpressionError("there is no expression after the colon")
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():
+            # Python warns on stderr about text like "1if" before it fails: the error says it.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as e:
         where = f" at column {e.offset}" if e.offset else ""
         raise ExpressionError(f"syntax error{where}: {e.msg}".replace("\n", " ")) from None
