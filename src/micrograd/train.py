@@ -229,6 +229,14 @@ def _decisions(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
     return classes
 
 
+def _step_loss(
+    kind: str, rows: list[list[Value]], targets: Sequence[Any], params: list[Value], l2: float
+) -> Value:
+    """A step's loss on either engine: the data loss plus ``l2 * Σp²`` when ``l2`` is set."""
+    total = _data_loss(kind, rows, targets)
+    return total + l2_penalty(params, l2) if l2 else total
+
+
 class _ValueStep:
     """One step on the scalar engine: build the batch's graph, ``backward``, free it."""
 
@@ -254,9 +262,7 @@ class _ValueStep:
             xb, tb = [self.X[i] for i in picked], [self.targets[i] for i in picked]
         with gc_paused():  # the step's graph is freed by reference counting alone
             rows = [_outputs(self.model, x) for x in xb]
-            total = _data_loss(self.kind, rows, tb)
-            if self.l2:
-                total = total + l2_penalty(self.params, self.l2)
+            total = _step_loss(self.kind, rows, tb, self.params, self.l2)
             value = total.data
             _check_loss(k, value)
             acc = sum(_decide(row) == t for row, t in zip(rows, yb, strict=True)) / len(yb)
@@ -288,8 +294,7 @@ class _FastStep:
         self.T = np.asarray(targets, dtype=np.float64)
 
         def loss_fn(xs: list[list[Value]], ts: list[Any]) -> Value:
-            total = _data_loss(kind, [_outputs(model, x) for x in xs], ts)
-            return total + l2_penalty(params, l2) if l2 else total
+            return _step_loss(kind, [_outputs(model, x) for x in xs], ts, params, l2)
 
         # The targets are inputs, not constants: one program serves every batch of this size.
         self.program = fast.trace(loss_fn, params, self.X[:size], self.T[:size], retrace=False)
