@@ -35,6 +35,7 @@ from micrograd.train import (
     accuracy,
     fit,
     predict_scores,
+    resolve_engine,
 )
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "TRAIN_DEFAULTS", "build_parser", "main"]
@@ -698,16 +699,11 @@ def _read_history(path: Path, steps: int) -> tuple[list[float], list[float], lis
 
 
 def _pick_engine(choice: str) -> str:
-    """'fast' or 'value'; auto is fast when NumPy is installed."""
-    if choice == "value":
-        return "value"
+    """'fast' or 'value' (train.resolve_engine), a missing NumPy as a one-line error."""
     try:
-        importlib.import_module("micrograd.fast")
+        return resolve_engine(choice)
     except ImportError as e:
-        if choice == "fast":
-            raise CommandError(str(e)) from None
-        return "value"
-    return "fast"
+        raise CommandError(str(e)) from None
 
 
 def _progress_bar(choice: bool | None, total: int, initial: int, label: str) -> Any:

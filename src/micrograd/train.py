@@ -40,6 +40,7 @@ __all__ = [
     "fit",
     "predict",
     "predict_scores",
+    "resolve_engine",
 ]
 
 # The losses ``fit`` knows how to feed: which targets each wants is decided here.
@@ -318,12 +319,26 @@ def _check_loss(k: int, value: float) -> None:
         raise TrainingDiverged(k, value, f"the loss is {value} at step {k}; nothing was updated")
 
 
-def _fast_available() -> bool:
+def resolve_engine(engine: str) -> str:
+    """``"fast"`` or ``"value"`` for an engine choice; ``"auto"`` is fast when NumPy is installed.
+
+    Raises ValueError for an unknown choice, and ImportError naming the extra for ``"fast"``
+    without NumPy.
+
+    >>> resolve_engine("value")
+    'value'
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "value":
+        return "value"
     try:
         import micrograd.fast  # noqa: F401
     except ImportError:
-        return False
-    return True
+        if engine == "fast":
+            raise
+        return "value"
+    return "fast"
 
 
 def fit(
@@ -378,10 +393,7 @@ def fit(
         raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
     if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 for t in y):
         raise ValueError("labels must be class indices 0, 1, 2, …")
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "auto":
-        engine = "fast" if _fast_available() else "value"
+    engine = resolve_engine(engine)
     params = model.parameters()
     if optimizer is None:
         optimizer = SGD(params, lr=1.0)
