@@ -810,11 +810,7 @@ def _train(ns: argparse.Namespace) -> int:
             fit(model, X, y, **kwargs)
     except TrainingDiverged as e:
         _close(run.bar)
-        kept = (
-            f"kept the last good checkpoint {run.checkpoint} (step {run.saved_step})"
-            if run.saved_step is not None
-            else "no checkpoint was written"
-        )
+        kept = _kept(run, "the last good checkpoint")
         raise CommandError(
             f"training diverged at step {start + e.step}: the loss or a gradient is not finite "
             f"(loss {e.loss}); {kept}. Try a smaller --lr"
@@ -824,11 +820,7 @@ def _train(ns: argparse.Namespace) -> int:
         raise CommandError(f"cannot save the checkpoint in {out}: {_one_line(e)}") from None
     except KeyboardInterrupt:
         _close(run.bar)
-        kept = (
-            f"kept the checkpoint {run.checkpoint} (step {run.saved_step})"
-            if run.saved_step is not None
-            else "no checkpoint was written"
-        )
+        kept = _kept(run, "the checkpoint")
         print(f"micrograd train: interrupted at once; {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     seconds = time.perf_counter() - began
@@ -837,6 +829,13 @@ def _train(ns: argparse.Namespace) -> int:
         return _finish(run, X, y, loss, seconds, ns.no_plots)
     except OSError as e:
         raise CommandError(f"cannot write into {out}: {_one_line(e)}") from None
+
+
+def _kept(run: _Run, what: str) -> str:
+    """What a stopped run leaves behind: ``kept <what> <path> (step N)``, or no checkpoint."""
+    if run.saved_step is None:
+        return "no checkpoint was written"
+    return f"kept {what} {run.checkpoint} (step {run.saved_step})"
 
 
 def _load_resumed(model: MLP, optimizer: Optimizer, path: str, doc: dict[str, Any]) -> None:
