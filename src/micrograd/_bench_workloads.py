@@ -173,6 +173,19 @@ def compiled_moons_step() -> Callable[[], float]:
     return lambda: program.step(Xa, ya, optimizer=optimizer)
 
 
+def torch_sgd(total: Any, params: list[Any]) -> float:
+    """Backward from ``total`` into fresh grads, then one SGD step on PyTorch tensors."""
+    import torch
+
+    for p in params:
+        p.grad = None
+    total.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= LR * p.grad
+    return float(total.item())
+
+
 def torch_moons_step() -> Callable[[], float]:
     """PyTorch batched float64 (``X @ W``, autograd): the same weights, loss and update."""
     import torch
@@ -192,13 +205,7 @@ def torch_moons_step() -> Callable[[], float]:
         data_loss = torch.relu(1 - yt * scores).mean()
         reg_loss = ALPHA * sum((p * p).sum() for p in params)
         total: Any = data_loss + reg_loss
-        for p in params:
-            p.grad = None
-        total.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-        return float(total.item())
+        return torch_sgd(total, params)
 
     return step
 
@@ -226,13 +233,7 @@ def torch_scalar_moons_step() -> Callable[[], float]:
     def step() -> float:
         inputs = [[scalar(v, False) for v in xrow] for xrow in X]
         total = demo_loss([forward(x) for x in inputs], y, params)
-        for p in params:
-            p.grad = None
-        total.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-        return float(total.item())
+        return torch_sgd(total, params)
 
     return step
 
