@@ -167,7 +167,7 @@ def test_memory_stays_flat_over_1000_steps() -> None:
 
 @pytest.mark.parametrize("engine", ["value", "fast"])
 def test_nan_loss_stops_before_any_update(engine: str) -> None:
-    """A NaN in the data stops fit at step 0 with TrainingDiverged on either engine, weights kept."""
+    """A NaN in the data stops fit at step 0 (TrainingDiverged) on either engine, weights kept."""
     X, y = make_and(4, noise=0.0)
     X[2] = [math.nan, 1.0]
     random.seed(0)
