@@ -112,5 +112,5 @@ def test_plot_without_matplotlib_fails_before_the_run(
     )
     argv = ["--plot", str(tmp_path / "p.png"), "--quick", "--rounds", "1", "--quiet"]
     assert bench.main([*argv, "--only", "trace_compile"]) == 1
-    assert 'pip install "micrograd[plot]"' in capsys.readouterr().err
+    assert 'pip install "micrograd-learn[plot]"' in capsys.readouterr().err
     assert not (tmp_path / "p.png").exists()

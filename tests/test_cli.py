@@ -248,9 +248,9 @@ def test_progress_bar_shows_step_loss_and_accuracy(
 @pytest.mark.parametrize(
     ("blocked", "argv", "extra"),
     [
-        ("tqdm", ["--progress", "--no-plots"], 'pip install "micrograd[cli]"'),
-        ("matplotlib", [], 'pip install "micrograd[plot]"'),
-        ("numpy", ["--engine", "fast", "--no-plots"], 'pip install "micrograd[fast]"'),
+        ("tqdm", ["--progress", "--no-plots"], 'pip install "micrograd-learn[cli]"'),
+        ("matplotlib", [], 'pip install "micrograd-learn[plot]"'),
+        ("numpy", ["--engine", "fast", "--no-plots"], 'pip install "micrograd-learn[fast]"'),
     ],
 )
 def test_a_missing_extra_is_named_in_one_line(

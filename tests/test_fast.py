@@ -474,7 +474,7 @@ def test_fast_without_numpy_names_the_extra() -> None:
     """Without NumPy, importing ``micrograd.fast`` says to install the ``fast`` extra."""
     code = "import sys; sys.modules['numpy'] = None\nimport micrograd.fast"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert 'pip install "micrograd[fast]"' in out.stderr
+    assert 'pip install "micrograd-learn[fast]"' in out.stderr
 
 
 def test_trace_example_in_the_docs_holds() -> None:

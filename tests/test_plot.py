@@ -141,7 +141,7 @@ def test_history_needs_losses(tmp_path: Path) -> None:
 def test_missing_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without matplotlib both plots raise ImportError naming the plot extra."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r'pip install "micrograd\[plot\]"'):
+    with pytest.raises(ImportError, match=r'pip install "micrograd-learn\[plot\]"'):
         plot_history([1.0], path=tmp_path / "h.png")
-    with pytest.raises(ImportError, match=r'pip install "micrograd\[plot\]"'):
+    with pytest.raises(ImportError, match=r'pip install "micrograd-learn\[plot\]"'):
         plot_decision_boundary(vertical, CORNERS, LEFT_RIGHT, tmp_path / "b.png")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 import micrograd
+from micrograd import _extras
 
 ROOT = Path(__file__).resolve().parent.parent
 LINTED = ("src", "tests", "benchmarks", "examples", "notebooks")
@@ -69,3 +74,61 @@ def test_engine_stays_readable_in_one_sitting() -> None:
     """engine.py stays within 540 lines: the heart of the library is meant to be read whole."""
     lines = (ROOT / "src" / "micrograd" / "engine.py").read_text().splitlines()
     assert len(lines) <= 540
+
+
+# A hint that would install the index's other micrograd: "micrograd[...]" or a bare
+# `pip install micrograd` (the benchmark's pinned micrograd==0.1.0 is that project on purpose).
+STALE_HINT = re.compile(r"(?<![\w-])micrograd\[|pip install [\"']?micrograd(?![\w=-])")
+HINTED = ("src", "tests", "notebooks", "docs", "benchmarks", "examples", ".ci", "scripts")
+
+
+def hinted_files() -> list[Path]:
+    """The text files users read or run: sources, tests, lessons, docs, scripts, README."""
+    files = [ROOT / "README.md", ROOT / "pyproject.toml"]
+    for folder in HINTED:
+        files += [p for p in sorted((ROOT / folder).rglob("*")) if p.is_file()]
+    files = [p for p in files if p.suffix not in {".png", ".pyc"} and "__pycache__" not in p.parts]
+    return [p for p in files if p != Path(__file__).resolve()]  # this file holds stale examples
+
+
+def test_no_install_hint_names_the_other_micrograd() -> None:
+    """No file tells anyone to `pip install micrograd[...]`, which installs micrograd 0.1.0."""
+    stale = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in hinted_files()
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if STALE_HINT.search(line)
+    ]
+    assert stale == []
+
+
+def test_the_stale_hint_pattern_finds_stale_hints() -> None:
+    """The pattern above catches the old hints and passes the new ones and the pinned reference."""
+    found = [
+        bool(STALE_HINT.search(text))
+        for text in (
+            'pip install "micrograd[viz]"',
+            "pip install micrograd",
+            "pip install 'micrograd'",
+            'pip install "micrograd-learn[viz]"',
+            "pip install micrograd-learn",
+            "pip install micrograd==0.1.0 --target DIR",
+        )
+    ]
+    assert found == [True, True, True, False, False, False]
+
+
+def test_the_installed_distribution_is_ours_with_the_hinted_extras() -> None:
+    """The installed distribution is micrograd-learn, at micrograd's version, with every extra
+    the hints name."""
+    assert _extras.DISTRIBUTION == "micrograd-learn"
+    assert metadata.version(_extras.DISTRIBUTION) == micrograd.__version__
+    provided = metadata.metadata(_extras.DISTRIBUTION).get_all("Provides-Extra") or []
+    assert set(_extras.EXTRAS) <= set(provided)
+    assert _extras.install_hint("viz") == 'pip install "micrograd-learn[viz]"'
+
+
+def test_an_unknown_extra_is_a_value_error() -> None:
+    """install_hint refuses a name that is not an extra, so no hint names a missing extra."""
+    with pytest.raises(ValueError, match="extra must be one of viz, plot"):
+        _extras.install_hint("plots")

@@ -175,7 +175,7 @@ def test_missing_dot_program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_missing_graphviz_package(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the graphviz package draw_dot raises ImportError naming the viz extra."""
     monkeypatch.setitem(sys.modules, "graphviz", None)
-    with pytest.raises(ImportError, match=r'pip install "micrograd\[viz\]"'):
+    with pytest.raises(ImportError, match=r'pip install "micrograd-learn\[viz\]"'):
         draw_dot(and_gate())
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import micrograd
+from micrograd._extras import install_hint
 
 __all__ = [
     "REFERENCE",
@@ -345,8 +346,9 @@ def machine_info() -> dict[str, str]:
         cpu = names[0] if names else cpu
     except OSError:
         pass
-    versions = {}
-    for dist in ("micrograd", "numpy", "torch"):
+    # Our own version from the package itself: the distribution named micrograd is 0.1.0's.
+    versions = {"micrograd": micrograd.__version__}
+    for dist in ("numpy", "torch"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -522,7 +524,7 @@ def save_plot(report: Report, path: Path) -> None:
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError('--plot needs matplotlib: pip install "micrograd[plot]"') from exc
+        raise ImportError(f"--plot needs matplotlib: {install_hint('plot')}") from exc
     labels, ratios = [], []
     for name, spec in WORKLOADS.items():
         for variant in spec.variants:
@@ -583,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.plot and importlib.util.find_spec("matplotlib") is None:  # say so before the run
         print(
-            'micrograd bench: --plot needs matplotlib: pip install "micrograd[plot]"',
+            f"micrograd bench: --plot needs matplotlib: {install_hint('plot')}",
             file=sys.stderr,
         )
         return 1

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from micrograd._extras import install_hint
 from micrograd.data import DATASETS
 from micrograd.engine import Value
 from micrograd.nn import ACTIVATIONS, MLP, CheckpointError
@@ -714,7 +715,7 @@ def _progress_bar(choice: bool | None, total: int, initial: int, label: str) -> 
         from tqdm import tqdm  # type: ignore[import-untyped]
     except ImportError:
         raise CommandError(
-            'the progress bar needs tqdm: pip install "micrograd[cli]" (or pass --no-progress)'
+            f"the progress bar needs tqdm: {install_hint('cli')} (or pass --no-progress)"
         ) from None
     return tqdm(total=total, initial=initial, desc=label, unit="step", file=sys.stderr)
 
@@ -725,8 +726,7 @@ def _require_plotting() -> None:
         importlib.import_module("numpy")
     except ImportError:
         raise CommandError(
-            'the plots need matplotlib and NumPy: pip install "micrograd[plot]" '
-            "(or pass --no-plots)"
+            f"the plots need matplotlib and NumPy: {install_hint('plot')} (or pass --no-plots)"
         ) from None
 
 

@@ -18,7 +18,9 @@ try:
     import numpy as np
     import numpy.typing as npt
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError('micrograd.fast needs NumPy: pip install "micrograd[fast]"') from exc
+    from micrograd._extras import install_hint
+
+    raise ImportError(f"micrograd.fast needs NumPy: {install_hint('fast')}") from exc
 
 from micrograd.engine import RULES, Value, gc_paused, is_grad_enabled, topological_order
 from micrograd.optim import adam_update, sgd_update

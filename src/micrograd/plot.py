@@ -1,7 +1,7 @@
 """Pictures of training: a 2-D classifier's decision boundary over its data, and loss curves.
 
-matplotlib is imported only inside the functions (``pip install "micrograd[plot]"``), through its
-object-oriented API on the Agg canvas: no pyplot, no global backend, no window.
+matplotlib is imported only inside the functions (``pip install "micrograd-learn[plot]"``),
+through its object-oriented API on the Agg canvas: no pyplot, no global backend, no window.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
+from micrograd._extras import install_hint
 from micrograd.engine import Value, no_grad
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def _require_matplotlib() -> None:
         import matplotlib  # noqa: F401
         import numpy  # noqa: F401
     except ImportError as exc:
-        raise ImportError('plotting needs matplotlib: pip install "micrograd[plot]"') from exc
+        raise ImportError(f"plotting needs matplotlib: {install_hint('plot')}") from exc
 
 
 def _figure(size: tuple[int, int], dpi: int) -> Figure:

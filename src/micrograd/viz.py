@@ -1,7 +1,7 @@
 """Pictures of an expression graph: ``draw_dot`` (graphviz, as in the lecture) and plain text.
 
-graphviz is imported only inside ``draw_dot``/``render_dot`` (``pip install "micrograd[viz]"``);
-``draw_text`` needs nothing but the standard library.
+graphviz is imported only inside ``draw_dot``/``render_dot``
+(``pip install "micrograd-learn[viz]"``); ``draw_text`` needs nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from micrograd._extras import install_hint
 from micrograd.engine import Value, topological_order
 from micrograd.explain import _expression, node_names
 
@@ -37,7 +38,7 @@ def _import_graphviz() -> Any:
         import graphviz
     except ImportError as exc:
         raise ImportError(
-            'drawing a graph needs the graphviz package: pip install "micrograd[viz]"'
+            f"drawing a graph needs the graphviz package: {install_hint('viz')}"
         ) from exc
     return graphviz
 
