@@ -213,11 +213,65 @@ c = b + b   data 4.0000   grad 0.0000
 
 
 def test_draw_text_deep_graph() -> None:
-    """A chain of 2000 ops (deeper than the recursion limit) draws without recursion."""
+    """A chain of 2000 ops, deeper than the recursion limit, draws each node once, 16 deep."""
     x = Value(0.0, label="x")
     for _ in range(2000):
         x = x + 1.0
-    assert len(draw_text(x).splitlines()) == 2001
+    lines = draw_text(x).splitlines()
+    indents = {(len(line) - len(line.lstrip("│├└─ "))) // 4 for line in lines if line}
+    # 125 trees of 16 levels; each but the first adds a "(see below)" line and a blank one.
+    assert (len(lines), sum(" = " in line for line in lines), max(indents)) == (2249, 2000, 16)
+
+
+def test_draw_text_continues_a_deep_subtree_below() -> None:
+    """Past max_depth a subtree is drawn below as a tree of its own, and referred to by name."""
+    x = Value(2.0, label="x")
+    y = ((x * x).tanh() + x).exp()
+    y.label = "y"
+    expected = """\
+y = exp(n3)   data 20.0721   grad 0.0000
+`-- n3 = n2 + x   data 2.9993   grad 0.0000
+    |-- n2   (see below)
+    `-- x   data 2.0000   grad 0.0000
+
+n2 = tanh(n1)   data 0.9993   grad 0.0000
+`-- n1 = x * x   data 4.0000   grad 0.0000
+    |-- x   data 2.0000   grad 0.0000
+    `-- x   data 2.0000   grad 0.0000"""
+    assert draw_text(y, unicode=False, max_depth=2) == expected
+
+
+def test_draw_text_draws_a_deep_shared_node_once_below() -> None:
+    """A node past max_depth is drawn once, in its own tree; every other visit says (see below)."""
+    x = Value(1.0, label="x")
+    a = (x + 1.0).exp()
+    a.label = "a"
+    b = a.tanh()
+    b.label = "b"
+    c = (b * a) + a.exp()
+    c.label = "c"
+    expected = """\
+c = n2 + n3   data 1625.5670   grad 0.0000
+|-- n2 = b * a   data 7.3891   grad 0.0000
+|   |-- b   (see below)
+|   `-- a   (see below)
+`-- n3 = exp(a)   data 1618.1780   grad 0.0000
+    `-- a   (see below)
+
+b = tanh(a)   data 1.0000   grad 0.0000
+`-- a   (see below)
+
+a = exp(n1)   data 7.3891   grad 0.0000
+`-- n1 = x + 1   data 2.0000   grad 0.0000
+    `-- x   data 1.0000   grad 0.0000"""
+    assert draw_text(c, unicode=False, max_depth=2) == expected
+
+
+@pytest.mark.parametrize("max_depth", [0, -1, 1.5, True, "2", None])
+def test_draw_text_max_depth_must_be_a_positive_whole_number(max_depth: object) -> None:
+    """max_depth below 1 or not an int is a ValueError naming it."""
+    with pytest.raises(ValueError, match="max_depth"):
+        draw_text(Value(1.0) + 1.0, max_depth=max_depth)  # type: ignore[arg-type]
 
 
 def test_importing_the_drawing_modules_loads_no_extra() -> None:

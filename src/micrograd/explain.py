@@ -6,11 +6,12 @@ Every number comes from the engine's own rule table (``RULES[op]``), in the orde
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
-from micrograd.engine import RULES, Value, _FloatMath, topological_order
+from micrograd.engine import RULES, Rule, Value, _FloatMath, topological_order
 
 __all__ = [
     "Contribution",
@@ -30,8 +31,20 @@ _NAIVE_TRACE_LINES = 60
 
 
 def _num(x: float, digits: int = 6) -> str:
-    """A float, short: ``0.5``, ``-2``, ``1.23457e+08``."""
-    return f"{x + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0: "-0" only confuses
+    """A computed float to ``digits`` significant digits: ``0.5``, ``-2``, ``1.23457e+08``.
+
+    A nonzero number never shows as zero; -0.0 keeps its sign (it can matter: 1/-0.0 is -inf);
+    nan and inf show as such.
+    """
+    return f"{x:.{digits}g}"
+
+
+def _constant(k: float) -> str:
+    """An op's constant exactly, never rounded: ``2``, ``-1``, ``0.1``, ``1e-07``, ``-0.0``."""
+    # An integer without its ".0" (as the lecture writes **2), except -0.0, whose sign shows.
+    if k.is_integer() and abs(k) < 1e16 and (k != 0.0 or math.copysign(1.0, k) > 0.0):
+        return str(int(k))
+    return repr(k)
 
 
 def node_names(root: Value) -> dict[Value, str]:
@@ -48,12 +61,19 @@ def node_names(root: Value) -> dict[Value, str]:
     order = topological_order(root)
     names: dict[Value, str] = {}
     taken: set[str] = set()
+    # The last k tried per label: the search for a free "label#k" resumes there, so each taken
+    # name is stepped over once in all (a string "L#k" has one label L), linear in the nodes.
+    last_k: dict[str, int] = {}
     for node in order:
         if node.label:
-            name, k = node.label, 1
-            while name in taken:
+            name, k = node.label, last_k.get(node.label, 1)
+            if k > 1 or name in taken:
                 k += 1
                 name = f"{node.label}#{k}"
+                while name in taken:
+                    k += 1
+                    name = f"{node.label}#{k}"
+            last_k[node.label] = k
             names[node] = name
             taken.add(name)
     i = 0
@@ -72,24 +92,45 @@ def _is_infix(op: str) -> bool:
     return not op.isidentifier()
 
 
+def _rule(node: Value) -> Rule | None:
+    """The row of ``RULES`` that ``backward()`` applies at ``node``, or None for its own closure.
+
+    A lecture-style node (``out._backward = fn``) is differentiated by its closure, whatever its
+    op is called; any other interior node by its op's rule.
+    """
+    if _closure(node) is not None:
+        return None
+    return RULES[node._op]
+
+
+def _closure(node: Value) -> Callable[[], None] | None:
+    """The backward closure a learner set on ``node`` (``out._backward = fn``), if any."""
+    fn = getattr(node, "_closure", None)  # set by the engine when the lecture's code assigns one
+    if fn is not None:
+        return fn  # type: ignore[no-any-return]
+    return None if node._op in RULES and len(node._prev) <= 2 else node._backward
+
+
 def _expression(node: Value, names: dict[Value, str]) -> tuple[str, str]:
     """The op as the user wrote it, in terms of the children's names, and a note on sugar."""
-    a, b, op, k = node._a, node._b, node._op, node._arg
-    assert a is not None  # only interior nodes have an expression
-    x = names[a]
-    if _is_infix(op):
-        # The second operand is a Value, or a plain number kept as the op's constant.
-        y = names[b] if b is not None else _num(k)
-        if op == "*" and b is None and k == -1.0:
+    op, k = node._op, node._arg
+    args = [names[child] for child in node._prev]
+    assert args  # only interior nodes have an expression
+    x = args[0]
+    # A rule's op with one Value operand has a constant: the 3 in x * 3, a leaky slope.
+    constant = len(args) == 1 and _rule(node) is not None
+    if _is_infix(op) and (len(args) == 2 or constant):
+        y = args[1] if len(args) == 2 else _constant(k)
+        if op == "*" and constant and k == -1.0:
             return f"{x} * -1", "this is -x: the engine writes -x (and 2 - x) with x * -1"
         return (f"{x}{op}{y}" if op == "**" else f"{x} {op} {y}"), ""
-    if op == "abs":
+    if op == "abs" and len(args) == 1:
         return f"|{x}|", ""
-    if op == "ReLU":
+    if op == "ReLU" and len(args) == 1:
         return f"relu({x})", ""
-    if op == "leaky_relu":
-        return f"leaky_relu({x}, {_num(k)})", ""
-    return f"{op}({x})", ""
+    if op == "leaky_relu" and constant:
+        return f"leaky_relu({x}, {_constant(k)})", ""
+    return f"{op or 'op'}({', '.join(args)})", ""
 
 
 @dataclass(frozen=True)
@@ -97,10 +138,10 @@ class Contribution:
     """One ``child.grad += local * upstream`` of a backward step."""
 
     child: str  # the child's name
-    operand: str  # "x" (first operand) or "y" (second)
-    local: float  # d(node)/d(child), from the rule table
+    operand: str  # "x" (first operand) or "y" (second); x1, x2, ... past two closure operands
+    local: float | None  # d(node)/d(child) from the rule table; None for a closure's step
     upstream: float  # node.grad: d(root)/d(node)
-    product: float  # local * upstream, what is added
+    product: float  # local * upstream, what is added (for a closure: what it added)
     grad_after: float  # child.grad once it is added
 
     def text(self, digits: int = 6) -> str:
@@ -109,10 +150,11 @@ class Contribution:
         def n(v: float) -> str:
             return _num(v, digits)
 
-        return (
-            f"{self.child}.grad += local * upstream = {n(self.local)} * {n(self.upstream)}"
-            f" = {n(self.product)}   so {self.child}.grad = {n(self.grad_after)}"
-        )
+        if self.local is None:
+            added = f"{n(self.product)}, what the closure added"
+        else:
+            added = f"local * upstream = {n(self.local)} * {n(self.upstream)} = {n(self.product)}"
+        return f"{self.child}.grad += {added}   so {self.child}.grad = {n(self.grad_after)}"
 
 
 @dataclass(frozen=True)
@@ -123,13 +165,14 @@ class Step:
     node: Value = field(repr=False, compare=False)
     name: str
     expression: str  # the right-hand side, e.g. "n3 * n4"
-    op: str  # the engine's op name, a key of RULES
-    formula: str  # the local derivative rule in symbols, RULES[op].formula
+    op: str  # the engine's op name: a key of RULES, or a closure op's own name
+    formula: str  # the local derivative rule in symbols, RULES[op].formula; for a closure, why not
     data: float  # the node's value
     operands: tuple[tuple[str, str, float], ...]  # (symbol, name or "", value): x, y, k, slope
     upstream: float  # node.grad when the step runs: complete, as every parent ran before
     contributions: tuple[Contribution, ...]
     note: str = ""  # how sugar (-x) shows up in the graph, if it does
+    closure: bool = False  # differentiated by the node's own closure, not by a rule
 
     def _values(self, digits: int, code: str) -> str:
         parts = []
@@ -137,7 +180,7 @@ class Step:
             if name:
                 parts.append(f"{symbol} = {code}{name}{code} = {_num(value, digits)}")
             else:  # a plain number in the expression: it gets no gradient
-                parts.append(f"{symbol} = {_num(value, digits)} (a constant)")
+                parts.append(f"{symbol} = {_constant(value)} (a constant)")
         return ", ".join(parts)
 
     def text(self, digits: int = 6) -> str:
@@ -159,18 +202,19 @@ class Step:
         def n(v: float) -> str:
             return _num(v, digits)
 
+        rule = self.formula if self.closure else f"`{self.formula}`"
         lines = [
             f"#### Step {self.index}: `{self.name} = {self.expression}` = {n(self.data)}",
             "",
-            f"- rule: `{self.formula}`, with {self._values(digits, '`')}",
+            f"- rule: {rule}, with {self._values(digits, '`')}",
             f"- upstream: `{self.name}.grad` = {n(self.upstream)}",
         ]
         if self.note:
             lines.append(f"- note: {self.note}")
         lines += ["", "| into | local | × upstream | = added | grad now |", "|---|--:|--:|--:|--:|"]
         lines += [
-            f"| `{c.child}.grad` | {n(c.local)} | {n(c.upstream)} | {n(c.product)}"
-            f" | {n(c.grad_after)} |"
+            f"| `{c.child}.grad` | {'closure' if c.local is None else n(c.local)}"
+            f" | {n(c.upstream)} | {n(c.product)} | {n(c.grad_after)} |"
             for c in self.contributions
         ]
         return "\n".join(lines)
@@ -215,11 +259,11 @@ class Explanation(Sequence[Step]):
         """The gradient the narrator computed for ``node``: ``node.grad`` after ``backward()``."""
         return self.grads[self.names[node]]
 
-    def _intro(self, code: str) -> list[str]:
+    def _intro(self, code: str, digits: int) -> list[str]:
         root = self.names[self.root]
         order = ", ".join(f"{code}{name}{code}" for name in self.names.values())
         return [
-            f"Backward pass from {code}{root}{code} = {_num(self.root.data)}.",
+            f"Backward pass from {code}{root}{code} = {_num(self.root.data, digits)}.",
             f"Topological order (children first): {order}.",
             "backward() walks it in reverse, so a node's grad is complete (every parent has added"
             " its share) before the node passes it on.",
@@ -229,7 +273,7 @@ class Explanation(Sequence[Step]):
 
     def text(self, digits: int = 6) -> str:
         """The whole pass as plain text."""
-        lines = self._intro("")
+        lines = self._intro("", digits)
         for step in self.steps:
             lines += ["", step.text(digits)]
         lines += ["", "Gradients:"]
@@ -239,7 +283,7 @@ class Explanation(Sequence[Step]):
 
     def markdown(self, digits: int = 6) -> str:
         """The whole pass as Markdown."""
-        lines = [" ".join(self._intro("`"))]
+        lines = [" ".join(self._intro("`", digits))]
         for step in self.steps:
             lines += ["", step.markdown(digits)]
         lines += ["", "#### Gradients", "", "| node | grad |", "|---|--:|"]
@@ -256,33 +300,119 @@ class Explanation(Sequence[Step]):
         return self.markdown()
 
 
+def _symbols(node: Value) -> tuple[str, ...]:
+    """The rule's names for the node's operands: x and y; x1, x2, ... past two (closures only)."""
+    n = len(node._prev)
+    return ("x", "y")[:n] if n <= 2 else tuple(f"x{i}" for i in range(1, n + 1))
+
+
 def _operands(node: Value, names: dict[Value, str]) -> tuple[tuple[str, str, float], ...]:
     """The symbols of the node's rule with their values: x, and y (or the slope) if any."""
-    a, b = node._a, node._b
-    assert a is not None
-    x = ("x", names[a], a.data)
-    if b is not None:
-        return (x, ("y", names[b], b.data))
-    if _is_infix(node._op):
-        return (x, ("y", "", node._arg))  # a plain-number operand: a constant, not a node
-    if node._op == "leaky_relu":
-        return (x, ("slope", "", node._arg))
-    return (x,)
+    children = node._prev
+    operands = tuple(
+        (symbol, names[child], child.data)
+        for symbol, child in zip(_symbols(node), children, strict=True)
+    )
+    if len(children) == 1 and _rule(node) is not None:
+        if _is_infix(node._op):
+            return (*operands, ("y", "", node._arg))  # a plain-number operand: not a node
+        if node._op == "leaky_relu":
+            return (*operands, ("slope", "", node._arg))
+    return operands
 
 
-def _shares(node: Value, g: float) -> tuple[tuple[float, float], ...]:
-    """(local derivative, share of ``g``) per operand, by the engine's rule, on floats."""
-    a, b = node._a, node._b
-    assert a is not None
-    rule = RULES[node._op]
-    x, y, out = a.data, node._arg if b is None else b.data, node.data
+def _shares(node: Value, rule: Rule, g: float) -> tuple[tuple[float, float], ...]:
+    """(local derivative, share of ``g``) per operand, by ``rule``, on floats."""
+    children = node._prev
+    x, y = children[0].data, node._arg if len(children) == 1 else children[1].data
+    out = node.data
     # The share is the rule's backward of g, exactly what backward() adds: usually local * g,
     # but a mask (relu's 0) stays 0 even when g is inf.
     shares = tuple(
         zip(rule.partials(x, y, out, _FloatMath), rule.backward(x, y, out, g, _FloatMath))
     )
     # A plain-number operand (x * 3) is a constant, not a node: it takes no gradient.
-    return shares if b is not None else shares[:1]
+    return shares[: len(children)]
+
+
+def _as_grad(node: Value, op: str) -> float:
+    """``node.grad`` as a float, as a closure left it."""
+    g = node.grad
+    if isinstance(g, Value):
+        return g.data
+    if isinstance(g, (int, float)) and not isinstance(g, bool):
+        return float(g)
+    raise TypeError(
+        f"the closure of op {op!r} left a grad of type {type(g).__name__}: it should add a number"
+    )
+
+
+def _run_closure(
+    node: Value, fn: Callable[[], None], g: float, grads: dict[Value, float]
+) -> list[tuple[Value, float, float]]:
+    """(child, what the closure adds, child's grad after) per distinct child, in operand order.
+
+    The closure runs in the state backward() gives it (``node.grad = g``, each child's grad as
+    far as the pass has got), and once from zero to see what it adds by itself; every grad it
+    can touch is put back afterwards, so the graph is left as it was.
+    """
+    children = list(dict.fromkeys(node._prev))
+    saved = [(n, n.grad) for n in (node, *children)]
+    try:
+        node.grad = g
+        for child in children:
+            child.grad = 0.0
+        fn()
+        added = [_as_grad(child, node._op) for child in children]
+        for child in children:
+            child.grad = grads[child]
+        fn()
+        after = [_as_grad(child, node._op) for child in children]
+    finally:
+        for n, value in saved:
+            n.grad = value
+    return list(zip(children, added, after, strict=True))
+
+
+def _closure_formula(node: Value) -> str:
+    """What the narrator says for a closure's step instead of a rule."""
+    if node._op in RULES:
+        return (
+            f"none narrated: this {node._op!r} node has its own closure (out._backward), which"
+            " backward() runs instead of the rule; its numbers are what the closure added"
+        )
+    return (
+        f"none: {node._op!r} has no rule to narrate; it was defined by a closure"
+        " (out._backward), and its numbers are what the closure added"
+    )
+
+
+def _step(
+    node: Value, names: dict[Value, str], grads: dict[Value, float]
+) -> tuple[Contribution, ...]:
+    """backward()'s step at ``node`` on the running ``grads``, which it updates, as Contributions.
+
+    Same arithmetic, same order as the engine's chain rule: the node's rule, or its closure.
+    """
+    g = grads[node]
+    rule = _rule(node)
+    contributions = []
+    if rule is None:
+        fn = _closure(node)
+        assert fn is not None
+        symbols: dict[Value, str] = {}
+        for symbol, child in zip(_symbols(node), node._prev, strict=True):
+            symbols.setdefault(child, symbol)  # a repeated child is named by its first operand
+        for child, added, after in _run_closure(node, fn, g, grads):
+            grads[child] = after
+            contributions.append(Contribution(names[child], symbols[child], None, g, added, after))
+        return tuple(contributions)
+    for symbol, child, (local, product) in zip(
+        _symbols(node), node._prev, _shares(node, rule, g), strict=True
+    ):
+        grads[child] = grads[child] + product
+        contributions.append(Contribution(names[child], symbol, local, g, product, grads[child]))
+    return tuple(contributions)
 
 
 def explain(root: Value) -> Explanation:
@@ -308,19 +438,12 @@ def explain(root: Value) -> Explanation:
     grads[root] = 1.0
     steps: list[Step] = []
     for node in reversed(order):
-        a, b = node._a, node._b
-        if a is None:
+        if not node._prev:
             continue
-        g = grads[node]
-        contributions = []
-        children = (a,) if b is None else (a, b)
-        # Same arithmetic, same order as the engine's chain rule.
-        for i, (child, (local, product)) in enumerate(zip(children, _shares(node, g), strict=True)):
-            grads[child] = grads[child] + product
-            contributions.append(
-                Contribution(names[child], "xy"[i], local, g, product, grads[child])
-            )
+        upstream = grads[node]
+        contributions = _step(node, names, grads)
         expression, note = _expression(node, names)
+        closure = _rule(node) is None
         steps.append(
             Step(
                 index=len(steps) + 1,
@@ -328,12 +451,13 @@ def explain(root: Value) -> Explanation:
                 name=names[node],
                 expression=expression,
                 op=node._op,
-                formula=RULES[node._op].formula,
+                formula=_closure_formula(node) if closure else RULES[node._op].formula,
                 data=node.data,
                 operands=_operands(node, names),
-                upstream=g,
-                contributions=tuple(contributions),
+                upstream=upstream,
+                contributions=contributions,
                 note=note,
+                closure=closure,
             )
         )
     final = {names[node]: grads[node] for node in reversed(order)}
@@ -350,6 +474,11 @@ def explain_markdown(root: Value, digits: int = 6) -> str:
     return explain(root).markdown(digits)
 
 
+def _differ(x: float, y: float) -> bool:
+    """Whether two gradients are different numbers (nan is the same as nan; -0.0 as 0.0)."""
+    return x != y and not (math.isnan(x) and math.isnan(y))
+
+
 @dataclass(frozen=True)
 class NaiveComparison:
     """Gradients from naive recursion beside those of ``backward()``, with the naive trace."""
@@ -363,12 +492,12 @@ class NaiveComparison:
     @property
     def wrong(self) -> list[str]:
         """Names of the nodes whose naive gradient differs from ``backward()``'s."""
-        return [name for name, g in self.correct.items() if self.naive[name] != g]
+        return [name for name, g in self.correct.items() if _differ(self.naive[name], g)]
 
     def _table(self, digits: int) -> list[str]:
         rows = [("node", "naive", "backward()", "")]
         for name, g in self.correct.items():
-            bad = "<- wrong" if self.naive[name] != g else ""
+            bad = "<- wrong" if _differ(self.naive[name], g) else ""
             rows.append((name, _num(self.naive[name], digits), _num(g, digits), bad))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         return [
@@ -415,7 +544,7 @@ class NaiveComparison:
             "|---|--:|--:|",
         ]
         for name, g in self.correct.items():
-            mark = " **(wrong)**" if self.naive[name] != g else ""
+            mark = " **(wrong)**" if _differ(self.naive[name], g) else ""
             lines.append(
                 f"| `{name}` | {_num(self.naive[name], digits)}{mark} | {_num(g, digits)} |"
             )
@@ -426,6 +555,15 @@ class NaiveComparison:
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
+
+
+def _naive_part(c: Contribution) -> str:
+    """One ``+=`` of the naive trace: ``a.grad += 1 * 2 -> 6``."""
+    if c.local is None:
+        added = f"{_num(c.product)} (closure)"
+    else:
+        added = f"{_num(c.local)} * {_num(c.upstream)}"
+    return f"{c.child}.grad += {added} -> {_num(c.grad_after)}"
 
 
 def compare_naive_recursion(root: Value) -> NaiveComparison:
@@ -455,17 +593,10 @@ def compare_naive_recursion(root: Value) -> NaiveComparison:
                 f"naive recursion would make more than {_NAIVE_VISIT_LIMIT} visits on this graph"
             )
         visits[node] += 1
-        a, b = node._a, node._b
-        if a is None:
+        children = node._prev
+        if not children:
             continue
-        children = (a,) if b is None else (a, b)
-        g = grads[node]
-        parts = []
-        for child, (local, share) in zip(children, _shares(node, g), strict=True):
-            grads[child] = grads[child] + share
-            parts.append(
-                f"{names[child]}.grad += {_num(local)} * {_num(g)} -> {_num(grads[child])}"
-            )
+        parts = [_naive_part(c) for c in _step(node, names, grads)]
         if len(trace) < _NAIVE_TRACE_LINES:
             trace.append(f"visit {names[node]}: " + "; ".join(parts))
         elif len(trace) == _NAIVE_TRACE_LINES:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections import deque
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from micrograd._extras import install_hint
 from micrograd.engine import Value, topological_order
-from micrograd.explain import _expression, node_names
+from micrograd.explain import _constant, _expression, _rule, node_names
 
 if TYPE_CHECKING:
     import graphviz  # type: ignore[import-untyped]
@@ -71,11 +72,15 @@ def _digraph_class(graphviz: Any) -> Any:
     return Digraph
 
 
-def _fmt(x: float) -> str:
-    """Four decimals as in the lecture; scientific notation when that would hide the number."""
-    if x != 0.0 and (abs(x) >= 1e6 or abs(x) < 1e-4):
-        return f"{x:.4e}"
-    return f"{x + 0.0:.4f}"
+def _fmt(x: float, digits: int = 4) -> str:
+    """``digits`` decimals (four, as in the lecture); scientific when that would hide the number.
+
+    A nonzero number never shows as zero, -0.0 keeps its sign (as the lecture's ``%.4f``), and
+    nan and inf show as such.
+    """
+    if x != 0.0 and (abs(x) >= 1e6 or abs(x) < 10.0**-digits):
+        return f"{x:.{digits}e}"
+    return f"{x:.{digits}f}"
 
 
 def _grad(node: Value) -> float:
@@ -91,14 +96,19 @@ def _record_escape(text: str) -> str:
 
 
 def _op_label(node: Value) -> str:
-    """The op as written: ``+``, ``/``, ``tanh``; with a plain-number operand ``* -1``, ``**2``."""
+    """The op as written: ``+``, ``/``, ``tanh``; with a plain-number operand ``* -1``, ``**2``.
+
+    A closure op (the lecture's ``Value(x.data**3, (x,), 'cube')``) shows its own name.
+    """
     op = node._op
-    if node._b is None and op == "**":
-        return f"**{node._arg:g}"
-    if node._b is None and not op.isidentifier():  # an infix op with a plain-number operand
-        return f"{op} {node._arg:g}"
+    if len(node._prev) != 1 or _rule(node) is None:  # no constant: the op's name says it all
+        return op
+    if op == "**":
+        return f"**{_constant(node._arg)}"
+    if not op.isidentifier():  # an infix op with a plain-number operand
+        return f"{op} {_constant(node._arg)}"
     if op == "leaky_relu":
-        return f"leaky_relu {node._arg:g}"
+        return f"leaky_relu {_constant(node._arg)}"
     return op
 
 
@@ -153,7 +163,7 @@ def draw_dot(
         if colour_by_grad:
             style.update(style="filled", fillcolor=_heat(_grad(node), top))
         dot.node(uid, fields, **style)
-        if node._a is None:
+        if not node._prev:
             continue
         dot.node(uid + "op", _op_label(node), shape="ellipse", fontsize="10", height="0.3")
         dot.edge(uid + "op", uid)
@@ -181,11 +191,16 @@ def render_dot(
     return path
 
 
-def draw_text(root: Value, *, unicode: bool = True, digits: int = 4) -> str:
+def draw_text(root: Value, *, unicode: bool = True, digits: int = 4, max_depth: int = 16) -> str:
     """The expression graph of ``root`` as a tree of text lines, for a terminal.
 
     Each line is ``name = expression   data ...   grad ...``; a node reached again is shown once
     and then referred to as ``(see above)``. Unlabeled nodes are named as in ``node_names``.
+    Indentation stops at ``max_depth`` levels: a deeper subtree is drawn after the tree, as a
+    tree of its own, and referred to as ``(see below)``. So the text grows linearly with the
+    graph (each node is drawn once, each edge is one line of at most ``max_depth`` indents),
+    even for a chain of 200,000 ops. Numbers have ``digits`` decimals, in scientific notation
+    where that would round a nonzero number to zero (or when it is a million or more).
 
     >>> a = Value(2.0, label='a'); b = Value(-3.0, label='b')
     >>> c = a * b + a; c.label = 'c'
@@ -196,30 +211,41 @@ def draw_text(root: Value, *, unicode: bool = True, digits: int = 4) -> str:
     |   `-- b   data -3.0000   grad 0.0000
     `-- a   data 2.0000   grad 0.0000
     """
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
+        raise ValueError(f"max_depth must be a whole number of levels >= 1, not {max_depth!r}")
     tee, last, bar, gap = (
         ("├── ", "└── ", "│   ", "    ") if unicode else ("|-- ", "`-- ", "|   ", "    ")
     )
     names = node_names(root)
     lines: list[str] = []
-    shown: set[Value] = set()
-    # An explicit stack instead of recursion: graphs can be deeper than the recursion limit.
-    stack: list[tuple[Value, str, str]] = [(root, "", "")]
-    while stack:
-        node, head, tail = stack.pop()
-        name = names[node]
-        numbers = f"data {node.data + 0.0:.{digits}f}   grad {_grad(node) + 0.0:.{digits}f}"
-        if node._a is None:
-            lines.append(f"{head}{name}   {numbers}")
-            continue
-        if node in shown:
-            lines.append(f"{head}{name}   (see above)")
-            continue
-        shown.add(node)
-        lines.append(f"{head}{name} = {_expression(node, names)[0]}   {numbers}")
-        children = node._prev
-        for i in reversed(range(len(children))):
-            is_last = i == len(children) - 1
-            stack.append(
-                (children[i], tail + (last if is_last else tee), tail + (gap if is_last else bar))
-            )
+    drawn: set[Value] = set()  # interior nodes whose subtree is drawn (or being drawn)
+    below: set[Value] = set()  # interior nodes past max_depth, each the top of a tree to come
+    tops = deque([root])
+    while tops:
+        top = tops.popleft()
+        if lines:
+            lines.append("")
+        # An explicit stack instead of recursion: graphs can be deeper than the recursion limit.
+        stack: list[tuple[Value, str, str, int]] = [(top, "", "", 0)]
+        while stack:
+            node, head, tail, depth = stack.pop()
+            name = names[node]
+            numbers = f"data {_fmt(node.data, digits)}   grad {_fmt(_grad(node), digits)}"
+            children = node._prev
+            if not children:
+                lines.append(f"{head}{name}   {numbers}")
+            elif node in drawn:
+                lines.append(f"{head}{name}   (see above)")
+            elif node is not top and (node in below or depth >= max_depth):
+                if node not in below:
+                    below.add(node)
+                    tops.append(node)
+                lines.append(f"{head}{name}   (see below)")
+            else:
+                drawn.add(node)
+                lines.append(f"{head}{name} = {_expression(node, names)[0]}   {numbers}")
+                for i in reversed(range(len(children))):
+                    is_last = i == len(children) - 1
+                    branch, indent = (last, gap) if is_last else (tee, bar)
+                    stack.append((children[i], tail + branch, tail + indent, depth + 1))
     return "\n".join(lines)
