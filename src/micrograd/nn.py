@@ -6,10 +6,15 @@ Models (and an optimizer's state) save to and load from JSON, never pickle.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import math
+import numbers
 import os
 import random
-import tempfile
+import re
+import secrets
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -17,11 +22,13 @@ from micrograd.engine import Value
 
 __all__ = [
     "ACTIVATIONS",
+    "MAX_CHECKPOINT_BYTES",
     "MLP",
     "CheckpointError",
     "Layer",
     "Module",
     "Neuron",
+    "read_checkpoint",
 ]
 
 # What a neuron may be fed: Values or plain numbers.
@@ -36,7 +43,12 @@ ACTIVATIONS: dict[str, str] = {
 }
 
 _FORMAT = "micrograd.nn"
-_VERSION = 1
+_VERSION = 2  # 2 adds the checksum; version 1 files (no checksum) still load
+_READABLE_VERSIONS = (1, 2)
+
+# The largest checkpoint file read (1 GiB, some 7 million parameters with Adam's state): a
+# device or pipe given as a checkpoint could otherwise be read forever.
+MAX_CHECKPOINT_BYTES = 1 << 30
 
 
 class CheckpointError(ValueError):
@@ -76,7 +88,15 @@ class Module:
         return {name: p.data for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy numbers from ``state`` into the parameters; on any mismatch change nothing."""
+        """Copy numbers from ``state`` into the parameters; on any mismatch change nothing.
+
+        ``state`` maps every name of ``named_parameters()`` to a real number; a state that is no
+        dict raises TypeError, one with other names or a non-number raises ``CheckpointError``.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(
+                f"state must be a dict of parameter name -> number, not {type(state).__name__}"
+            )
         named = self.named_parameters()
         values = _check_state(state, [name for name, _ in named])
         for (_, p), v in zip(named, values, strict=True):
@@ -91,10 +111,17 @@ class Module:
         """Write the parameters (and an optimizer's state, and JSON ``metadata``) to ``path``.
 
         The file is JSON; floats round-trip exactly (NaN and infinities use the common
-        ``NaN``/``Infinity`` extension). The write is atomic: a temporary file in the same folder
-        is renamed over ``path``, so a crash never leaves half a checkpoint.
+        ``NaN``/``Infinity`` extension), and a SHA-256 checksum of the contents lets ``load``
+        refuse a damaged file. The write is atomic: a temporary file beside the target is renamed
+        over it, so a crash never leaves half a checkpoint. A symlink at ``path`` stays a link
+        (its target is replaced). A failed write raises OSError naming ``path``, whose old file
+        is then unchanged. ``metadata`` is JSON data: dicts with string keys, lists, strings,
+        numbers, booleans and None (anything else raises TypeError).
         """
-        doc: dict[str, Any] = {
+        _check_optimizer(optimizer, "state_dict")
+        if metadata is not None:
+            _check_metadata(metadata)
+        payload: dict[str, Any] = {
             "format": _FORMAT,
             "version": _VERSION,
             "model": repr(self),
@@ -103,7 +130,9 @@ class Module:
             "optimizer": None if optimizer is None else optimizer.state_dict(),
             "metadata": {} if metadata is None else metadata,
         }
-        text = json.dumps(doc, indent=1)  # repr() of each float: exact round trip
+        canonical = _canonical(payload)
+        # The file is that canonical text with the checksum added as one more key.
+        text = f'{canonical[:-1]},"checksum":"{_checksum(canonical)}"}}'
         _atomic_write(os.fspath(path), text)
 
     def load(
@@ -112,28 +141,50 @@ class Module:
         """Read a checkpoint written by ``save`` into this model (and ``optimizer``).
 
         Returns the saved ``metadata``. A missing file raises ``FileNotFoundError``; a truncated,
-        malformed or mismatched one raises ``CheckpointError``. Either way nothing is changed.
+        damaged (checksum), malformed or mismatched one raises ``CheckpointError``. Either way
+        neither the model nor the optimizer is changed.
         """
-        doc = _read_checkpoint(os.fspath(path))
+        where = os.fspath(path)
+        _check_optimizer(optimizer, "load_state_dict")
+        return self._load_document(read_checkpoint(where), optimizer, where)
+
+    def load_checkpoint(
+        self, checkpoint: dict[str, Any], optimizer: _Stateful | None = None
+    ) -> dict[str, Any]:
+        """``load`` from a checkpoint already read by ``read_checkpoint`` (read once, used twice).
+
+        Returns the saved ``metadata``; a checkpoint that does not fit raises ``CheckpointError``
+        and changes neither the model nor the optimizer.
+        """
+        if not isinstance(checkpoint, dict):
+            raise TypeError(
+                f"checkpoint must be a dict from read_checkpoint(), not {type(checkpoint).__name__}"
+            )
+        _check_optimizer(optimizer, "load_state_dict")
+        return self._load_document(checkpoint, optimizer, "the checkpoint")
+
+    def _load_document(
+        self, doc: dict[str, Any], optimizer: _Stateful | None, where: str
+    ) -> dict[str, Any]:
+        """Check everything first, then apply: a checkpoint that does not fit changes nothing."""
         named = self.named_parameters()
         try:
-            values = _check_state(doc["state"], [name for name, _ in named])
+            values = _check_state(doc.get("state"), [name for name, _ in named])
         except CheckpointError as e:
             raise CheckpointError(
-                f"{os.fspath(path)} holds {doc.get('model', 'another model')}, "
+                f"{where} holds {doc.get('model', 'another model')}, "
                 f"which does not fit {self!r}: {e}"
             ) from None
-        saved_opt = doc.get("optimizer")
         if optimizer is not None:
+            saved_opt = doc.get("optimizer")
             if saved_opt is None:
-                raise CheckpointError(f"{os.fspath(path)} holds no optimizer state")
-            # Keep the optimizer's current state, to put back if the saved one does not fit.
-            before = optimizer.state_dict()
+                raise CheckpointError(f"{where} holds no optimizer state")
+            # An optimizer's load_state_dict checks the whole state before it changes anything.
             try:
                 optimizer.load_state_dict(saved_opt)
-            except (ValueError, KeyError, TypeError) as e:
-                optimizer.load_state_dict(before)
-                raise CheckpointError(f"{os.fspath(path)}: optimizer state: {e}") from None
+            except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError) as e:
+                raise CheckpointError(f"{where}: optimizer state: {e}") from None
+        # Nothing below can fail: the numbers are checked floats.
         for (_, p), v in zip(named, values, strict=True):
             p.data = v
         metadata = doc.get("metadata", {})
@@ -349,12 +400,13 @@ class MLP(Module):
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> MLP:
         """Rebuild a net, shape and weights, from a checkpoint written by ``save``."""
-        doc = _read_checkpoint(os.fspath(path))
+        where = os.fspath(path)
+        doc = read_checkpoint(where)
         config = doc.get("config")
         if not isinstance(config, dict):
-            raise CheckpointError(f"{os.fspath(path)} has no model config")
+            raise CheckpointError(f"{where} has no model config")
         model = cls.from_config(config)
-        model.load(path)
+        model._load_document(doc, None, where)
         return model
 
     def __repr__(self) -> str:
@@ -366,11 +418,15 @@ class MLP(Module):
 
 
 def _check_state(state: Any, names: list[str]) -> list[float]:
-    """The state's numbers in the order of ``names``, or a CheckpointError saying what differs."""
+    """The state's numbers in the order of ``names``, or a CheckpointError saying what differs.
+
+    Linear in the number of parameters: one set of the names, one lookup per name.
+    """
     if not isinstance(state, dict):
         raise CheckpointError(f"a state dict must be a dict, not {type(state).__name__}")
+    expected = set(names)
     missing = [n for n in names if n not in state]
-    unexpected = [k for k in state if k not in set(names)]
+    unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
         parts = []
         if missing:
@@ -381,53 +437,232 @@ def _check_state(state: Any, names: list[str]) -> list[float]:
     values = []
     for n in names:
         v = state[n]
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise CheckpointError(f"parameter {n!r} must be a number, not {v!r:.40}")
-        values.append(float(v))
+        try:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError
+            values.append(float(v))
+        except (TypeError, OverflowError):  # OverflowError: an int too large, such as 10**400
+            raise CheckpointError(
+                f"parameter {n!r} must be a real number, not {_short(v)}"
+            ) from None
     return values
 
 
-def _read_checkpoint(path: str) -> dict[str, Any]:
-    """Parse and check the envelope of a checkpoint file."""
+def _short(value: object) -> str:
+    """A value as an error message shows it, short even for a 5,000-digit int."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an int of {value.bit_length()} bits"
+    text = repr(value)
+    return f"{text[:37] + '...' if len(text) > 40 else text} ({type(value).__name__})"
+
+
+def _check_optimizer(optimizer: object, method: str) -> None:
+    """Refuse an ``optimizer`` argument that is neither None nor has ``method`` (TypeError)."""
+    if optimizer is not None and not callable(getattr(optimizer, method, None)):
+        raise TypeError(
+            f"optimizer must be an optimizer (with {method}()) or None, not {_short(optimizer)}"
+        )
+
+
+def _check_metadata(metadata: object) -> None:
+    """Refuse metadata that JSON would not give back as it was (TypeError naming the item)."""
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict of JSON data, not {_short(metadata)}")
+    todo: list[tuple[str, object]] = [("metadata", metadata)]
+    while todo:  # a loop, not recursion: deep metadata is no RecursionError
+        where, item = todo.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if not isinstance(key, str):
+                    raise TypeError(f"{where} has the key {_short(key)}: keys must be strings")
+                todo.append((f"{where}[{key!r}]", value))
+        elif isinstance(item, (list, tuple)):  # a tuple comes back as a list
+            todo.extend((f"{where}[{i}]", value) for i, value in enumerate(item))
+        elif not (item is None or isinstance(item, (str, int, float))):
+            raise TypeError(
+                f"{where} must be JSON data (a dict, list, string, number, bool or None), "
+                f"not {_short(item)}"
+            )
+
+
+def _canonical(payload: dict[str, Any]) -> str:
+    """The payload as canonical JSON: sorted keys, no spaces, ASCII, each float by its repr()
+    (exact: two different floats never print alike, -0.0 included)."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def _checksum(canonical: str) -> str:
+    """``sha256:<hex digest>`` of a canonical JSON text."""
+    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _float_literal(text: str) -> float:
+    """A JSON number with a fraction or exponent; one too large for a float (1e400) is refused."""
+    x = float(text)
+    if math.isinf(x):  # the file's own infinities are spelt Infinity, which never comes here
+        raise ValueError(f"the number {text[:40]} is too large for a float")
+    return x
+
+
+def _read_text(path: str) -> str:
+    """The file's text: at most MAX_CHECKPOINT_BYTES, and only if it could be a JSON object."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(
+                f"{path} is {size} bytes, more than a checkpoint may be "
+                f"(MAX_CHECKPOINT_BYTES = {MAX_CHECKPOINT_BYTES})"
+            )
+        # Read in pieces and stop at the limit: a device or pipe (/dev/zero) may never end.
+        chunks = [f.read(1 << 16)]
+        if not chunks[0].lstrip().startswith(b"{"):
+            raise CheckpointError(f"{path} is not a micrograd checkpoint (not a JSON object)")
+        total = len(chunks[0])
+        while chunk := f.read(1 << 20):
+            total += len(chunk)
+            if total > MAX_CHECKPOINT_BYTES:
+                raise CheckpointError(
+                    f"{path} holds more than MAX_CHECKPOINT_BYTES = {MAX_CHECKPOINT_BYTES} bytes"
+                )
+            chunks.append(chunk)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no checkpoint at {path}") from None
+        return b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError as e:
         raise CheckpointError(
             f"{path} is not a micrograd checkpoint (not UTF-8 text: {e})"
         ) from None
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint file written by ``Module.save`` and check its envelope and checksum.
+
+    Returns the parsed document (``config``, ``state``, ``optimizer``, ``metadata`` …), for
+    ``Module.load_checkpoint``. A missing file raises FileNotFoundError; a file that is too
+    large, not JSON, nested too deep, holds a number no float can hold, is not a micrograd
+    checkpoint or whose checksum does not match its contents raises ``CheckpointError``.
+    Version-1 files (written before checkpoints carried a checksum) load unchecked.
+    """
+    where = os.fspath(path)
     try:
-        doc = json.loads(text)
+        text = _read_text(where)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no checkpoint at {where}") from None
+    try:
+        doc = json.loads(text, parse_float=_float_literal)
     except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path} is not valid JSON (truncated or corrupt?): {e}") from None
+        raise CheckpointError(f"{where} is not valid JSON (truncated or corrupt?): {e}") from None
+    except ValueError as e:  # a number too large (or an int of more digits than Python reads)
+        raise CheckpointError(f"{where} is not a checkpoint micrograd can read: {e}") from None
+    except RecursionError:
+        raise CheckpointError(f"{where} is not a checkpoint: JSON nested too deeply") from None
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        raise CheckpointError(f"{path} is not a micrograd checkpoint")
-    if doc.get("version") != _VERSION:
+        raise CheckpointError(f"{where} is not a micrograd checkpoint")
+    version = doc.get("version")
+    if version not in _READABLE_VERSIONS or isinstance(version, bool):
         raise CheckpointError(
-            f"{path} is checkpoint version {doc.get('version')!r}; this micrograd reads {_VERSION}"
+            f"{where} is checkpoint version {version!r}; this micrograd reads "
+            f"{', '.join(map(str, _READABLE_VERSIONS))}"
         )
+    if version >= 2:
+        claimed = doc.pop("checksum", None)
+        try:
+            actual = _checksum(_canonical(doc))
+        except (ValueError, RecursionError) as e:
+            raise CheckpointError(f"{where} cannot be checked: {e}") from None
+        if claimed != actual:
+            raise CheckpointError(
+                f"{where} is damaged: its checksum does not match its contents"
+                if isinstance(claimed, str)
+                else f"{where} has no checksum"
+            )
     if "state" not in doc:
-        raise CheckpointError(f"{path} holds no parameters")
+        raise CheckpointError(f"{where} holds no parameters")
     return doc
 
 
 def _atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    """Replace the file at ``path`` (a symlink's target) with ``text``, all or nothing.
+
+    The text goes to ``.<name>.<pid>.<random>.tmp`` beside the target, is synced, and is renamed
+    over the target, so a crash leaves the old file. Temporary files of the same target left by
+    writers that died mid-save (kill -9) are removed first; those of live writers are kept.
+    """
+    target = os.path.realpath(path)  # write through a symlink: the link stays a link
+    folder, name = os.path.split(target)
+    _remove_stale_temporaries(folder, name)
+    try:
+        tmp, fd = _create_temporary(folder, name)
+    except OSError as e:
+        raise _save_error(path, e) from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+        os.replace(tmp, target)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(e, OSError):
+            raise _save_error(path, e) from e
         raise
+    _sync_folder(folder)
+
+
+def _create_temporary(folder: str, name: str) -> tuple[str, int]:
+    """A new file ``.<name>.<pid>.<random>.tmp`` in ``folder``: its path and an open descriptor.
+
+    Created as open() creates files (mode 0o666 less the umask), never over an existing one.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+
+
+def _remove_stale_temporaries(folder: str, name: str) -> None:
+    """Delete ``.<name>.<pid>.*.tmp`` files in ``folder`` whose writing process is gone."""
+    pattern = re.compile(re.escape(f".{name}.") + r"(\d+)\.[0-9a-f]+\.tmp")
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return  # the write that follows reports the folder's problem
+    for entry in entries:
+        match = pattern.fullmatch(entry)
+        if match and not _process_alive(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, entry))
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still exist (True when that cannot be known)."""
+    if os.name != "posix" or pid == os.getpid():
+        return True  # elsewhere os.kill(pid, 0) is no harmless probe
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # another user's process, or no such pid at all
+        return True
+    return True
+
+
+def _sync_folder(folder: str) -> None:
+    """Flush the folder's entry for a renamed file to disk (POSIX), so the rename survives."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _save_error(path: str, e: OSError) -> OSError:
+    """The OSError of a failed save: it names the checkpoint (not the temporary file)."""
+    reason = e.strerror or str(e)
+    return OSError(e.errno, f"cannot save {path}: {reason} (the file there is unchanged)")
