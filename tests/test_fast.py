@@ -199,7 +199,7 @@ def dataset_loss(kind: str, model: MLP) -> Callable[[list[Any], Any], Value]:
 
     def loss(scores: list[Any], y: Any) -> Value:
         if kind == "cross_entropy":
-            data = cross_entropy(scores, [int(t) for t in y])
+            data = cross_entropy(scores, y)  # class indices, read from the Values
         elif kind == "hinge":
             data = hinge_loss(scores, [2 * float(t) - 1 for t in y])
         elif kind == "bce":

@@ -3,15 +3,19 @@
 A training step builds the same graph every time with new numbers. ``trace`` records it once,
 fuses chains of additions into n-ary sums and dot products, groups isomorphic work by level into
 array ops, and runs forward and backward on arrays with the same rule table as ``engine.py``.
+Every number the traced function reads out of a Value is guarded: a program whose guards fail is
+traced again (or refused), never replayed wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from operator import attrgetter
+from types import FrameType
 from typing import Any, Protocol
 
 try:
@@ -22,7 +26,22 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
     raise ImportError(f"micrograd.fast needs NumPy: {install_hint('fast')}") from exc
 
-from micrograd.engine import RULES, Value, gc_paused, is_grad_enabled, topological_order
+from micrograd._tracing import (
+    Recorder,
+    StructureError,
+    TraceError,
+    settle,
+    traced_input,
+    watching,
+)
+from micrograd.engine import (
+    RULES,
+    Value,
+    _FloatMath,
+    gc_paused,
+    is_grad_enabled,
+    topological_order,
+)
 from micrograd.optim import adam_update, sgd_update
 
 __all__ = [
@@ -34,6 +53,7 @@ __all__ = [
     "Program",
     "RetraceWarning",
     "StructureError",
+    "TraceError",
     "compile_model",
     "rule_backward",
     "trace",
@@ -41,10 +61,6 @@ __all__ = [
 
 Array = npt.NDArray[np.float64]
 Index = npt.NDArray[np.intp]
-
-
-class StructureError(ValueError):
-    """The inputs would build a graph other than the traced one."""
 
 
 # --- The rule table's math on arrays ---
@@ -63,6 +79,13 @@ def _pow(x: Any, y: Any) -> Any:
         return np.divide(1.0, np.sqrt(x)) if y == -0.5 else np.power(x, y)
     root = np.sqrt(x)
     return np.where(y == 0.5, root, np.where(y == -0.5, 1.0 / root, np.power(x, y)))
+
+
+def _power(x: Any, y: Any) -> Any:
+    # Twin of fl.power, C's pow. NumPy's power takes sqrt for an exponent 0.5 given as a scalar
+    # or a stride-0 view: nan at -inf and -0.0 at -0.0, where pow gives inf and 0.0.
+    out = np.power(x, y)
+    return np.where(np.equal(y, 0.5) & (np.isneginf(x) | np.equal(x, 0.0)), np.abs(x), out)
 
 
 def _sigmoid(x: Any) -> Any:
@@ -87,6 +110,7 @@ class NumpyMath:
     where = staticmethod(np.where)
     div = staticmethod(np.divide)
     pow = staticmethod(_pow)
+    power = staticmethod(_power)
     log = staticmethod(np.log)
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
@@ -109,6 +133,7 @@ FORWARDS: dict[str, Callable[[Any, Any], Any]] = {
     "*": np.multiply,
     "/": np.divide,
     "**": _pow,
+    "pow": _power,  # x ** y of two Values: C's pow, no sqrt shortcut (as torch's tensor ** tensor)
     "exp": _unary(np.exp),
     "log": _unary(np.log),
     "tanh": _unary(np.tanh),
@@ -123,19 +148,41 @@ FORWARDS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _forward(op: str) -> Callable[[Any, Any], Any]:
-    """The array forward of ``op``: its twin, or (for an op without one) its float forward."""
+# Twins that round exactly as the float forward does (IEEE arithmetic, sqrt, comparisons). A node
+# whose number the traced function read is computed so, or by the float forward itself: its guard
+# compares that number to the last bit.
+_EXACT_TWINS = frozenset({"+", "-", "*", "/", "abs", "sqrt", "ReLU", "leaky_relu"})
+
+
+def _forward(op: str, exact: bool = False) -> Callable[[Any, Any], Any]:
+    """The array forward of ``op``: its twin, else (an op without one, or ``exact`` asked of a
+    twin that may round otherwise) the float forward of ``engine.RULES`` per element."""
     twin = FORWARDS.get(op)
-    return np.vectorize(RULES[op].forward, otypes=[np.float64]) if twin is None else twin
+    if twin is not None and (not exact or op in _EXACT_TWINS):
+        return twin
+    return np.vectorize(RULES[op].forward, otypes=[np.float64])
 
 
 def rule_backward(op: str) -> Callable[[Any, Any, Any, Any], tuple[Any, ...]]:
     """``(x, y, out, g) -> (gx[, gy])`` on arrays: what each operand's grad receives from ``op``.
 
-    It is the rule's ``backward`` from ``engine.RULES``, run with ``NumpyMath``.
+    It is the rule's ``backward`` from ``engine.RULES``, run with ``NumpyMath``; for an op with no
+    twin in ``FORWARDS`` (one registered later, whose rule may be written for floats only), the
+    rule run with the engine's float math on each element.
     """
     backward = RULES[op].backward
-    return lambda x, y, out, g: tuple(backward(x, y, out, g, NumpyMath))
+    if op in FORWARDS:
+        return lambda x, y, out, g: tuple(backward(x, y, out, g, NumpyMath))
+    arity = len(backward(1.0, 1.0, RULES[op].forward(1.0, 1.0), 1.0, _FloatMath))
+
+    def per_element(x: float, y: float, out: float, g: float) -> Any:
+        grads = backward(x, y, out, g, _FloatMath)
+        return tuple(grads) if arity > 1 else grads[0]
+
+    vectorized = np.vectorize(per_element, otypes=[np.float64] * arity)
+    if arity == 1:
+        return lambda x, y, out, g: (vectorized(x, y, out, g),)
+    return lambda x, y, out, g: tuple(vectorized(x, y, out, g))
 
 
 class _Symbol:
@@ -289,20 +336,23 @@ class _Elementwise:
         y_idx: Index | None,
         y_const: float | Array,
         needs: npt.NDArray[np.bool_],
+        exact: bool = False,
+        in_loss: bool = True,
     ) -> None:
         self.op = op
-        self.fn = _forward(op)
+        self.fn = _forward(op, exact)
         self.backward_fn = rule_backward(op)
         self.out = v[out]
         self.gout = g[out]
         self.read_x = _Reader(v, x_idx)
-        self.acc_x = _accumulator(g, x_idx, needs)
+        # A node only read by the traced function, not used by the loss, sends back nothing.
+        self.acc_x = _accumulator(g, x_idx, needs) if in_loss else None
         self.read_y: _Reader | None = None
         self.acc_y: _Accumulator | None = None
         self.y_const = y_const
         if y_idx is not None:
             self.read_y = _Reader(v, y_idx)
-            self.acc_y = _accumulator(g, y_idx, needs)
+            self.acc_y = _accumulator(g, y_idx, needs) if in_loss else None
         self.x: Any = None
         self.y: Any = None
 
@@ -441,19 +491,55 @@ class _MatMul:
 
 # --- Tracing a graph into groups of isomorphic nodes ---
 
-_OP_CODES = {op: code for code, op in enumerate(["", *RULES])}
+
+def _order(root: Value, watched: Sequence[Value]) -> tuple[list[Value], int]:
+    """The loss's nodes in topological order, then any other node a watched one depends on;
+    and how many are the loss's."""
+    order = topological_order(root)
+    n_loss = len(order)
+    seen = set(order)
+    for node in watched:
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if top in seen:
+                stack.pop()
+                continue
+            pending = [c for c in top._prev if c not in seen]
+            if pending:
+                stack.extend(pending)
+                continue
+            seen.add(top)
+            order.append(stack.pop())
+    return order, n_loss
 
 
 class _Graph:
-    """A traced graph: fused nodes by level and kind, ready to be laid out in a buffer."""
+    """A traced graph: fused nodes by level and kind, ready to be laid out in a buffer.
 
-    def __init__(self, root: Value, params: Sequence[Value], inputs: Sequence[Value]) -> None:
-        order = topological_order(root)
+    ``order`` holds the loss's ``n_loss`` nodes (its root last), then nodes only ``watched``
+    needs. A watched node (one whose number the traced function read) and everything it depends
+    on is computed unfused, to the float forward's last bit, so that its guard is exact.
+    """
+
+    def __init__(
+        self,
+        order: list[Value],
+        n_loss: int,
+        params: Sequence[Value],
+        inputs: Sequence[Value],
+        watched: Sequence[Value] = (),
+    ) -> None:
         n = len(order)
         index = {node: i for i, node in enumerate(order)}
         n_params = len(params)
         slot_of_leaf = {p: k for k, p in enumerate(params)}
         slot_of_leaf.update({x: n_params + j for j, x in enumerate(inputs)})
+        # Any other leaf (a Value made before the trace, or one made in it) is read at each call,
+        # as the Value engine reads it: its number is never frozen into the program.
+        self.other_leaves = [v for v in order if v._a is None and v not in slot_of_leaf]
+        first_other = n_params + len(inputs)
+        slot_of_leaf.update({x: first_other + j for j, x in enumerate(self.other_leaves)})
         get = index.get
         ops = [node._op for node in order]
         a_of = [get(node._a, -1) for node in order]  # type: ignore[arg-type]
@@ -468,16 +554,29 @@ class _Graph:
         # An op's constant (the 3 of x * 3), or the number of a constant node.
         args = [node.data if not s else node._arg for node, s in zip(order, status, strict=True)]
 
+        exact = [False] * n
+        stack = [index[w] for w in watched]
+        while stack:
+            i = stack.pop()
+            if i >= 0 and a_of[i] >= 0 and not exact[i]:
+                exact[i] = True
+                stack += (a_of[i], b_of[i])
+        self.watched = [index[w] for w in watched]
+        self.watched_values = np.array([w.data for w in watched], dtype=np.float64)
+
         self.n = n
-        self.root = n - 1
-        codes = np.array([_OP_CODES[op] for op in ops], dtype=np.int8)
+        self.root = n_loss - 1
+        op_codes = {op: code for code, op in enumerate(["", *RULES])}
+        codes = np.array([op_codes[op] for op in ops], dtype=np.int32)
         a_arr = np.array(a_of, dtype=np.intp)
         b_arr = np.array(b_of, dtype=np.intp)
         st = np.array(status, dtype=np.int8)
         arg_arr = np.array(args, dtype=np.float64)
+        exact_arr = np.array(exact, dtype=bool)
         digest = hashlib.sha256()
         for array in (codes, a_arr, b_arr, st, arg_arr, np.array(leaf_slot, dtype=np.intp)):
             digest.update(array.tobytes())
+        digest.update(exact_arr.tobytes() + n_loss.to_bytes(8, "little"))
         self.signature = digest.hexdigest()
 
         # Fusion: an addition or product used once, by an addition, joins that sum.
@@ -490,11 +589,11 @@ class _Graph:
         parent[a_arr[rows]] = rows
         has_b = rows[b_arr[rows] >= 0]
         parent[b_arr[has_b]] = has_b
-        add, mul = _OP_CODES["+"], _OP_CODES["*"]
+        add, mul = op_codes["+"], op_codes["*"]
         absorbed = np.zeros(n, dtype=bool)
         if _FUSE:
             parent_code = np.where(parent >= 0, codes[parent], -1)
-            absorbed = live & (count == 1) & ((codes == add) | (codes == mul))
+            absorbed = live & (count == 1) & ((codes == add) | (codes == mul)) & ~exact_arr
             absorbed &= parent_code == add
             absorbed[self.root] = False
 
@@ -523,7 +622,7 @@ class _Graph:
         absorbed_list = absorbed.tolist()
         for i in np.flatnonzero(live & ~absorbed).tolist():
             op = ops[i]
-            if op == "+" and _FUSE:
+            if op == "+" and _FUSE and not exact[i]:
                 plain: list[int] = []
                 fa: list[int] = []
                 fb: list[int] = []
@@ -551,7 +650,7 @@ class _Graph:
                 ai, bi = ref(a_of[i]), b_of[i]
                 bref = ref(bi) if bi >= 0 else -1
                 lv = 1 + max(level.get(ai, 0), level.get(bref, 0))
-                key = (op, lv, bref >= 0)
+                key = (op, lv, bref >= 0, exact[i], i < n_loss)
                 self.members[i] = (ai, bref, args[i])
             level[i] = lv
             self.groups.setdefault(key, []).append(i)
@@ -583,11 +682,11 @@ class _Compiled:
 
     def __init__(self, graph: _Graph, n_params: int, n_inputs: int) -> None:
         self.signature = graph.signature
-        self.read: Index = np.zeros(0, dtype=np.intp)  # input places read as numbers
-        self.read_values: Array = np.zeros(0)
         self.n_params = n_params
+        self.n_inputs = n_inputs
+        self.other_leaves = graph.other_leaves
         consts = sorted(graph.const_value)
-        first_const = n_params + n_inputs
+        first_const = n_params + n_inputs + len(self.other_leaves)
         ops_total = sum(len(m) for m in graph.groups.values())
         size = first_const + len(consts) + ops_total
         self.v: Array = np.zeros(size)
@@ -653,36 +752,58 @@ class _Compiled:
                 members, x = members[perm], x[perm]
                 slot[members] = np.arange(top, top + rows)
                 needs[out] = [graph.status[i] == 2 for i in members.tolist()]
-                kernel = _Elementwise(key[0], self.v, self.g, out, x, y_idx, y, needs)
+                kernel = _Elementwise(
+                    key[0], self.v, self.g, out, x, y_idx, y, needs, exact=key[3], in_loss=key[4]
+                )
             self.kernels.append(kernel)
             top += rows
         self.root = int(slots([graph.root_ref])[0])
+        # Guards: the slots of the numbers the traced function read, and what it read there.
+        self.guard_slots = slots(graph.watched) if graph.watched else np.zeros(0, dtype=np.intp)
+        self.guard_values: Array = graph.watched_values
+        self.guards: list[str] = []  # where each was read
+        self.grad_guards: list[tuple[int, float, str]] = []  # (parameter, its .grad, where read)
 
-    def run(self, theta: Array, inputs: Sequence[Array]) -> float:
-        """Forward and backward for these parameters and inputs; the gradient is in ``g``."""
-        v, g = self.v, self.g
+    def forward(self, theta: Array, inputs: Sequence[Array]) -> int:
+        """Load the numbers and run the forward kernels; the loss is at ``v[root]``.
+
+        Returns -1 when every guard holds, else the index of the first whose number differs from
+        the one the traced function read (the program would not be the function's graph).
+        """
+        v = self.v
         n = self.n_params
         v[:n] = theta
         for x in inputs:
             v[n : n + x.size] = x.ravel()
             n += x.size
+        if self.other_leaves:
+            count = len(self.other_leaves)
+            v[n : n + count] = np.fromiter(map(_data, self.other_leaves), np.float64, count)
         with np.errstate(all="ignore"):
             for kernel in self.kernels:
                 kernel.forward()
-            g.fill(0.0)
-            g[self.root] = 1.0
+        if self.guard_slots.size:
+            seen, read = v[self.guard_slots], self.guard_values
+            if not (seen.view(np.int64) == read.view(np.int64)).all():
+                same = (seen.view(np.int64) == read.view(np.int64)) | (
+                    np.isnan(seen) & np.isnan(read)
+                )
+                differ = np.flatnonzero(~same)
+                if differ.size:
+                    return int(differ[0])
+        return -1
+
+    def backward(self) -> None:
+        """The gradient of the loss in ``g`` (after ``forward``)."""
+        g = self.g
+        g.fill(0.0)
+        g[self.root] = 1.0
+        with np.errstate(all="ignore"):
             for kernel in reversed(self.kernels):
                 kernel.backward()
-        return float(v[self.root])
 
 
 # --- The public program ---
-
-
-def _flat(arrays: Sequence[Array]) -> Array:
-    """All inputs' numbers in one flat array, in the order of their slots."""
-    flat: Array = np.concatenate([x.ravel() for x in arrays]) if arrays else np.zeros(0)
-    return flat
 
 
 def _same_bits(a: Array, b: Array) -> bool:
@@ -789,34 +910,50 @@ class ArrayAdam:
 
 _data = attrgetter("data")
 
-# While a function is traced: the input leaves whose number it read as a plain float.
-_reads: set[Value] | None = None
 
+def _as_input(x: Any, k: int) -> Array:
+    """Input ``k`` as a float64 array: a real number, an array, or nested lists of them.
 
-class _Input(Value):
-    """An input leaf that notes when the traced function reads its number (``float``, ``int``).
-
-    A number read in Python becomes a constant of the graph (``hinge_loss`` reads its labels
-    so), so the program is only valid for inputs with the same numbers at those places.
+    Refuses what the Value engine would not take as a number (None, text, complex) and Values
+    (a Value that needs a gradient is a parameter); nan and inf are numbers and pass.
     """
+    accepts = f"input {k} must be a real number, an array or nested lists of real numbers"
+    if isinstance(x, Value):
+        raise TypeError(f"{accepts}, not a Value (a Value that needs a gradient is a parameter)")
+    try:
+        array = np.asarray(x)
+    except ValueError as exc:  # lists of unequal lengths
+        raise ValueError(f"{accepts} of one shape: {exc}") from None
+    kind = array.dtype.kind
+    if kind in "biuf":
+        converted: Array = np.asarray(array, dtype=np.float64)
+        return converted
+    if kind == "O":
+        numbers = []
+        for item in array.ravel().tolist():
+            if isinstance(item, (Value, str, bytes, complex)) or not hasattr(
+                type(item), "__float__"
+            ):
+                raise TypeError(f"{accepts}, not {type(item).__name__}: {item!r:.40}")
+            numbers.append(float(item))
+        return np.array(numbers, dtype=np.float64).reshape(array.shape)
+    raise TypeError(f"{accepts}, not an array of {array.dtype}")
 
-    __slots__ = ()
 
-    def __float__(self) -> float:
-        if _reads is not None:
-            _reads.add(self)
-        return self.data
-
-    def __int__(self) -> int:
-        if _reads is not None:
-            _reads.add(self)
-        return int(self.data)
-
-    __index__ = __int__
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this module."""
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class RetraceWarning(UserWarning):
-    """A program is traced again because its function read input numbers that changed."""
+    """A program is traced again: a number its function read (said where) is different now."""
+
+
+_Shapes = tuple[tuple[int, ...], ...]
 
 
 class Program:
@@ -824,7 +961,9 @@ class Program:
 
     Made by ``trace`` or ``compile_model``. Each call reads the parameters' current ``.data``,
     adds the gradient into each parameter's ``.grad`` (as ``loss.backward()`` does) and returns
-    the loss. Inputs of another shape are retraced (or refused with ``retrace=False``).
+    the loss. Inputs of another shape are retraced (or refused with ``retrace=False``). So is a
+    call where a number the function read while traced (a guard: ``x.data``, ``float(x)``,
+    ``f"{x}"``, a parameter's ``.data`` or ``.grad``) differs: see ``guards``.
     """
 
     def __init__(
@@ -844,84 +983,113 @@ class Program:
         self.retrace = retrace
         self.traces = 0
         self.grad: Array = np.zeros(len(self.params))
-        self._programs: dict[tuple[tuple[int, ...], ...], _Compiled] = {}
+        self._programs: dict[_Shapes, _Compiled] = {}
         self._arity = len(example_inputs)
-        self._compile(self._arrays(example_inputs))
+        arrays = self._arrays(example_inputs)
+        self._compile(arrays, self._theta())
 
     def _arrays(self, inputs: Sequence[Any]) -> list[Array]:
         if len(inputs) != self._arity:
             raise TypeError(f"the program takes {self._arity} inputs, got {len(inputs)}")
-        return [np.asarray(x, dtype=np.float64) for x in inputs]
+        return [_as_input(x, k) for k, x in enumerate(inputs)]
 
-    def _build(self, arrays: Sequence[Array]) -> tuple[_Graph, Index]:
-        """Trace the function on these inputs: its graph, and the input places it read."""
-        global _reads
+    def _build(self, arrays: Sequence[Array]) -> tuple[_Graph, Recorder]:
+        """Run the function on Values of these inputs: its graph, and the numbers it read."""
         if not is_grad_enabled():
             raise RuntimeError("trace records a graph: call it outside no_grad()")
         leaves: list[Value] = []
         nested = []
         for x in arrays:
-            flat: list[Value] = [_Input(f) for f in x.ravel().tolist()]
+            flat = [traced_input(f) for f in x.ravel().tolist()]
             leaves.extend(flat)
             nested.append(_nest(flat, x.shape))
-        _reads = set()
-        try:
+        with watching(self.params) as recorder:
             root = self.fn(*nested)
-        finally:
-            reads, _reads = _reads, None
         if not isinstance(root, Value):
             raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
-        read = np.array([j for j, x in enumerate(leaves) if x in reads], dtype=np.intp)
-        return _Graph(root, self.params, leaves), read
+        watched = list(recorder.reads)
+        order, n_loss = _order(root, watched)
+        settle(order)
+        return _Graph(order, n_loss, self.params, leaves, watched), recorder
 
-    def _compile(self, arrays: Sequence[Array]) -> _Compiled:
-        with gc_paused():  # a traced graph has no cycles; the collector would only rescan it
-            graph, read = self._build(arrays)
-            compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
-        compiled.read = read
-        compiled.read_values = _flat(arrays)[read]
+    def _compile(self, arrays: Sequence[Array], theta: Array) -> _Compiled:
+        """Trace at ``theta`` (the parameters' numbers meanwhile) and these inputs."""
+        saved = self._theta()
+        moved = not _same_bits(saved, theta)
+        try:
+            if moved:
+                for p, value in zip(self.params, theta.tolist(), strict=True):
+                    p.data = value
+            with gc_paused():  # a traced graph has no cycles; the collector would only rescan it
+                graph, recorder = self._build(arrays)
+                compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
+        finally:
+            if moved:
+                for p, value in zip(self.params, saved.tolist(), strict=True):
+                    p.data = value
+        compiled.guards = list(recorder.reads.values())
+        index = {p: k for k, p in enumerate(self.params)}
+        compiled.grad_guards = [
+            (index[p], grad, at) for p, (grad, at) in recorder.grad_reads.items()
+        ]
         self._programs[tuple(x.shape for x in arrays)] = compiled
         self.traces += 1
         return compiled
 
-    def _program(self, arrays: Sequence[Array]) -> _Compiled:
+    def _changed(self, what: str, arrays: Sequence[Array], theta: Array) -> _Compiled:
+        """A guard failed: trace again (with a RetraceWarning), or raise StructureError."""
+        if not self.retrace:
+            raise StructureError(
+                f"the traced function read {what}, and it is different now: the compiled graph "
+                "may not be the one the function builds; trace again, or pass retrace=True"
+            )
+        warnings.warn(
+            f"the traced function read {what}, which is different now: tracing again (a function "
+            "whose graph depends on the numbers it reads is traced again at every change)",
+            RetraceWarning,
+            stacklevel=_caller_level(),
+        )
+        return self._compile(arrays, theta)
+
+    def _program(self, arrays: Sequence[Array], theta: Array) -> _Compiled:
         shapes = tuple(x.shape for x in arrays)
         compiled = self._programs.get(shapes)
-        if compiled is not None:
-            if not compiled.read.size or _same_bits(
-                _flat(arrays)[compiled.read], compiled.read_values
-            ):
-                return compiled
+        if compiled is None:
             if not self.retrace:
+                known = ", ".join(str(list(s)) for s in self._programs)
                 raise StructureError(
-                    f"the traced function read {compiled.read.size} input numbers with float() "
-                    "(they are constants of its graph), and these inputs change them; pass "
-                    "those inputs as Values to the graph, or retrace=True"
+                    f"inputs of shapes {[list(s) for s in shapes]} build another graph than the "
+                    f"traced one ({known}); trace again or pass retrace=True"
                 )
-            warnings.warn(
-                "the traced function read input numbers with float() (micrograd.losses reads "
-                "its targets so) and they changed: tracing again. Use the same targets, or a "
-                "loss that keeps them as Values, to avoid retracing.",
-                RetraceWarning,
-                stacklevel=3,
-            )
-        elif not self.retrace:
-            known = ", ".join(str(list(s)) for s in self._programs)
-            raise StructureError(
-                f"inputs of shapes {[list(s) for s in shapes]} build another graph than the "
-                f"traced one ({known}); trace again or pass retrace=True"
-            )
-        return self._compile(arrays)
+            return self._compile(arrays, theta)
+        for k, grad, at in compiled.grad_guards:
+            now = self.params[k].grad
+            if not (type(now) is float and _same_bits(np.array([now]), np.array([grad]))):
+                return self._changed(f"the .grad of parameter {k} at {at}", arrays, theta)
+        return compiled
 
     def _theta(self) -> Array:
         return np.fromiter(map(_data, self.params), dtype=np.float64, count=len(self.params))
 
-    def loss_and_grad(self, theta: Array, *inputs: Any) -> tuple[float, Array]:
+    def loss_and_grad(self, theta: Any, *inputs: Any) -> tuple[float, Array]:
         """The loss and its gradient (in ``params`` order) at ``theta``; no Value is touched."""
         arrays = self._arrays(inputs)
-        compiled = self._program(arrays)
-        loss = compiled.run(np.asarray(theta, dtype=np.float64), arrays)
-        return loss, compiled.g[: len(self.params)].copy()
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (len(self.params),):
+            raise ValueError(f"theta must hold {len(self.params)} numbers, not {theta.shape}")
+        compiled = self._program(arrays, theta)
+        failed = compiled.forward(theta, arrays)
+        if failed >= 0:
+            compiled = self._changed(f"a number at {compiled.guards[failed]}", arrays, theta)
+            failed = compiled.forward(theta, arrays)
+            if failed >= 0:
+                raise StructureError(
+                    f"traced again on these very inputs, the function read a number at "
+                    f"{compiled.guards[failed]} that its own graph does not give: it depends "
+                    "on something besides its inputs and parameters"
+                )
+        compiled.backward()
+        return float(compiled.v[compiled.root]), compiled.g[: len(self.params)].copy()
 
     def __call__(self, *inputs: Any) -> float:
         """Forward and backward at the parameters' ``.data``; add into ``.grad``; the loss."""
@@ -952,6 +1120,27 @@ class Program:
             p.grad = gp
         return loss
 
+    @property
+    def guards(self) -> list[str]:
+        """Where the traced function read numbers out of Values, one line each (every structure).
+
+        Each is a guard: a call where that number differs traces again (or, with
+        ``retrace=False``, raises StructureError). Empty when the graph depends on no number.
+
+        >>> w = Value(2.0)
+        >>> trace(lambda x: w * x if x.data > 0 else w * x * 10, [w], 1.0).guards[0][-22:]
+        '(`>>> trace(lambda x: w'
+        """
+        found: dict[str, None] = {}
+        for compiled in self._programs.values():
+            found.update(dict.fromkeys(f"a number at {at}" for at in compiled.guards))
+            found.update(
+                dict.fromkeys(
+                    f"the .grad of parameter {k} at {at}" for k, _, at in compiled.grad_guards
+                )
+            )
+        return list(found)
+
     def describe(self) -> str:
         """The kernels of each traced structure, one line each, in the order they run.
 
@@ -967,12 +1156,16 @@ class Program:
                 f"inputs {', '.join(str(list(s)) for s in shapes)}: {len(compiled.kernels)} kernels"
             )
             lines.extend(f"  {kernel.describe()}" for kernel in compiled.kernels)
+            count = len(compiled.guards) + len(compiled.grad_guards)
+            if count:
+                lines.append(f"  guards: {count} numbers the function read")
         return "\n".join(lines)
 
     def check(self, *inputs: Any) -> None:
         """Trace again on these inputs; raise StructureError if the graph is not the traced one.
 
-        Catches what shapes cannot: Python control flow on data, changed constants.
+        Guards already catch what the function reads; this also catches a changed Python
+        number the function closes over (a constant of its graph).
         """
         arrays = self._arrays(inputs)
         shapes = tuple(x.shape for x in arrays)

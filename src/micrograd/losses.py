@@ -158,7 +158,9 @@ def cross_entropy(
                 sum(((lse - v) * p for v, p in zip(values, probs, strict=True)), Value(0.0))
             )
             continue
-        c = cast("int", t)
+        # A class index may come in a Value (a traced program's input): its number picks the
+        # logit, so it is read (and a compiled program guards it).
+        c = t.data if isinstance(t, Value) else cast("int", t)
         if isinstance(c, bool) or int(c) != c or not 0 <= int(c) < len(values):
             raise ValueError(f"target {c!r} is not a class index below {len(values)}")
         terms.append(lse - values[int(c)])

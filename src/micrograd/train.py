@@ -144,6 +144,12 @@ def _check_targets(kind: str, width: int, y: Sequence[int]) -> None:
     if kind == "cross_entropy":
         if width < 2:
             raise ValueError("cross_entropy needs a model with one output per class (2 or more)")
+        wrong = [t for t in y if t >= width]
+        if wrong:
+            raise ValueError(
+                f"label {wrong[0]} is not a class index below {width} (the model has {width} "
+                "outputs, one per class)"
+            )
         return
     if kind == "mse" and width > 1:
         return
@@ -299,6 +305,12 @@ class _FastStep:
 
         # The targets are inputs, not constants: one program serves every batch of this size.
         self.program = fast.trace(loss_fn, params, self.X[:size], self.T[:size], retrace=False)
+        if self.program.guards:  # the graph depends on numbers: it would change with them
+            raise fast.StructureError(
+                f"engine='fast' cannot train this model: its step reads {self.program.guards[0]},"
+                " so its graph depends on the numbers and would have to be traced again at every"
+                " step; use engine='value' (engine='auto' falls back to it)"
+            )
 
     def __call__(
         self, k: int, picked: list[int] | None, yb: Sequence[int], optimizer: Optimizer
@@ -312,6 +324,27 @@ class _FastStep:
         _check_loss(k, value)
         hits = _decisions(predict_scores(self.model, xb)) == np.asarray(yb)
         return value, float(np.mean(hits))
+
+
+def _fast_step(make: Callable[[], _FastStep], required: bool) -> _FastStep | None:
+    """The traced step ``make()``; when the model cannot be traced faithfully, None (for
+    engine="auto") or the reason (engine="fast"), before any step is taken."""
+    from micrograd.fast import StructureError
+
+    try:
+        return make()
+    except StructureError:
+        if required:
+            raise
+        return None
+    except Exception as exc:
+        if required:
+            exc.add_note(
+                "(raised while tracing the step for engine='fast', where the model gets its "
+                "input rows as Values; engine='value' gives it plain numbers)"
+            )
+            raise
+        return None  # the Value engine runs the step as the model was written for
 
 
 def _check_loss(k: int, value: float) -> None:
@@ -370,8 +403,11 @@ def fit(
 
     ``engine="fast"`` traces the step's loss once into a NumPy program (``micrograd.fast``, needs
     NumPy) with the batch's rows and targets as its inputs, and runs this same loop: the same
-    batches, lr, checks, records and optimizer, the same losses to rounding. ``"auto"`` is fast
-    when NumPy is installed; ``"value"`` (default) builds each step's graph of Values.
+    batches, lr, checks, records and optimizer, the same losses to rounding. A model whose graph
+    depends on numbers it reads (``x.data > 0``, ``float(x)``) cannot be replayed so: ``"fast"``
+    then raises ``micrograd.fast.StructureError`` naming the line, before any step. ``"auto"`` is
+    fast when NumPy is installed and the model traces faithfully, else the Value engine;
+    ``"value"`` (default) builds each step's graph of Values.
 
     >>> import random; from micrograd.nn import MLP; from micrograd.data import make_and
     >>> random.seed(0)
@@ -393,6 +429,7 @@ def fit(
         raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
     if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 for t in y):
         raise ValueError("labels must be class indices 0, 1, 2, …")
+    required = engine == "fast"
     engine = resolve_engine(engine)
     params = model.parameters()
     if optimizer is None:
@@ -409,12 +446,12 @@ def fit(
     with no_grad():
         width = len(_outputs(model, X[0]))
     _check_targets(loss, width, y)
-    targets = _targets(loss, width, y, one_hot=engine == "fast")
-    run: _ValueStep | _FastStep
+    run: _ValueStep | _FastStep | None = None
     if engine == "fast":
-        run = _FastStep(model, loss, params, X, targets, size, l2)
-    else:
-        run = _ValueStep(model, loss, params, X, targets, l2)
+        targets = _targets(loss, width, y, one_hot=True)
+        run = _fast_step(lambda: _FastStep(model, loss, params, X, targets, size, l2), required)
+    if run is None:
+        run = _ValueStep(model, loss, params, X, _targets(loss, width, y, one_hot=False), l2)
     for k in range(steps):
         picked = None if full else rng.sample(range(n), size)
         yb = y if picked is None else [y[i] for i in picked]

@@ -1,0 +1,231 @@
+"""While ``micrograd.fast`` traces a function: every number it reads out of a Value, and where.
+
+A program replays the graph a function built, not the function, so a number the function read
+(``x.data``, ``float(x)``, ``f"{x}"``, a parameter's ``.grad``) is frozen into that graph. During
+a trace the nodes are ``_Traced`` Values and the parameters ``_TracedParam`` ones, whose ``data``
+is a property that notes each read and the user's line; the program then guards those numbers.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import CodeType, FrameType
+from typing import Any
+
+from micrograd import engine
+from micrograd.engine import Value
+
+__all__ = ["Recorder", "StructureError", "TraceError", "settle", "traced_input", "watching"]
+
+
+class StructureError(ValueError):
+    """The inputs would build a graph other than the traced one."""
+
+    __module__ = "micrograd.fast"
+
+
+class TraceError(StructureError):
+    """The traced function does something a compiled program cannot replay; says where."""
+
+    __module__ = "micrograd.fast"
+
+
+# The slots behind ``Value.data`` and ``Value.grad``, which the traced classes shadow.
+_DATA = Value.__dict__["data"]
+_GRAD = Value.__dict__["grad"]
+_get_data, _set_data = _DATA.__get__, _DATA.__set__
+_get_grad = _GRAD.__get__
+_getframe = sys._getframe
+_object_new = object.__new__
+
+# An op reads its operands to compute its own number: the program computes that number too, so
+# those reads are not guards. Every op method of Value runs this one code object (engine._binary).
+_OP_CODE: CodeType = Value.__add__.__code__
+# Code that may write ``.data`` of a node it is making: an op, and Value() itself.
+_MAKERS = frozenset({_OP_CODE, Value.__init__.__code__})
+_PACKAGE = os.path.dirname(os.path.abspath(engine.__file__)) + os.sep
+
+
+def where(frame: FrameType | None) -> str:
+    """``file:line (`source`)`` of the first frame outside micrograd, from ``frame`` outwards."""
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    if frame is None:
+        return "a line inside micrograd"
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    source = linecache.getline(filename, lineno).strip()
+    return f"{filename}:{lineno}" + (f" (`{source}`)" if source else "")
+
+
+def _refuse(what: str, frame: FrameType | None) -> TraceError:
+    return TraceError(
+        f"the traced function {what} at {where(frame)}; a compiled program replays the graph, "
+        "not the function, so it cannot do that: use the Value engine for this function"
+    )
+
+
+class Recorder:
+    """The reads of one trace: node -> where it was first read; parameter -> its read ``.grad``."""
+
+    def __init__(self) -> None:
+        self.reads: dict[Value, str] = {}
+        self.grad_reads: dict[Value, tuple[float, str]] = {}
+
+    def read(self, node: Value, frame: FrameType) -> None:
+        """Note that user code at ``frame`` read ``node``'s number."""
+        if node not in self.reads:
+            self.reads[node] = where(frame)
+
+    def read_grad(self, param: Value, frame: FrameType) -> None:
+        """Note that user code read a parameter's ``.grad``: a number from outside the graph."""
+        grad = _get_grad(param)
+        if type(grad) is not float:
+            raise _refuse("reads .grad of a parameter that holds a Value (create_graph)", frame)
+        if param not in self.grad_reads:
+            self.grad_reads[param] = (grad, where(frame))
+
+
+_recorder: Recorder | None = None
+
+
+def _read_data(self: Value) -> float:
+    recorder = _recorder
+    if recorder is not None:
+        frame = _getframe(1)
+        if frame.f_code is not _OP_CODE:
+            recorder.read(self, frame)
+    value: float = _get_data(self)
+    return value
+
+
+def _write_data(self: Value, value: float) -> None:
+    if _recorder is not None:
+        frame = _getframe(1)
+        if frame.f_code not in _MAKERS:
+            raise _refuse("sets .data of a Value", frame)
+    _set_data(self, value)
+
+
+def _write_param_data(self: Value, value: float) -> None:
+    if _recorder is not None:
+        raise _refuse("sets .data of a parameter", _getframe(1))
+    _set_data(self, value)
+
+
+def _read_param_grad(self: Value) -> Any:
+    recorder = _recorder
+    if recorder is not None:
+        recorder.read_grad(self, _getframe(1))
+    return _get_grad(self)
+
+
+def _write_param_grad(self: Value, value: Any) -> None:
+    if _recorder is not None:
+        raise _refuse(
+            "sets .grad of a parameter (backward() or zero_grad() inside it?)", _getframe(1)
+        )
+    _GRAD.__set__(self, value)
+
+
+class _Traced(Value):
+    """A node made while tracing: reading its number is noted (the layout of Value)."""
+
+    __slots__ = ()
+    data = property(_read_data, _write_data)
+
+
+# To the user it is a Value: errors name it so (``int() argument ... not 'Value'``).
+_Traced.__name__ = _Traced.__qualname__ = "Value"
+
+
+_TRACED_PARAM: dict[type, type] = {}
+
+
+def _param_class(cls: type) -> type:
+    """The class a parameter of class ``cls`` takes while traced: reads and writes are watched."""
+    if cls in _TRACED_PARAM.values():
+        return cls
+    traced = _TRACED_PARAM.get(cls)
+    if traced is None:
+        namespace = {
+            "__slots__": (),
+            "__doc__": "A parameter while traced: reading its number or gradient is noted.",
+            "data": property(_read_data, _write_param_data),
+            "grad": property(_read_param_grad, _write_param_grad),
+        }
+        traced = _TRACED_PARAM[cls] = type(cls.__name__, (cls,), namespace)
+    return traced
+
+
+def _traced_new(cls: type) -> Any:
+    # engine._binary makes each node with ``_new(Value)``: while tracing, a _Traced one.
+    return _object_new(_Traced if cls is Value else cls)
+
+
+def traced_input(number: float) -> Value:
+    """A leaf for one input number, whose reads are noted."""
+    node: Value = _object_new(_Traced)
+    Value.__init__(node, number)
+    return node
+
+
+@contextmanager
+def watching(params: Sequence[Value]) -> Iterator[Recorder]:
+    """Within this block new nodes and ``params`` note every read of their numbers."""
+    global _recorder
+    recorder = Recorder()
+    classes = [type(p) for p in params]
+    previous = _recorder, engine._new
+    switched = 0
+    try:
+        for p, cls in zip(params, classes, strict=True):
+            try:
+                p.__class__ = _param_class(cls)
+            except TypeError as exc:
+                raise TypeError(f"a parameter of class {cls.__name__} cannot be traced") from exc
+            switched += 1
+        engine._new = _traced_new
+        _recorder = recorder
+        if type(Value(0.0) + 0.0) is not _Traced:
+            raise RuntimeError("micrograd.engine ops no longer make nodes with _new: cannot trace")
+        yield recorder
+    finally:
+        _recorder, engine._new = previous
+        for p, cls in zip(params[:switched], classes, strict=False):
+            p.__class__ = cls
+
+
+def settle(order: Sequence[Value]) -> None:
+    """After a trace: refuse a node a program would compute otherwise than the Value engine, and
+    give the nodes made back the class Value (one kept by user code is then an ordinary Value).
+
+    Refused: a node differentiated by its own ``_backward`` closure (a lecture-style op: the
+    program has no array form of a closure), and a node made by hand, ``Value(data, (x,), op)``,
+    whose data is not ``op`` of its operands (the program would compute the latter).
+    """
+    plain: type = Value
+    rules = engine.RULES
+    for node in order:
+        a, b, op = node._a, node._b, node._op
+        if a is not None and (op not in rules or not (b is None or isinstance(b, Value))):
+            raise TraceError(
+                f"the traced function uses op {op!r}, whose derivative is a _backward closure "
+                "(a lecture-style op) and not a row of engine.RULES: a compiled program has no "
+                "array form of a closure. Add the op once with micrograd.engine.register_op, or "
+                "use the Value engine"
+            )
+        if type(node) is _Traced:  # made by an op (or an input leaf): its rule made its number
+            node.__class__ = plain
+        elif a is not None:
+            expected = rules[op].forward(a.data, node._arg if b is None else b.data)
+            number = node.data
+            if expected != number and not (math.isnan(expected) and math.isnan(number)):
+                raise TraceError(
+                    f"a Value made by hand as op {op!r} holds {number!r}, but {op!r} of its "
+                    f"operands is {expected!r}: a compiled program would compute the latter"
+                )
