@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from micrograd._extras import install_hint
 from micrograd.engine import Value, topological_order
 from micrograd.explain import _constant, _expression, _rule, node_names
+from micrograd.explorer import to_html  # the explorer: one offline HTML page
 
 if TYPE_CHECKING:
     import graphviz  # type: ignore[import-untyped]
 
-__all__ = ["draw_dot", "draw_text", "render_dot"]
+__all__ = ["draw_dot", "draw_text", "render_dot", "to_html"]
 
 INSTALL_DOT = (
     "the Graphviz program `dot` is needed to render the graph: install it with "
