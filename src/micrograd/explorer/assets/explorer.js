@@ -329,6 +329,13 @@
     if (t === N + 1) { return ROOT; }
     return D.steps[t - N - 2][0];
   }
+  function focusKeys() { // the items the current position is about: the node, its op, its children
+    var i = focusNode();
+    if (i < 0) { return []; }
+    var keys = [rep(i, false), rep(i, true)];
+    if (t !== N + 1) { D.kids[i].forEach(function (k) { keys.push(rep(k, false)); }); }
+    return keys;
+  }
   function highlight() {
     marked.forEach(function (m) { m[0].classList.remove(m[1]); });
     marked = [];
@@ -384,7 +391,7 @@
       highlight();
     }
     narrate();
-    if (follow.checked) { reveal(rep(focusNode(), false)); }
+    if (follow.checked) { reveal(focusKeys()); }
   }
   function openTo(i) {
     if (i < 0) { return; }
@@ -415,14 +422,22 @@
     vx = cx - (cx - vx) * (k / vk); vy = cy - (cy - vy) * (k / vk); vk = k;
     apply();
   }
-  function reveal(key) { // pan so that the item is in view (zooming in if it would be unreadable)
-    var p = pos[key];
-    if (!p) { return; }
-    var r = svg.getBoundingClientRect();
-    var x = vx + p.x * vk, y = vy + p.y * vk, w = p.w * vk, h = p.h * vk;
-    if (x >= 0 && y >= 0 && x + w <= r.width && y + h <= r.height) { return; }
-    if (vk < 0.5) { vk = 0.8; }
-    vx = r.width / 2 - (p.x + p.w / 2) * vk; vy = r.height / 2 - (p.y + p.h / 2) * vk;
+  function reveal(keys) { // pan (zooming out if need be) so that these items are in view
+    var box = null;
+    keys.forEach(function (key) {
+      var p = pos[key];
+      if (!p) { return; }
+      box = box ? { x: Math.min(box.x, p.x), y: Math.min(box.y, p.y), x2: Math.max(box.x2, p.x + p.w), y2: Math.max(box.y2, p.y + p.h) }
+        : { x: p.x, y: p.y, x2: p.x + p.w, y2: p.y + p.h };
+    });
+    if (!box) { return; }
+    var r = svg.getBoundingClientRect(), m = 16;
+    var inView = vx + box.x * vk >= 0 && vy + box.y * vk >= 0 && vx + box.x2 * vk <= r.width && vy + box.y2 * vk <= r.height;
+    if (inView) { return; }
+    var need = Math.min((r.width - 2 * m) / (box.x2 - box.x), (r.height - 2 * m) / (box.y2 - box.y));
+    if (vk > need) { vk = Math.max(need, 0.3); }
+    if (vk < 0.5 && need >= 0.5) { vk = Math.min(need, 0.8); }
+    vx = r.width / 2 - (box.x + box.x2) / 2 * vk; vy = r.height / 2 - (box.y + box.y2) / 2 * vk;
     apply();
   }
   var drag = null;
@@ -481,7 +496,7 @@
     if (foundKey && els[foundKey]) { els[foundKey].classList.remove("mg-found"); }
     foundKey = "v" + i;
     if (els[foundKey]) { els[foundKey].classList.add("mg-found"); }
-    reveal(foundKey);
+    reveal([foundKey]);
     $("mg-found").textContent = (foundAt + 1) + " of " + found.length + ": " + D.name[i];
   }
   search.addEventListener("input", findMatches);
