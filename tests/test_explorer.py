@@ -393,6 +393,36 @@ def test_viz_to_html_is_the_explorer() -> None:
     assert viz.to_html(seed002()) == to_html(seed002())
 
 
+@pytest.mark.parametrize("command", ["graph", "explain"])
+def test_the_command_line_writes_the_explorer(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """micrograd graph/explain EXPR --html FILE write the page, with backward()'s gradients."""
+    from micrograd.cli import main
+    from micrograd.expr import evaluate
+
+    text = "a=-4, b=2: (a*b + b**3 + a).tanh() * 2"
+    path = tmp_path / "page.html"
+    assert main([command, text, "--html", str(path)]) == 0
+    assert f"wrote {path}" in capsys.readouterr().out
+    data = embedded(path.read_text(encoding="utf-8"))
+    out, variables = evaluate(text)
+    out.backward()
+    got = {name: data["grad"][data["name"].index(name)] for name in variables}
+    assert got == {name: v.grad for name, v in variables.items()}
+
+
+def test_the_command_line_says_when_the_page_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An --html path in a missing folder is a one-line error and exit status 1."""
+    from micrograd.cli import main
+
+    path = tmp_path / "missing" / "page.html"
+    assert main(["explain", "x=1: x * 2", "--html", str(path)]) == 1
+    assert f"micrograd explain: error: cannot write {path}:" in capsys.readouterr().err
+
+
 def test_the_explorer_imports_no_optional_dependency() -> None:
     """import micrograd.explorer (and writing a page) loads no numpy, graphviz or matplotlib."""
     code = (

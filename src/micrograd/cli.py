@@ -210,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--digits", type=_positive_int, default=6, help="significant digits (default: 6)"
             )
+        sub.add_argument(
+            "--html",
+            metavar="FILE",
+            help="also write FILE: the explorer, one HTML page to step through the forward and "
+            "backward pass (opens from disk, needs no network)",
+        )
         sub.set_defaults(handler=_graph if name == "graph" else _explain)
     # Only listed here: ``main`` hands everything after ``bench`` to micrograd.bench unparsed.
     commands.add_parser(
@@ -425,6 +431,7 @@ def _graph(ns: argparse.Namespace) -> int:
     out, variables = _build_expression(ns.expression)
     out.backward()
     print(_report(out, variables))
+    _write_explorer(out, ns.html)
     if ns.output is None:
         print()
         print(draw_text(out, unicode=not ns.ascii))
@@ -467,7 +474,21 @@ def _explain(ns: argparse.Namespace) -> int:
         print(_report(out, variables))
         print()
         print(narration.text(ns.digits))
+    _write_explorer(out, ns.html)
     return EXIT_OK
+
+
+def _write_explorer(out: Value, path: str | None) -> None:
+    """``--html FILE``: the explorer page of the expression's graph (micrograd.explorer)."""
+    if path is None:
+        return
+    from micrograd.explorer import to_html
+
+    try:
+        to_html(out, path)
+    except OSError as e:
+        raise CommandError(f"cannot write {path}: {_one_line(e)}") from None
+    print(f"wrote {path}")
 
 
 def _one_line(e: BaseException) -> str:
