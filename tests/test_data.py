@@ -78,12 +78,20 @@ def test_generators_leave_global_random_alone(name: str) -> None:
 
 @pytest.mark.parametrize("name", NOISY)
 @pytest.mark.parametrize(
-    ("n_samples", "noise", "message"),
-    [(0, 0.1, "n_samples"), (10, -0.1, "noise"), (10, math.nan, "noise"), (2.5, 0.1, "n_samples")],
+    ("n_samples", "noise", "error", "message"),
+    [
+        (0, 0.1, ValueError, "n_samples"),
+        (10, -0.1, ValueError, "noise"),
+        (10, math.nan, ValueError, "noise"),
+        (2.5, 0.1, TypeError, "n_samples"),
+    ],
 )
-def test_bad_arguments_raise(name: str, n_samples: int, noise: float, message: str) -> None:
-    """A non-positive or fractional n_samples, or a negative or NaN noise, raises ValueError."""
-    with pytest.raises(ValueError, match=message):
+def test_bad_arguments_raise(
+    name: str, n_samples: int, noise: float, error: type[Exception], message: str
+) -> None:
+    """A non-positive n_samples or a negative or NaN noise raises ValueError; a fractional
+    n_samples TypeError."""
+    with pytest.raises(error, match=message):
         DATASETS[name](n_samples=n_samples, noise=noise, seed=0)
 
 

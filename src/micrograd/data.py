@@ -8,9 +8,12 @@ arguments give the same lists on every run (``random.Random(seed)``; no global s
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from collections.abc import Callable, Sequence
 from typing import TypeVar
+
+from micrograd import _check as check
 
 __all__ = [
     "DATASETS",
@@ -39,11 +42,13 @@ LECTURE_XS: list[list[float]] = [
 LECTURE_YS: list[float] = [1.0, -1.0, -1.0, 1.0]
 
 
-def _check(n_samples: int, noise: float, at_least: int = 1) -> None:
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < at_least:
-        raise ValueError(f"n_samples must be an integer >= {at_least}, not {n_samples!r}")
-    if not noise >= 0.0 or math.isinf(noise):
-        raise ValueError(f"noise must be a finite number >= 0, not {noise!r}")
+def _check(n_samples: int, noise: float, seed: int, at_least: int = 1) -> tuple[int, float, int]:
+    """The common arguments as Python numbers, or a TypeError/ValueError naming the wrong one."""
+    return (
+        check.integer("n_samples", n_samples, at_least),
+        check.real("noise", noise, 0.0),
+        check.integer("seed", seed),
+    )
 
 
 def _linspace(start: float, stop: float, n: int, endpoint: bool = True) -> list[float]:
@@ -74,7 +79,7 @@ def make_moons(n_samples: int = 100, noise: float = 0.1, seed: int = 0) -> Datas
     >>> len(X), sorted(y)
     (4, [0, 0, 1, 1])
     """
-    _check(n_samples, noise, 2)
+    n_samples, noise, seed = _check(n_samples, noise, seed, 2)
     n_out = n_samples // 2
     n_in = n_samples - n_out
     pts = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
@@ -94,9 +99,8 @@ def make_circles(
     >>> sorted(round(math.hypot(*x), 6) for x in X), sorted(y)
     ([0.5, 0.5, 1.0, 1.0], [0, 0, 1, 1])
     """
-    _check(n_samples, noise, 2)
-    if not 0.0 < factor < 1.0:
-        raise ValueError(f"factor must be between 0 and 1, not {factor!r}")
+    n_samples, noise, seed = _check(n_samples, noise, seed, 2)
+    factor = check.real("factor", factor, 0.0, 1.0, open_low=True, open_high=True)
     n_out = n_samples // 2
     n_in = n_samples - n_out
     pts = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, 2 * math.pi, n_out, endpoint=False)]
@@ -123,9 +127,8 @@ def make_spiral(
     >>> y
     [0, 0, 1, 1, 2, 2]
     """
-    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
-        raise ValueError(f"classes must be an integer >= 2, not {classes!r}")
-    _check(n_samples, noise, classes)
+    classes = check.integer("classes", classes, 2)
+    n_samples, noise, seed = _check(n_samples, noise, seed, classes)
     rng = random.Random(seed)
     pts: list[list[float]] = []
     y: list[int] = []
@@ -141,7 +144,7 @@ def make_spiral(
 
 def _gate(n_samples: int, noise: float, seed: int, table: Sequence[int]) -> Dataset:
     """Noisy copies of the four corners of the unit square, labelled by a truth table."""
-    _check(n_samples, noise)
+    n_samples, noise, seed = _check(n_samples, noise, seed)
     corners = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
     rng = random.Random(seed)
     pts = [list(corners[i % 4]) for i in range(n_samples)]
@@ -182,9 +185,8 @@ def make_blobs(
     >>> sorted(y)
     [0, 0, 1, 1, 2, 2]
     """
-    if isinstance(centers, bool) or not isinstance(centers, int) or centers < 1:
-        raise ValueError(f"centers must be an integer >= 1, not {centers!r}")
-    _check(n_samples, noise, centers)
+    centers = check.integer("centers", centers, 1)
+    n_samples, noise, seed = _check(n_samples, noise, seed, centers)
     middle = [
         [math.cos(2 * math.pi * k / centers), math.sin(2 * math.pi * k / centers)]
         for k in range(centers)
@@ -199,12 +201,13 @@ def make_blobs(
 def make_lecture(n_samples: int = 4, noise: float = 0.0, seed: int = 0) -> Dataset:
     """The lecture's four 3-d samples; class 1 where the lecture's target is +1, else 0.
 
-    A fixed set: ``n_samples``, ``noise`` and ``seed`` are accepted for a uniform signature and
-    ignored. ``LECTURE_XS`` / ``LECTURE_YS`` hold the same samples with the ±1 targets.
+    A fixed set: ``n_samples``, ``noise`` and ``seed`` are accepted (and checked) for a uniform
+    signature, and ignored. ``LECTURE_XS`` / ``LECTURE_YS`` hold the samples with ±1 targets.
 
     >>> make_lecture()[1]
     [1, 0, 0, 1]
     """
+    _check(n_samples, noise, seed)
     return [list(x) for x in LECTURE_XS], [1 if t > 0 else 0 for t in LECTURE_YS]
 
 
@@ -219,19 +222,23 @@ def train_test_split(
     >>> len(X_train), len(X_test)
     (6, 2)
     """
+    X = check.sequence("X", X, "a list, tuple or array of samples")
+    y = check.sequence("y", y, "a list, tuple or array of labels")
     n = len(X)
     if n != len(y):
-        raise ValueError(f"X has {n} rows but y has {len(y)} labels")
-    if isinstance(test_size, float) and 0.0 < test_size < 1.0:
-        n_test = math.ceil(test_size * n)
-    elif isinstance(test_size, int) and not isinstance(test_size, bool) and test_size > 0:
-        n_test = test_size
+        raise ValueError(f"X has {n} rows but y has {len(y)} labels: give one label per row")
+    if isinstance(test_size, numbers.Integral) and not check.is_bool(test_size):
+        n_test = check.integer("test_size", test_size, 1, what="a count of samples, an integer")
     else:
-        raise ValueError(f"test_size must be a fraction in (0, 1) or a count, not {test_size!r}")
+        fraction = check.real("test_size", test_size, 0.0, 1.0, open_low=True, open_high=True)
+        n_test = math.ceil(fraction * n)
     if not 0 < n_test < n:
-        raise ValueError(f"a test set of {n_test} leaves no training data out of {n} samples")
+        raise ValueError(
+            f"test_size must leave samples to train on: a test set of {n_test} leaves no "
+            f"training data out of {n} samples"
+        )
     order = list(range(n))
-    random.Random(seed).shuffle(order)
+    random.Random(check.integer("seed", seed)).shuffle(order)
     test, train = order[:n_test], order[n_test:]
     return (
         [X[i] for i in train],
