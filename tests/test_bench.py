@@ -61,11 +61,11 @@ def test_quick_suite_prints_tables_and_saves_json_plot_markdown(
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
     data = json.loads((tmp_path / "r.json").read_text())
     ratios = {(r["workload"], r["variant"]): r["vs_reference"] for r in data["results"]}
-    assert len(ratios) == 11
+    assert len(ratios) == 12
     assert all(isinstance(x, float) and x > 0 for (w, v), x in ratios.items() if v != "ref"), ratios
     assert all(isinstance(t["value"], float) for t in data["targets"][:5])
     losses = [r["runs"][0]["check"] for r in data["results"] if r["workload"] == "moons_step"]
-    assert len(losses) == 6 and max(losses) - min(losses) < 1e-12  # every path, the same step
+    assert len(losses) == 7 and max(losses) - min(losses) < 1e-12  # every path, the same step
 
 
 def test_reference_and_ours_import_their_own_package(reference: Path) -> None:

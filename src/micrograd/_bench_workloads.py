@@ -158,8 +158,12 @@ def value_moons_step() -> Callable[[], float]:
     return step
 
 
-def compiled_moons_step() -> Callable[[], float]:
-    """Our compiled path: the demo loss traced once, ``program.step`` with SGD on arrays."""
+def compiled_moons_step(read_labels: bool = False) -> Callable[[], float]:
+    """Our compiled path: the demo loss traced once, ``program.step`` with SGD on arrays.
+
+    ``read_labels``: the loss first checks its labels with ``float()``, as ``hinge_loss`` checks
+    number labels. Each read is a guard, checked at every step: 100 of them, which always hold.
+    """
     import numpy as np
 
     from micrograd import fast
@@ -167,7 +171,15 @@ def compiled_moons_step() -> Callable[[], float]:
     model = demo_model()
     X, y = moons_data()
     params = model.parameters()
-    program = fast.compile_model(model, lambda s, t: demo_loss(s, t, params), X, y)
+
+    def loss(scores: list[Any], labels: list[Any]) -> Any:
+        if read_labels and not all(abs(float(t)) == 1.0 for t in labels):
+            raise ValueError("the labels must be -1 or 1")
+        return demo_loss(scores, labels, params)
+
+    program = fast.compile_model(model, loss, X, y)
+    if read_labels and f"{len(y)} numbers read" not in program.guards[0]:
+        raise AssertionError(f"not one guard per label: {program.guards}")
     Xa, ya = np.array(X), np.array(y, dtype=np.float64)
     optimizer = fast.ArraySGD(lr=LR)
     return lambda: program.step(Xa, ya, optimizer=optimizer)
@@ -273,6 +285,7 @@ MOONS_STEPS: dict[str, Callable[[], Callable[[], float]]] = {
     "ref": value_moons_step,
     "value": value_moons_step,
     "compiled": compiled_moons_step,
+    "compiled_guarded": lambda: compiled_moons_step(read_labels=True),
     "torch": torch_moons_step,
     "torch_scalar": torch_scalar_moons_step,
     "numpy": numpy_moons_step,
@@ -359,7 +372,7 @@ def demo_training(steps: int = 100) -> Result:
 def run(variant: str, workload: str, repeat: int, min_batch_seconds: float) -> Result:
     """Run one workload on one variant and return its measurement as a JSON-ready dict."""
     result: Result = {}
-    if variant in ("ref", "value", "compiled"):
+    if variant in ("ref", "value", "compiled", "compiled_guarded"):
         import micrograd
 
         result["package"] = micrograd.__file__

@@ -51,18 +51,19 @@ _MAKERS = frozenset({_OP_CODE, Value.__init__.__code__})
 _PACKAGE = os.path.dirname(os.path.abspath(engine.__file__)) + os.sep
 
 
-def where(frame: FrameType | None) -> str:
-    """``file:line (`source`)`` of the first frame outside micrograd, from ``frame`` outwards."""
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back
-    if frame is None:
-        return "a line inside micrograd"
+def where(frame: FrameType) -> str:
+    """``file:line (`source`)`` of the first frame outside micrograd, from ``frame`` outwards
+    (or of ``frame`` itself when every frame is micrograd's)."""
+    outside: FrameType | None = frame
+    while outside is not None and outside.f_code.co_filename.startswith(_PACKAGE):
+        outside = outside.f_back
+    frame = outside or frame
     filename, lineno = frame.f_code.co_filename, frame.f_lineno
     source = linecache.getline(filename, lineno).strip()
     return f"{filename}:{lineno}" + (f" (`{source}`)" if source else "")
 
 
-def _refuse(what: str, frame: FrameType | None) -> TraceError:
+def _refuse(what: str, frame: FrameType) -> TraceError:
     return TraceError(
         f"the traced function {what} at {where(frame)}; a compiled program replays the graph, "
         "not the function, so it cannot do that: use the Value engine for this function"

@@ -55,6 +55,7 @@ VARIANTS: dict[str, str] = {
     "ref": "micrograd 0.1.0",
     "value": "ours: Value engine",
     "compiled": "ours: compiled (`micrograd.fast`)",
+    "compiled_guarded": "ours: compiled, the loss reads its 100 labels (100 guards)",
     "torch": "PyTorch batched float64",
     "torch_scalar": "PyTorch scalar, op by op",
     "numpy": "hand-written NumPy",
@@ -79,7 +80,7 @@ WORKLOADS: dict[str, Workload] = {
     ),
     "moons_step": Workload(
         "moons step: MLP(2, [16, 16, 1]), 100 points, hinge + 1e-4 L2, SGD",
-        ("ref", "value", "compiled", "torch", "torch_scalar", "numpy"),
+        ("ref", "value", "compiled", "compiled_guarded", "torch", "torch_scalar", "numpy"),
         repeat=3,
     ),
     "trace_compile": Workload("moons: trace + compile, first time in a process", ("compiled",)),
@@ -153,6 +154,14 @@ TARGETS: tuple[Target, ...] = (
         "numpy",
         "compiled",
         at_least=1 / 3,
+    ),
+    Target(
+        "moons step, compiled: what 100 guards cost (the loss reads its labels)",
+        "at most 1.1× slower",
+        "moons_step",
+        "compiled",
+        "compiled_guarded",
+        at_least=1 / 1.1,
     ),
     Target(
         "moons trace + compile",

@@ -13,6 +13,7 @@ import hashlib
 import math
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from operator import attrgetter
 from types import FrameType
@@ -1122,23 +1123,22 @@ class Program:
 
     @property
     def guards(self) -> list[str]:
-        """Where the traced function read numbers out of Values, one line each (every structure).
+        """Where the traced function read numbers out of Values: one line per place in the code.
 
-        Each is a guard: a call where that number differs traces again (or, with
+        Each number read is a guard: a call where it differs traces again (or, with
         ``retrace=False``, raises StructureError). Empty when the graph depends on no number.
 
         >>> w = Value(2.0)
-        >>> trace(lambda x: w * x if x.data > 0 else w * x * 10, [w], 1.0).guards[0][-22:]
-        '(`>>> trace(lambda x: w'
+        >>> program = trace(lambda xs: sum(w * x if x.data > 0 else w for x in xs), [w], [1, -2])
+        >>> program.guards[0].split(" at ")[0]
+        '2 numbers read'
         """
         found: dict[str, None] = {}
         for compiled in self._programs.values():
-            found.update(dict.fromkeys(f"a number at {at}" for at in compiled.guards))
-            found.update(
-                dict.fromkeys(
-                    f"the .grad of parameter {k} at {at}" for k, _, at in compiled.grad_guards
-                )
-            )
+            for at, n in Counter(compiled.guards).items():
+                found[f"{n} numbers read at {at}" if n > 1 else f"a number read at {at}"] = None
+            for k, _, at in compiled.grad_guards:
+                found[f"the .grad of parameter {k} read at {at}"] = None
         return list(found)
 
     def describe(self) -> str:

@@ -307,9 +307,9 @@ class _FastStep:
         self.program = fast.trace(loss_fn, params, self.X[:size], self.T[:size], retrace=False)
         if self.program.guards:  # the graph depends on numbers: it would change with them
             raise fast.StructureError(
-                f"engine='fast' cannot train this model: its step reads {self.program.guards[0]},"
-                " so its graph depends on the numbers and would have to be traced again at every"
-                " step; use engine='value' (engine='auto' falls back to it)"
+                f"engine='fast' cannot train this model: its graph depends on "
+                f"{self.program.guards[0]}, so it would be traced again at every step; use "
+                "engine='value' (engine='auto' falls back to it)"
             )
 
     def __call__(
