@@ -165,7 +165,7 @@ def test_zero_grad_clears_gradients() -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: SGD([Value(1.0)], lr=-1.0), "learning rate"),
+        (lambda: SGD([Value(1.0)], lr=-1.0), "lr must be a real number >= 0"),
         (lambda: SGD([Value(1.0)], lr=0.1, nesterov=True), "Nesterov"),
         (lambda: SGD([Value(1.0)], lr=0.1, momentum=-0.5), "momentum"),
         (lambda: Adam([Value(1.0)], betas=(1.0, 0.9)), "betas"),

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from micrograd import _check as check
 from micrograd.engine import Value
 
 __all__ = [
@@ -51,6 +52,53 @@ def _same_kind(value: object, like: object) -> bool:
     return _is_number(value)
 
 
+# --- settings, checked in one place for the optimizers, their array twins and the update rules ---
+
+SGDSettings = tuple[float, float, float, bool, float]
+AdamSettings = tuple[float, tuple[float, float], float, float, bool]
+
+
+def _sgd_settings(
+    lr: object, momentum: object, dampening: object, nesterov: object, weight_decay: object
+) -> SGDSettings:
+    """``(lr, momentum, dampening, nesterov, weight_decay)`` as Python numbers, or a TypeError or
+    ValueError naming the setting: the checks of ``torch.optim.SGD``, and dampening in [0, 1]."""
+    settings = (
+        check.real("lr", lr, 0.0),
+        check.real("momentum", momentum, 0.0),
+        check.real("dampening", dampening, 0.0, 1.0),
+        check.boolean("nesterov", nesterov),
+        check.real("weight_decay", weight_decay, 0.0),
+    )
+    if settings[3] and (settings[1] == 0.0 or settings[2] != 0.0):
+        raise ValueError(
+            "nesterov=True needs a momentum > 0 and dampening 0 (Nesterov momentum), not "
+            f"momentum={settings[1]}, dampening={settings[2]}"
+        )
+    return settings
+
+
+def _adam_settings(
+    lr: object, betas: object, eps: object, weight_decay: object, amsgrad: object
+) -> AdamSettings:
+    """``(lr, (beta1, beta2), eps, weight_decay, amsgrad)`` as Python numbers, or a TypeError or
+    ValueError naming the setting: the checks of ``torch.optim.Adam``."""
+    accepts = "a pair (beta1, beta2) of real numbers in [0, 1)"
+    pair = check.sequence("betas", betas, accepts)
+    if len(pair) != 2:
+        check.wrong_value("betas", betas, accepts)
+    beta1, beta2 = (
+        check.real(f"betas[{i}]", b, 0.0, 1.0, open_high=True) for i, b in enumerate(pair)
+    )
+    return (
+        check.real("lr", lr, 0.0),
+        (beta1, beta2),
+        check.real("eps", eps, 0.0),
+        check.real("weight_decay", weight_decay, 0.0),
+        check.boolean("amsgrad", amsgrad),
+    )
+
+
 # --- the update rules, on one number or on a NumPy array of them (fast.py's ArraySGD/ArrayAdam) ---
 
 
@@ -68,11 +116,20 @@ def sgd_update(
     """``torch.optim.SGD``'s update of a parameter ``p`` with gradient ``g``: ``(new p, new buf)``.
 
     ``g += wd*p``; ``buf = momentum*buf + (1-dampening)*g`` (``buf = g`` at first, when ``buf`` is
-    None); ``g = g + momentum*buf`` if nesterov else ``buf``; ``p -= lr*g``.
+    None); ``g = g + momentum*buf`` if nesterov else ``buf``; ``p -= lr*g``. The settings are
+    checked as ``SGD`` checks them (TypeError or ValueError naming the setting).
 
     >>> sgd_update(1.0, 2.0, None, lr=0.1)
     (0.8, None)
     """
+    return _sgd_rule(p, g, buf, *_sgd_settings(lr, momentum, dampening, nesterov, weight_decay))
+
+
+def _sgd_rule(
+    p: Any, g: Any, buf: Any,
+    lr: float, momentum: float, dampening: float, nesterov: bool, weight_decay: float,
+) -> tuple[Any, Any]:  # fmt: skip
+    """``sgd_update`` on settings already checked (``SGD.step`` checks them once per step)."""
     if weight_decay != 0.0:
         g = g + weight_decay * p
     if momentum != 0.0:
@@ -102,8 +159,23 @@ def adam_update(
 
     Returns ``(new p, new m, new v, new vmax)``. ``m = lerp(m, g, 1-β1)``;
     ``v = β2·v + (1-β2)·g²``; ``p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)``. Pass
-    ``sqrt=np.sqrt, maximum=np.maximum`` for arrays.
+    ``sqrt=np.sqrt, maximum=np.maximum`` for arrays. The settings are checked as ``Adam``
+    checks them (TypeError or ValueError naming the setting).
     """
+    lr, betas, eps, weight_decay, amsgrad = _adam_settings(lr, betas, eps, weight_decay, amsgrad)
+    t, decoupled = check.integer("t", t, 1), check.boolean("decoupled", decoupled)
+    sqrt, maximum = check.function("sqrt", sqrt), check.function("maximum", maximum)
+    return _adam_rule(
+        p, g, m, v, vmax, t, lr, betas, eps, weight_decay, decoupled, amsgrad, sqrt, maximum
+    )
+
+
+def _adam_rule(
+    p: Any, g: Any, m: Any, v: Any, vmax: Any, t: int, lr: float, betas: tuple[float, float],
+    eps: float, weight_decay: float, decoupled: bool, amsgrad: bool,
+    sqrt: Callable[[Any], Any], maximum: Callable[[Any, Any], Any],
+) -> tuple[Any, Any, Any, Any]:  # fmt: skip
+    """``adam_update`` on settings already checked (``Adam.step`` checks them once per step)."""
     beta1, beta2 = betas
     if weight_decay != 0.0:
         if decoupled:
@@ -122,17 +194,12 @@ class Optimizer:
     """Base class: the parameters, ``lr``, ``zero_grad()``, ``step()`` and the saved state."""
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
-        self.params: list[Value] = list(params)
-        _check(len(self.params) > 0, "the optimizer got an empty parameter list")
-        _check(
-            all(isinstance(p, Value) for p in self.params), "the optimizer needs Values to update"
-        )
+        self.params: list[Value] = check.values("params", params)
         _check(
             len({id(p) for p in self.params}) == len(self.params),
             "a parameter appears more than once in the optimizer's list",
         )
-        _check(lr >= 0.0, f"invalid learning rate: {lr}")
-        self.lr = float(lr)
+        self.lr = check.real("lr", lr, 0.0)
         self.step_count = 0  # completed calls to step()
 
     def zero_grad(self) -> None:
@@ -231,24 +298,16 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        _check(momentum >= 0.0, f"invalid momentum: {momentum}")
-        _check(weight_decay >= 0.0, f"invalid weight_decay: {weight_decay}")
-        _check(
-            not nesterov or (momentum > 0 and dampening == 0),
-            "Nesterov momentum requires a momentum and zero dampening",
-        )
-        self.momentum = float(momentum)
-        self.dampening = float(dampening)
-        self.nesterov = bool(nesterov)
-        self.weight_decay = float(weight_decay)
+        settings = _sgd_settings(lr, momentum, dampening, nesterov, weight_decay)
+        _, self.momentum, self.dampening, self.nesterov, self.weight_decay = settings
         self.momentum_buffer: list[float | None] = [None] * len(self.params)
 
     def step(self) -> None:
         """One SGD update of every parameter."""
-        settings = self.hyperparameters()
+        settings = _sgd_settings(**self.hyperparameters())  # once: lr may have been set since
         bufs = self.momentum_buffer
         for i, p in enumerate(self.params):
-            p.data, bufs[i] = sgd_update(p.data, float(p.grad), bufs[i], **settings)
+            p.data, bufs[i] = _sgd_rule(p.data, float(p.grad), bufs[i], *settings)
         self.step_count += 1
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -291,14 +350,8 @@ class Adam(Optimizer):
         amsgrad: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        beta1, beta2 = betas
-        _check(0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0, f"invalid betas: {betas}")
-        _check(eps >= 0.0, f"invalid eps: {eps}")
-        _check(weight_decay >= 0.0, f"invalid weight_decay: {weight_decay}")
-        self.betas = (float(beta1), float(beta2))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
-        self.amsgrad = bool(amsgrad)
+        settings = _adam_settings(lr, betas, eps, weight_decay, amsgrad)
+        _, self.betas, self.eps, self.weight_decay, self.amsgrad = settings
         n = len(self.params)
         self.exp_avg: list[float | None] = [0.0] * n
         self.exp_avg_sq: list[float | None] = [0.0] * n
@@ -306,13 +359,18 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """One Adam update of every parameter."""
+        # Checked once per step (lr may have been set since), then applied to every parameter.
+        lr, betas, eps, wd, amsgrad = _adam_settings(
+            self.lr, self.betas, self.eps, self.weight_decay, self.amsgrad
+        )
         self.step_count += 1
-        settings = {**self.hyperparameters(), "betas": self.betas, "decoupled": self.decoupled}
+        t, decoupled = self.step_count, self.decoupled
         m, v, vmax = self.exp_avg, self.exp_avg_sq, self.max_exp_avg_sq
         for i, p in enumerate(self.params):
-            p.data, m[i], v[i], vmax[i] = adam_update(
-                p.data, float(p.grad), m[i], v[i], vmax[i], self.step_count, **settings
-            )
+            p.data, m[i], v[i], vmax[i] = _adam_rule(
+                p.data, float(p.grad), m[i], v[i], vmax[i], t, lr, betas, eps, wd, decoupled,
+                amsgrad, math.sqrt, max,
+            )  # fmt: skip
 
     def hyperparameters(self) -> dict[str, Any]:
         """lr, betas, eps, weight_decay, amsgrad."""
@@ -363,6 +421,12 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": Ada
 # --- learning-rate schedules: callables step -> lr ---
 
 
+def _set_checked(schedule: object, **settings: object) -> None:
+    """Store a frozen schedule's checked settings (Python numbers in place of NumPy ones)."""
+    for key, value in settings.items():
+        object.__setattr__(schedule, key, value)
+
+
 @dataclass(frozen=True)
 class LinearDecay:
     """From ``start`` to ``end`` in a straight line over ``steps`` steps, then ``end``.
@@ -378,8 +442,17 @@ class LinearDecay:
     end: float
     steps: int
 
+    def __post_init__(self) -> None:
+        _set_checked(
+            self,
+            start=check.real("start", self.start, 0.0),
+            end=check.real("end", self.end, 0.0),
+            steps=check.integer("steps", self.steps, 0),
+        )
+
     def __call__(self, step: int) -> float:
-        """The learning rate at ``step``."""
+        """The learning rate at ``step`` (an integer >= 0)."""
+        step = check.integer("step", step, 0)
         if step >= self.steps:
             return self.end
         return self.start - (self.start - self.end) * step / self.steps
@@ -398,8 +471,17 @@ class StepLR:
     step_size: int
     gamma: float = 0.1
 
+    def __post_init__(self) -> None:
+        _set_checked(
+            self,
+            lr=check.real("lr", self.lr, 0.0),
+            step_size=check.integer("step_size", self.step_size, 1),
+            gamma=check.real("gamma", self.gamma, 0.0),
+        )
+
     def __call__(self, step: int) -> float:
-        """The learning rate at ``step``."""
+        """The learning rate at ``step`` (an integer >= 0)."""
+        step = check.integer("step", step, 0)
         return self.lr * self.gamma ** (step // self.step_size)
 
 
@@ -417,8 +499,17 @@ class CosineLR:
     steps: int
     lr_min: float = 0.0
 
+    def __post_init__(self) -> None:
+        _set_checked(
+            self,
+            lr=check.real("lr", self.lr, 0.0),
+            steps=check.integer("steps", self.steps, 0),
+            lr_min=check.real("lr_min", self.lr_min, 0.0),
+        )
+
     def __call__(self, step: int) -> float:
-        """The learning rate at ``step``."""
+        """The learning rate at ``step`` (an integer >= 0)."""
+        step = check.integer("step", step, 0)
         if step >= self.steps:
             return self.lr_min
         cos = math.cos(math.pi * step / self.steps)
@@ -439,8 +530,17 @@ class Warmup:
     after: Schedule | float
     warmup_steps: int
 
+    def __post_init__(self) -> None:
+        after = self.after
+        if not callable(after):  # a constant learning rate
+            after = check.real("after", after, 0.0)
+        _set_checked(
+            self, after=after, warmup_steps=check.integer("warmup_steps", self.warmup_steps, 1)
+        )
+
     def __call__(self, step: int) -> float:
-        """The learning rate at ``step``."""
+        """The learning rate at ``step`` (an integer >= 0)."""
+        step = check.integer("step", step, 0)
         after = self.after
         if step >= self.warmup_steps:
             return after(step - self.warmup_steps) if callable(after) else float(after)
@@ -461,7 +561,9 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float, eps: float = 1e-6) 
     >>> round(a.grad, 6), round(b.grad, 6)
     (0.6, 0.8)
     """
-    params = list(params)
+    params = check.values("params", params, nonempty=False)
+    max_norm = check.real("max_norm", max_norm, 0.0, infinite=True)
+    eps = check.real("eps", eps, 0.0)
     grads = [float(p.grad) for p in params]
     total = math.hypot(*grads)
     coef = max_norm / (total + eps)

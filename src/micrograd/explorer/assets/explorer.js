@@ -34,9 +34,12 @@
     direct[clusterOf[i]].push(i);
     for (c = clusterOf[i]; c >= 0; c = parentOf[c]) { size[c]++; }
   }
-  var stepAt = new Array(N).fill(-1);
-  D.steps.forEach(function (s, k) {
-    stepAt[s[0]] = k;
+  var firstIn = new Array(C).fill(N); // the first node (topological order) inside each box
+  for (i = 0; i < N; i++) {
+    for (c = clusterOf[i]; c > 0 && firstIn[c] > i; c = parentOf[c]) { firstIn[c] = i; }
+  }
+  function first(key) { return key[0] === "c" ? firstIn[+key.slice(1)] : +key.slice(1); }
+  D.steps.forEach(function (s) {
     for (var c = clusterOf[s[0]]; c >= 0; c = parentOf[c]) { stepsIn[c]++; }
   });
 
@@ -133,10 +136,17 @@
       var s = expanded[cc] ? boxSize(cc) : shutSize(cc);
       g.setNode("c" + cc, { width: s[0], height: s[1] });
     });
+    // Edges between values are all laid out. Edges into a box keep only the one from the
+    // nearest item before it in the topological order: boxes of a big graph are joined by
+    // hundreds of long edges, which would take dagre seconds to route (they are drawn anyway).
+    var nearest = {};
     edgesAt[c].forEach(function (e) {
       var a = itemIn(c, e[0], false), b = itemIn(c, e[1], true);
-      if (a !== b) { g.setEdge(a, b); }
+      if (a === b) { return; }
+      if (a[0] !== "c" && b[0] !== "c") { g.setEdge(a, b); return; }
+      if (!nearest[b] || first(a) > first(nearest[b])) { nearest[b] = a; }
     });
+    Object.keys(nearest).forEach(function (b) { g.setEdge(nearest[b], b); });
     dagre.layout(g);
     var items = {}, edges = {};
     g.nodes().forEach(function (k) {
