@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from micrograd import fast
 from micrograd.data import make_moons
-from micrograd.engine import Value
+from micrograd.engine import Value, no_grad
 from micrograd.losses import cross_entropy
 from micrograd.nn import MLP, Module
 from micrograd.train import fit
@@ -227,6 +227,12 @@ def parse_repr(text: str) -> float:
     return float(text.split("data=")[1].split(",")[0])
 
 
+def no_grad_copy(v: Value) -> Value:
+    """``v + 0`` computed under no_grad(): a leaf holding v's number."""
+    with no_grad():
+        return v + 0.0
+
+
 # Each reads a number out of a Value (or a float made from one).
 READS: dict[str, Callable[[Value], float]] = {
     ".data": lambda v: v.data,
@@ -244,6 +250,9 @@ READS: dict[str, Callable[[Value], float]] = {
     ".data compared": lambda v: 1.0 if v.data > 0.25 else -1.0,
     "max(key=.data)": lambda v: max([v, Value(0.25)], key=operator.attrgetter("data")).data,
     "index by .data": lambda v: [-1.0, 1.0][v.data > 0],
+    "detach()": lambda v: v.detach().data,
+    "Value(v)": lambda v: Value(v).data,
+    "op under no_grad()": lambda v: no_grad_copy(v).data,
 }
 
 # The Value read: made from the parameter w and the input x; the loss uses it unless "off".
@@ -274,9 +283,10 @@ def reading(read: str, node: str, w: Value) -> Callable[[Value], Value]:
     return fn
 
 
+@pytest.mark.parametrize("read", sorted(READS))
+@pytest.mark.parametrize("node", sorted(NODES))
+@settings(max_examples=6)
 @given(
-    st.sampled_from(sorted(READS)),
-    st.sampled_from(sorted(NODES)),
     st.sampled_from(STEPS),
     st.sampled_from(STEPS),
     st.sampled_from([0.5, 2.0]),
@@ -507,3 +517,17 @@ def test_a_registered_op_with_a_float_only_rule_runs_on_the_fast_path() -> None:
         assert program.traces == 1
     finally:
         del RULES["softsq_test"]
+
+
+def test_an_op_under_no_grad_reads_its_operands() -> None:
+    """A number computed under no_grad() inside the function is a guard, not a frozen leaf."""
+    w = Value(2.0)
+
+    def fn(x: Value) -> Value:
+        with no_grad():
+            scale = x * 3.0  # a leaf holding 3x: the graph sees no x behind it
+        return w * scale
+
+    program = fast.trace(fn, [w], 1.0)
+    assert program_run(program, [w], -2.0) == engine_run(fn, [w], -2.0) == (-12.0, [-6.0])
+    assert program.traces == 2

@@ -44,7 +44,8 @@ _getframe = sys._getframe
 _object_new = object.__new__
 
 # An op reads its operands to compute its own number: the program computes that number too, so
-# those reads are not guards. Every op method of Value runs this one code object (engine._binary).
+# those reads are not guards (unless no graph is recorded). Every op method of Value runs this
+# one code object (engine._binary).
 _OP_CODE: CodeType = Value.__add__.__code__
 # Code that may write ``.data`` of a node it is making: an op, and Value() itself.
 _MAKERS = frozenset({_OP_CODE, Value.__init__.__code__})
@@ -98,7 +99,8 @@ def _read_data(self: Value) -> float:
     recorder = _recorder
     if recorder is not None:
         frame = _getframe(1)
-        if frame.f_code is not _OP_CODE:
+        # Under no_grad() an op's number leaves the graph (a leaf holds it): that read counts.
+        if frame.f_code is not _OP_CODE or not engine._grad_enabled:
             recorder.read(self, frame)
     value: float = _get_data(self)
     return value
