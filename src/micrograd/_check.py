@@ -24,9 +24,11 @@ _NOT_SEQUENCES = (str, bytes, bytearray, memoryview, dict, set, frozenset)
 def describe(value: object) -> str:
     """``value`` as an error message shows it: a short repr and its type.
 
-    >>> describe("3")
-    "'3' (str)"
+    >>> describe("3"), describe(10**400)
+    ("'3' (str)", 'an int of 1329 bits')
     """
+    if type(value) is int and value.bit_length() > 128:  # repr would take a while, and a page
+        return f"an int of {value.bit_length()} bits"
     text = repr(value)
     if len(text) > 40:
         text = text[:37] + "..."
@@ -117,6 +119,18 @@ def real(
     return x
 
 
+def number(name: str, value: object, accepts: str = "a real number") -> float:
+    """``value`` as a ``float`` for data: a real number, NaN and infinities included."""
+    if type(value) is float:
+        return value
+    if is_bool(value) or not isinstance(value, numbers.Real):
+        wrong_type(name, value, accepts)
+    try:
+        return float(value)
+    except OverflowError:  # an int too large for a float
+        wrong_value(name, value, accepts)
+
+
 def boolean(name: str, value: object) -> bool:
     """``value`` as a ``bool``: True or False (NumPy's too); never a string such as ``'no'``."""
     if value is True or value is False:
@@ -196,18 +210,10 @@ def reals(name: str, value: object, *, nonempty: bool = True) -> list[float]:
         items = sequence(name, value, accepts)
     if nonempty and not items:
         wrong_value(name, value, "a non-empty " + accepts[2:])
-    out = []
-    for i, v in enumerate(items):
-        if type(v) is float:
-            out.append(v)
-        elif is_bool(v) or not isinstance(v, numbers.Real):
-            wrong_type(f"{name}[{i}]", v, f"a real number (an item of {name})")
-        else:
-            try:
-                out.append(float(v))
-            except OverflowError:  # an int too large for a float
-                wrong_value(f"{name}[{i}]", v, f"a real number (an item of {name})")
-    return out
+    return [
+        v if type(v) is float else number(f"{name}[{i}]", v, f"a real number (an item of {name})")
+        for i, v in enumerate(items)
+    ]
 
 
 def rows(name: str, value: object) -> list[list[float]]:

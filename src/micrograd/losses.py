@@ -8,8 +8,8 @@ Means are taken as micrograd's demo takes them (summed from 0, left to right, ti
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import cast
 
+from micrograd import _check as check
 from micrograd.engine import Value
 
 __all__ = [
@@ -31,24 +31,38 @@ Target = Value | float | int
 
 def _reduce(terms: list[Value], reduction: str) -> Value:
     """The mean or the sum of per-sample losses."""
+    reduction = check.choice("reduction", reduction, ("mean", "sum"))
     if not terms:
         raise ValueError("a loss needs at least one score")
     total = sum(terms, Value(0.0))
-    if reduction == "mean":
-        return total * (1.0 / len(terms))
-    if reduction == "sum":
-        return total
-    raise ValueError(f"reduction must be 'mean' or 'sum', not {reduction!r}")
+    return total * (1.0 / len(terms)) if reduction == "mean" else total
 
 
-def _as_value(s: Score) -> Value:
-    return s if isinstance(s, Value) else Value(s)
+def _scores(name: str, scores: object) -> list[Value]:
+    """A non-empty sequence of Values or real numbers, as Values."""
+    accepts = "a list, tuple or array of Values or real numbers (at least one score)"
+    items = check.sequence(name, scores, accepts)
+    if not items:
+        check.wrong_value(name, scores, accepts)
+    return [
+        s if isinstance(s, Value) else Value(check.number(f"{name}[{i}]", s, "a Value or a number"))
+        for i, s in enumerate(items)
+    ]
+
+
+def _target(name: str, t: object) -> Target:
+    """A target: a Value (kept as an input of the graph) or a real number, as a float."""
+    return t if isinstance(t, Value) else check.number(name, t, "a real number or a Value")
 
 
 def _pairs(scores: Sequence[Score], targets: Sequence[Target]) -> list[tuple[Value, Target]]:
-    if len(scores) != len(targets):
-        raise ValueError(f"{len(scores)} scores but {len(targets)} targets")
-    return [(_as_value(s), t) for s, t in zip(scores, targets, strict=True)]
+    values = _scores("scores", scores)
+    ts = check.sequence("targets", targets, "a list, tuple or array of numbers or Values")
+    if len(values) != len(ts):
+        raise ValueError(
+            f"targets must hold one target per score: {len(values)} scores but {len(ts)} targets"
+        )
+    return [(v, _target(f"targets[{i}]", t)) for i, (v, t) in enumerate(zip(values, ts))]
 
 
 def mse_loss(scores: Sequence[Score], targets: Sequence[Target], reduction: str = "mean") -> Value:
@@ -78,10 +92,13 @@ def hinge_loss(
     0.75
     """
     terms = []
-    for s, t in _pairs(scores, targets):
+    for i, (s, t) in enumerate(_pairs(scores, targets)):
         if not isinstance(t, Value):
             if t not in (-1.0, 0.0, 1.0):
-                raise ValueError(f"hinge_loss needs labels -1/+1 (or 0/1), got {t!r}")
+                raise ValueError(
+                    f"targets[{i}] must be -1 or +1 (hinge_loss needs labels -1/+1, or 0/1), "
+                    f"not {t!r}"
+                )
             t = 1.0 if t > 0 else -1.0
         terms.append((1 + -t * s).relu())
     return _reduce(terms, reduction)
@@ -101,9 +118,12 @@ def binary_cross_entropy(
     0.0
     """
     terms = []
-    for x, t in _pairs(logits, targets):
+    for i, (x, t) in enumerate(_pairs(logits, targets)):
         if not isinstance(t, Value) and not 0.0 <= t <= 1.0:
-            raise ValueError(f"binary_cross_entropy needs targets in [0, 1], got {t!r}")
+            raise ValueError(
+                f"targets[{i}] must be a probability (binary_cross_entropy needs targets in "
+                f"[0, 1]), not {t!r}"
+            )
         terms.append(x.softplus() - x * t)
     return _reduce(terms, reduction)
 
@@ -141,28 +161,38 @@ def cross_entropy(
     >>> cross_entropy([[Value(-1000.0), Value(1000.0)]], [[0.0, 1.0]]).data
     0.0
     """
-    if len(logits) != len(targets):
-        raise ValueError(f"{len(logits)} rows of logits but {len(targets)} targets")
+    rows = check.sequence("logits", logits, "a list of rows of class scores (Values or numbers)")
+    ts = check.sequence("targets", targets, "a list of class indices or of probability rows")
+    if len(rows) != len(ts):
+        raise ValueError(
+            f"targets must hold one target per row of logits: {len(rows)} rows of logits but "
+            f"{len(ts)} targets"
+        )
     terms = []
-    for row, t in zip(logits, targets, strict=True):
-        values = [_as_value(v) for v in row]
-        if not values:
-            raise ValueError("cross_entropy needs at least one class score per row")
+    for i, (row, t) in enumerate(zip(rows, ts)):
+        values = _scores(f"logits[{i}]", row)
+        n = len(values)
         lse = _logsumexp(values)
-        if hasattr(t, "__len__"):  # a row of class probabilities (a list, tuple or array)
-            probs = cast("Sequence[Target]", t)
-            if len(probs) != len(values):
-                raise ValueError(f"a target row of {len(probs)} for {len(values)} class scores")
+        if hasattr(t, "__len__") and not isinstance(t, (str, bytes)):  # a row of probabilities
+            probs = check.sequence(f"targets[{i}]", t, "a row of class probabilities")
+            if len(probs) != n:
+                check.wrong_value(f"targets[{i}]", t, f"a row of {n} class probabilities")
             # -Σ p log softmax = Σ p (lse - v), summed from 0 as _reduce sums.
+            weights = [_target(f"targets[{i}][{j}]", p) for j, p in enumerate(probs)]
             terms.append(
-                sum(((lse - v) * p for v, p in zip(values, probs, strict=True)), Value(0.0))
+                sum(((lse - v) * p for v, p in zip(values, weights, strict=True)), Value(0.0))
             )
             continue
-        # A class index may come in a Value (a traced program's input): its number picks the
-        # logit, so it is read (and a compiled program guards it).
-        c = t.data if isinstance(t, Value) else cast("int", t)
-        if isinstance(c, bool) or int(c) != c or not 0 <= int(c) < len(values):
-            raise ValueError(f"target {c!r} is not a class index below {len(values)}")
+        if isinstance(t, Value):
+            # A class index in a Value (a traced program's input): its number picks the logit,
+            # so it is read (and a compiled program guards it).
+            c = t.data
+            if not (c.is_integer() and 0 <= c < n):
+                check.wrong_value(f"targets[{i}]", t, f"a class index below {n}")
+        else:
+            c = check.integer(f"targets[{i}]", t, 0, what="a class index, an integer")
+            if c >= n:
+                check.wrong_value(f"targets[{i}]", t, f"a class index below {n}")
         terms.append(lse - values[int(c)])
     return _reduce(terms, reduction)
 
@@ -173,7 +203,9 @@ def l2(parameters: Iterable[Value], alpha: float) -> Value:
     >>> l2([Value(1.0), Value(-2.0)], 0.5).data
     2.5
     """
-    return alpha * sum((p * p for p in parameters), Value(0.0))
+    alpha = check.real("alpha", alpha, 0.0)
+    squares = (p * p for p in check.values("parameters", parameters, nonempty=False))
+    return alpha * sum(squares, Value(0.0))
 
 
 # The names a training loop or the command line may ask for.
