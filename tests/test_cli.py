@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 import random
 import signal
-import struct
 import subprocess
 import sys
 import time
 import types
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from clitools import interrupt_after, metadata, png_size, run, train
 from micrograd import cli
-from micrograd.cli import main
 from micrograd.data import DATASETS, make_moons
 from micrograd.engine import Value
 from micrograd.explain import explain_text
@@ -30,37 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC_EXPR = "a=-4, b=2: (a*b + b**3).relu() / 2"
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the command in this process: exit status, stdout, stderr."""
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def train(capsys: pytest.CaptureFixture[str], out: Path, *argv: str) -> tuple[int, str, str]:
-    """``micrograd train`` into ``out`` without plots or progress bar, unless asked."""
-    return run(capsys, "train", "--out", str(out), "--no-progress", *argv)
-
-
 def history(folder: Path) -> list[dict[str, float]]:
     """The rows of a run's history.csv, as numbers."""
     with open(folder / "history.csv", encoding="utf-8") as f:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def metadata(folder: Path) -> dict[str, Any]:
-    """The metadata of a run's checkpoint."""
-    doc = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-    meta: dict[str, Any] = doc["metadata"]
-    return meta
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """Width and height of a PNG file, read from its header (which must be a PNG's)."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
 
 
 def is_one_line_error(err: str, prefix: str = "micrograd") -> bool:
@@ -105,7 +75,7 @@ def test_default_recipe_is_fits_moons_demo(
     assert len(rows) == 100
     assert [row["loss"] for row in rows[:5]] == pytest.approx(expected.losses, rel=1e-12)
     assert [row["lr"] for row in rows[:5]] == expected.lrs
-    assert "step 100/100" in out
+    assert "100 of 100 steps in" in out
     assert "accuracy 100.0% on all 100 points" in out
 
 
@@ -156,17 +126,10 @@ def test_resume_after_interrupt_matches_an_uninterrupted_run(
     code, _, _ = train(capsys, tmp_path / "straight", *options)
     assert code == 0
 
-    on_step = cli._Run.on_step
-
-    def interrupt_at_third(self: cli._Run, record: Any) -> bool:
-        if self.step == 2:  # the third step is under way: Ctrl-C
-            signal.raise_signal(signal.SIGINT)
-        return on_step(self, record)
-
-    monkeypatch.setattr(cli._Run, "on_step", interrupt_at_third)
+    interrupt_after(monkeypatch, 3)
     code, _, err = train(capsys, tmp_path / "stopped", *options)
     assert code == cli.EXIT_INTERRUPTED
-    assert "interrupted at step 3 of 6" in err
+    assert "interrupted after step 2 (3 of 6 steps done)" in err
     assert metadata(tmp_path / "stopped")["step"] == 3
     monkeypatch.undo()
 
@@ -205,11 +168,11 @@ def test_divergence_is_reported_and_keeps_the_last_good_checkpoint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An absurd learning rate stops with status 1, one line, and a finite checkpoint kept."""
-    code, _, err = train(capsys, tmp_path, "--lr", "1e30", "--checkpoint-every", "1", "--no-plots")
+    code, _, err = train(capsys, tmp_path, "--lr", "1000", "--checkpoint-every", "1", "--no-plots")
     assert code == 1
-    assert is_one_line_error(err, "micrograd train: error: training diverged at step 3")
-    assert f"kept the last good checkpoint {tmp_path / 'model.json'} (step 3)" in err
-    assert metadata(tmp_path)["step"] == 3
+    assert is_one_line_error(err, "micrograd train: error: training diverged at step ")
+    assert f"kept the last good checkpoint {tmp_path / 'model.json'} (step 0)" in err
+    assert metadata(tmp_path)["step"] == 0
     params = MLP.from_file(tmp_path / "model.json").parameters()
     assert all(math.isfinite(p.data) for p in params)
 
@@ -225,7 +188,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_a_loadable_checkpoint(tmp_path: Path) ->
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     step = metadata(tmp_path)["step"]
-    assert f"interrupted at step {step} of 100000; checkpoint saved" in err
+    assert f"interrupted after step {step - 1} ({step} of 100000 steps done); checkpoint" in err
     assert "Traceback" not in err
     assert len(MLP.from_file(tmp_path / "model.json").parameters()) == 337
     assert len(history(tmp_path)) == step

@@ -387,16 +387,18 @@ def fit(
     l2: float = 1e-4,
     max_grad_norm: float | None = None,
     seed: int = 0,
+    rng: random.Random | None = None,
     callback: Callable[[StepRecord], object] | None = None,
     on_step: Callable[[StepRecord], object] | None = None,
     engine: str = "value",
 ) -> History:
     """Train ``model`` on the rows of ``X`` with class-index labels ``y`` for ``steps`` steps.
 
-    Each step: forward a batch (all rows, or ``batch_size`` rows drawn with ``seed``), loss
-    ``loss`` plus ``l2 * Σp²``, ``zero_grad``, ``backward``, optional clipping to
-    ``max_grad_norm``, ``optimizer.step()``. ``optimizer=None`` is micrograd's SGD at lr 1.0 and,
-    unless a ``schedule`` is given, its linear decay to 0.1; otherwise the lr is
+    Each step: forward a batch (all rows, or ``batch_size`` rows drawn by ``rng``, by default
+    ``random.Random(seed)``: pass your own to save its ``getstate()`` in a checkpoint and resume
+    the same batches), loss ``loss`` plus ``l2 * Σp²``, ``zero_grad``, ``backward``, optional
+    clipping to ``max_grad_norm``, ``optimizer.step()``. ``optimizer=None`` is micrograd's SGD
+    at lr 1.0 and, unless a ``schedule`` is given, its linear decay to 0.1; otherwise the lr is
     ``schedule(step)`` or the optimizer's own. ``callback`` (alias ``on_step``) gets a
     ``StepRecord`` after every step; if it returns ``True`` training stops there (the schedule
     still counts ``steps``). Raises ``TrainingDiverged`` on a NaN/inf loss or gradient.
@@ -436,7 +438,10 @@ def fit(
         optimizer = SGD(params, lr=1.0)
         if schedule is None:
             schedule = LinearDecay(1.0, 0.1, steps)
-    rng = random.Random(seed)
+    if rng is None:
+        rng = random.Random(seed)
+    elif not isinstance(rng, random.Random):
+        raise TypeError(f"rng must be a random.Random, not {type(rng).__name__}")
     n = len(X)
     size = n if batch_size is None else min(batch_size, n)
     full = size == n  # every row, in order, and no draw from rng

@@ -1,0 +1,72 @@
+"""Helpers for the tests of the micrograd command: run it in this process, read a run's files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from micrograd import cli
+from micrograd.cli import main
+from micrograd.train import StepRecord
+
+# The module whose _Run keeps a training run's books.
+RUN = cli
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the command in this process: exit status, stdout, stderr."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def train(capsys: pytest.CaptureFixture[str], out: Path, *argv: str) -> tuple[int, str, str]:
+    """``micrograd train --out OUT`` without a progress bar (and with plots unless asked)."""
+    return run(capsys, "train", "--out", str(out), "--no-progress", *argv)
+
+
+def rows(folder: Path) -> list[dict[str, str]]:
+    """history.csv's rows in ``folder``, as the text written."""
+    with open(folder / "history.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def metadata(folder: Path) -> dict[str, Any]:
+    """The metadata of the checkpoint in ``folder``."""
+    doc = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    meta: dict[str, Any] = doc["metadata"]
+    return meta
+
+
+def one_error_line(err: str) -> str:
+    """The single ``error:`` line of stderr, its last line (argparse may print usage above)."""
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1, err
+    assert err.strip().splitlines()[-1] == errors[0]
+    return errors[0]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG file, read from its header (which must be a PNG's)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> None:
+    """Make the next run get a Ctrl-C (SIGINT) while its step number ``steps`` is under way."""
+    on_step = RUN._Run.on_step
+
+    def on_step_then_ctrl_c(self: Any, record: StepRecord) -> bool:
+        if self.step == steps - 1:
+            signal.raise_signal(signal.SIGINT)
+        return on_step(self, record)
+
+    monkeypatch.setattr(RUN._Run, "on_step", on_step_then_ctrl_c)
