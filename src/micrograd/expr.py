@@ -157,7 +157,9 @@ def parse(text: str) -> tuple[dict[str, float], ast.expr]:
     try:
         with warnings.catch_warnings():
             # Python warns on stderr about text like "1if" before it fails: the error says it.
+            # (A SyntaxWarning since 3.11; 3.10 raises a DeprecationWarning.)
             warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             tree = ast.parse(source, mode="eval")
     except SyntaxError as e:
         where = f" at column {e.offset}" if e.offset else ""

@@ -716,9 +716,10 @@ class _Compiled:
             kernel: _Kernel
             if key[0] == "sum":
                 data = [graph.members[i] for i in members.tolist()]
-                plain = slots([d[0] for d in data]).reshape(rows, key[2])
-                fa = slots([d[1] for d in data]).reshape(rows, key[3])
-                fb = slots([d[2] for d in data]).reshape(rows, key[3])
+                # Typed Index: NumPy 2.2 stubs type reshape as 2-d, which plain[perm] is not.
+                plain: Index = slots([d[0] for d in data]).reshape(rows, key[2])
+                fa: Index = slots([d[1] for d in data]).reshape(rows, key[3])
+                fb: Index = slots([d[2] for d in data]).reshape(rows, key[3])
                 outer = _outer(fa, fb) if key[3] else None
                 if outer is not None:
                     perm, ua, ub = outer

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -339,10 +340,11 @@ def _fast_step(make: Callable[[], _FastStep], required: bool) -> _FastStep | Non
         return None
     except Exception as exc:
         if required:
-            exc.add_note(
-                "(raised while tracing the step for engine='fast', where the model gets its "
-                "input rows as Values; engine='value' gives it plain numbers)"
-            )
+            if sys.version_info >= (3, 11):  # add_note is new in 3.11; 3.10 raises it bare
+                exc.add_note(
+                    "(raised while tracing the step for engine='fast', where the model gets its "
+                    "input rows as Values; engine='value' gives it plain numbers)"
+                )
             raise
         return None  # the Value engine runs the step as the model was written for
 
