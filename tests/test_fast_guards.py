@@ -20,7 +20,7 @@ from micrograd.engine import Value, no_grad
 from micrograd.losses import cross_entropy
 from micrograd.nn import MLP, Module
 from micrograd.train import fit
-from optable import same_float
+from optable import OPS, same_float
 
 
 def values_of(x: Any) -> Any:
@@ -497,26 +497,34 @@ def test_a_hand_made_node_is_compiled_by_its_rule_when_it_holds_that_rules_numbe
         fast.trace(lambda x: Value(5.0, (w * x,), "relu"), [w], 1.0)
 
 
-def test_a_registered_op_with_a_float_only_rule_runs_on_the_fast_path() -> None:
-    """An op added with register_op whose rule branches in Python runs per element, exactly."""
+def test_registered_ops_with_float_only_rules_run_on_the_fast_path() -> None:
+    """Ops added with register_op (one and two operands) whose rules branch in Python and call
+    math run per element on the compiled path: the engine's values and gradients, one trace."""
     from micrograd.engine import RULES, register_op
 
-    def forward(x: float) -> float:
-        return x * x if x > 0 else math.exp(x) - 1.0
-
-    def backward(x: Any, y: Any, out: Any, g: Any, m: Any) -> tuple[Any]:
+    def softsq_backward(x: Any, y: Any, out: Any, g: Any, m: Any) -> tuple[Any]:
         return (g * (2.0 * x if x > 0 else math.exp(x)),)  # floats only: `if` and math.exp
 
-    softsq = register_op("softsq_test", forward, backward, "d/dx = 2x or e^x")
+    def hypot_backward(x: Any, y: Any, out: Any, g: Any, m: Any) -> tuple[Any, Any]:
+        return (g * x / out, g * y / out) if out else (0.0, 0.0)
+
+    softsq = register_op(
+        "softsq_test", lambda x: x * x if x > 0 else math.exp(x) - 1.0, softsq_backward, "d/dx"
+    )
+    hypot = register_op("hypot_test", math.hypot, hypot_backward, "d/dx = x/out", arity=2)
     try:
-        w = Value(0.7)
-        fn = lambda xs: sum((softsq(w * x) for x in xs), Value(0.0))  # noqa: E731
-        program = fast.trace(fn, [w], [1.0, -2.0, 0.5])
+        w, b = Value(0.7), Value(-0.3)
+
+        def fn(xs: list[Value]) -> Value:
+            terms = [hypot(softsq(w * x), b) + hypot(x, 3.0) for x in xs]
+            return sum(terms, Value(0.0))
+
+        program = fast.trace(fn, [w, b], [1.0, -2.0, 0.5])
         for xs in ([1.0, -2.0, 0.5], [-1.0, 3.0, 0.0]):
-            assert same_run(program_run(program, [w], xs), engine_run(fn, [w], xs))
+            assert same_run(program_run(program, [w, b], xs), engine_run(fn, [w, b], xs))
         assert program.traces == 1
     finally:
-        del RULES["softsq_test"]
+        del RULES["softsq_test"], RULES["hypot_test"]
 
 
 def test_an_op_under_no_grad_reads_its_operands() -> None:
@@ -531,3 +539,11 @@ def test_an_op_under_no_grad_reads_its_operands() -> None:
     program = fast.trace(fn, [w], 1.0)
     assert program_run(program, [w], -2.0) == engine_run(fn, [w], -2.0) == (-12.0, [-6.0])
     assert program.traces == 2
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_themselves_read_no_number(name: str) -> None:
+    """Every op of the table computes its number without a guard (only user code reads)."""
+    params = [Value(x) for x in OPS[name].smooth[0]]
+    program = fast.trace(lambda: OPS[name].value(*params), params)
+    assert (program.guards, program.describe().count("guards")) == ([], 0)

@@ -174,7 +174,7 @@ def rule_backward(op: str) -> Callable[[Any, Any, Any, Any], tuple[Any, ...]]:
     backward = RULES[op].backward
     if op in FORWARDS:
         return lambda x, y, out, g: tuple(backward(x, y, out, g, NumpyMath))
-    arity = len(backward(1.0, 1.0, RULES[op].forward(1.0, 1.0), 1.0, _FloatMath))
+    arity = RULES[op].arity  # how many Value operands, so how many gradients
 
     def per_element(x: float, y: float, out: float, g: float) -> Any:
         grads = backward(x, y, out, g, _FloatMath)
@@ -1159,7 +1159,7 @@ class Program:
             lines.extend(f"  {kernel.describe()}" for kernel in compiled.kernels)
             count = len(compiled.guards) + len(compiled.grad_guards)
             if count:
-                lines.append(f"  guards: {count} numbers the function read")
+                lines.append(f"  guards: {count} number{'s' * (count > 1)} the function read")
         return "\n".join(lines)
 
     def check(self, *inputs: Any) -> None:
