@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import importlib
 import itertools
-import json
 import math
 import os
 import random
@@ -29,7 +28,7 @@ from typing import Any, NamedTuple
 from micrograd._extras import install_hint
 from micrograd.data import DATASETS
 from micrograd.engine import Value
-from micrograd.nn import ACTIVATIONS, MLP, CheckpointError, _atomic_write
+from micrograd.nn import ACTIVATIONS, MLP, CheckpointError, _atomic_write, read_checkpoint
 from micrograd.optim import OPTIMIZERS, CosineLR, LinearDecay, Optimizer, Schedule, StepLR, Warmup
 from micrograd.train import (
     LOSS_KINDS,
@@ -565,14 +564,20 @@ def _one_line(e: BaseException) -> str:
 
 
 def _read_checkpoint(path: str) -> dict[str, Any]:
-    """The JSON of a checkpoint to resume from, checked by nn (envelope and model config)."""
+    """A checkpoint to resume from, read once and checked by nn (size, JSON, checksum)."""
     try:
-        MLP.from_file(path)
-        doc: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = read_checkpoint(path)
     except (FileNotFoundError, CheckpointError) as e:
         raise CommandError(f"cannot resume: {_one_line(e)}", EXIT_USAGE) from None
     except OSError as e:
         raise CommandError(f"cannot resume from {path}: {_one_line(e)}", EXIT_USAGE) from None
+    config = doc.get("config")
+    if not (
+        isinstance(config, dict)
+        and isinstance(config.get("nouts"), list)
+        and isinstance(config.get("activations"), list)
+    ):
+        raise CommandError(f"cannot resume: {path} holds no MLP config", EXIT_USAGE)
     return doc
 
 
@@ -1205,22 +1210,20 @@ def _kept(run: _Run, what: str) -> str:
 
 
 def _load_resumed(model: MLP, optimizer: Optimizer, path: str, doc: dict[str, Any]) -> None:
-    """Load a checkpoint's weights, and its optimizer state when it is the same optimizer."""
-    try:
-        model.load(path)
-    except (FileNotFoundError, CheckpointError) as e:
-        raise CommandError(f"cannot resume: {_one_line(e)}", EXIT_USAGE) from None
+    """Load a checkpoint's weights, and its optimizer state when it is the same optimizer.
+
+    A checkpoint that does not fit (weights, or the optimizer's settings or buffers) changes
+    neither and is a one-line error.
+    """
     state = doc.get("optimizer")
     name = type(optimizer).__name__
-    if not isinstance(state, dict):
-        return
-    if state.get("type") != name:
-        print(f"note: the checkpoint holds {state.get('type')} state; starting a fresh {name}")
-        return
+    same = isinstance(state, dict) and state.get("type") == name
     try:
-        optimizer.load_state_dict(state)
-    except (ValueError, KeyError, TypeError) as e:
-        print(f"note: the optimizer state was not restored ({_one_line(e)})")
+        model.load_checkpoint(doc, optimizer if same else None)
+    except CheckpointError as e:
+        raise CommandError(f"cannot resume from {path}: {_one_line(e)}", EXIT_USAGE) from None
+    if isinstance(state, dict) and not same:
+        print(f"note: the checkpoint holds {state.get('type')} state; starting a fresh {name}")
 
 
 def _close(bar: Any) -> None:

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from micrograd import _check as check
 from micrograd.engine import Value
 
 __all__ = [
@@ -118,6 +119,7 @@ class Module:
         is then unchanged. ``metadata`` is JSON data: dicts with string keys, lists, strings,
         numbers, booleans and None (anything else raises TypeError).
         """
+        where = check.path("path", path)
         _check_optimizer(optimizer, "state_dict")
         if metadata is not None:
             _check_metadata(metadata)
@@ -133,7 +135,7 @@ class Module:
         canonical = _canonical(payload)
         # The file is that canonical text with the checksum added as one more key.
         text = f'{canonical[:-1]},"checksum":"{_checksum(canonical)}"}}'
-        _atomic_write(os.fspath(path), text)
+        _atomic_write(where, text)
 
     def load(
         self, path: str | os.PathLike[str], optimizer: _Stateful | None = None
@@ -144,7 +146,7 @@ class Module:
         damaged (checksum), malformed or mismatched one raises ``CheckpointError``. Either way
         neither the model nor the optimizer is changed.
         """
-        where = os.fspath(path)
+        where = check.path("path", path)
         _check_optimizer(optimizer, "load_state_dict")
         return self._load_document(read_checkpoint(where), optimizer, where)
 
@@ -400,7 +402,7 @@ class MLP(Module):
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> MLP:
         """Rebuild a net, shape and weights, from a checkpoint written by ``save``."""
-        where = os.fspath(path)
+        where = check.path("path", path)
         doc = read_checkpoint(where)
         config = doc.get("config")
         if not isinstance(config, dict):
@@ -430,10 +432,12 @@ def _check_state(state: Any, names: list[str]) -> list[float]:
     if missing or unexpected:
         parts = []
         if missing:
-            parts.append(f"missing {len(missing)} parameter(s) such as {missing[0]!r}")
+            parts.append(f"lacks {len(missing)} parameter(s) such as {missing[0]!r}")
         if unexpected:
-            parts.append(f"{len(unexpected)} unexpected such as {unexpected[0]!r}")
-        raise CheckpointError("; ".join(parts) + f" (the model has {len(names)} parameters)")
+            parts.append(f"has {len(unexpected)} unexpected such as {unexpected[0]!r}")
+        raise CheckpointError(
+            f"state {' and '.join(parts)} (the model has {len(names)} parameters)"
+        )
     values = []
     for n in names:
         v = state[n]
@@ -443,45 +447,38 @@ def _check_state(state: Any, names: list[str]) -> list[float]:
             values.append(float(v))
         except (TypeError, OverflowError):  # OverflowError: an int too large, such as 10**400
             raise CheckpointError(
-                f"parameter {n!r} must be a real number, not {_short(v)}"
+                f"state[{n!r}] must be a real number, not {check.describe(v)}"
             ) from None
     return values
-
-
-def _short(value: object) -> str:
-    """A value as an error message shows it, short even for a 5,000-digit int."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return f"an int of {value.bit_length()} bits"
-    text = repr(value)
-    return f"{text[:37] + '...' if len(text) > 40 else text} ({type(value).__name__})"
 
 
 def _check_optimizer(optimizer: object, method: str) -> None:
     """Refuse an ``optimizer`` argument that is neither None nor has ``method`` (TypeError)."""
     if optimizer is not None and not callable(getattr(optimizer, method, None)):
-        raise TypeError(
-            f"optimizer must be an optimizer (with {method}()) or None, not {_short(optimizer)}"
-        )
+        accepts = f"an optimizer (with {method}()) or None"
+        check.wrong_type("optimizer", optimizer, accepts)
 
 
 def _check_metadata(metadata: object) -> None:
     """Refuse metadata that JSON would not give back as it was (TypeError naming the item)."""
     if not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict of JSON data, not {_short(metadata)}")
+        raise TypeError(f"metadata must be a dict of JSON data, not {check.describe(metadata)}")
     todo: list[tuple[str, object]] = [("metadata", metadata)]
     while todo:  # a loop, not recursion: deep metadata is no RecursionError
         where, item = todo.pop()
         if isinstance(item, dict):
             for key, value in item.items():
                 if not isinstance(key, str):
-                    raise TypeError(f"{where} has the key {_short(key)}: keys must be strings")
+                    raise TypeError(
+                        f"{where} has the key {check.describe(key)}: keys must be strings"
+                    )
                 todo.append((f"{where}[{key!r}]", value))
         elif isinstance(item, (list, tuple)):  # a tuple comes back as a list
             todo.extend((f"{where}[{i}]", value) for i, value in enumerate(item))
         elif not (item is None or isinstance(item, (str, int, float))):
             raise TypeError(
                 f"{where} must be JSON data (a dict, list, string, number, bool or None), "
-                f"not {_short(item)}"
+                f"not {check.describe(item)}"
             )
 
 
@@ -542,7 +539,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     checkpoint or whose checksum does not match its contents raises ``CheckpointError``.
     Version-1 files (written before checkpoints carried a checksum) load unchecked.
     """
-    where = os.fspath(path)
+    where = check.path("path", path)
     try:
         text = _read_text(where)
     except FileNotFoundError:

@@ -7,6 +7,7 @@ is a callable ``step -> lr``: set ``optimizer.lr = schedule(k)`` before step ``k
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -232,42 +233,104 @@ class Optimizer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a ``state_dict()``; on any mismatch raise ValueError and change nothing."""
-        _check(isinstance(state, dict), "optimizer state must be a dict")
+        """Restore a ``state_dict()``, all or nothing.
+
+        Every part is checked before anything changes: a state that is no dict raises TypeError;
+        one for another optimizer or size, with malformed buffers or a step count that is no
+        integer in [0, 2**63) raises ValueError and leaves the optimizer as it was. The settings
+        pass the constructor's own checks, so a saved ``lr=-5`` is refused as ``SGD(lr=-5)`` is.
+        """
+        settings, count, buffers = self._checked_state(state)
+        for key, value in settings.items():
+            setattr(self, key, value)
+        self.step_count = count
+        mine = self._buffers()
+        for name, values in buffers.items():
+            mine[name][:] = values
+
+    # Buffers that may hold None (a momentum buffer before the first step), and buffers that
+    # are never negative (Adam's second moments: the step takes their square root).
+    _nullable_buffers: frozenset[str] = frozenset()
+    _nonnegative_buffers: frozenset[str] = frozenset()
+
+    def _checked_state(
+        self, state: object
+    ) -> tuple[dict[str, Any], int, dict[str, list[float | None]]]:
+        """A saved state's settings, step count and buffers, each checked and converted."""
+        if not isinstance(state, dict):
+            raise TypeError(f"optimizer state must be a dict, not {type(state).__name__}")
+        name, n = type(self).__name__, len(self.params)
         kind = state.get("type")
-        _check(kind == type(self).__name__, f"state is for {kind!r}, not {type(self).__name__}")
-        n = state.get("n_params")
-        _check(n == len(self.params), f"state is for {n!r} parameters, not {len(self.params)}")
-        hyper, count = state.get("hyperparameters"), state.get("step_count")
-        _check(isinstance(hyper, dict), "state has no hyperparameters")
-        assert isinstance(hyper, dict)
-        current = self.hyperparameters()
-        _check(set(hyper) == set(current), f"unexpected settings {sorted(hyper)}")
-        for key, value in hyper.items():
-            _check(_same_kind(value, current[key]), f"setting {key}={value!r:.40} is malformed")
+        _check(kind == name, f"the state is for {check.describe(kind)}, not {name}")
+        count = state.get("n_params")
         _check(
-            isinstance(count, int) and not isinstance(count, bool) and count >= 0,
-            f"bad step_count {count!r}",
+            type(count) is int and count == n,
+            f"the state is for {check.describe(count)} parameters, not {n}",
         )
+        settings = self._checked_settings(state.get("hyperparameters"))
+        step = state.get("step_count")
+        _check(
+            type(step) is int and 0 <= step < 2**63,
+            f"step_count must be an integer in [0, 2**63), not {check.describe(step)}",
+        )
+        assert isinstance(step, int)
         buffers = state.get("buffers")
         mine = self._buffers()
-        _check(isinstance(buffers, dict) and set(buffers) == set(mine), "state's buffers differ")
+        _check(
+            isinstance(buffers, dict) and set(buffers) == set(mine),
+            f"buffers must be a dict of {', '.join(sorted(mine)) or 'nothing'}",
+        )
         assert isinstance(buffers, dict)
-        for name, values in buffers.items():
+        return settings, step, {key: self._checked_buffer(key, buffers[key]) for key in mine}
+
+    def _checked_settings(self, saved: object) -> dict[str, Any]:
+        """Saved settings as the constructor would store them, after the constructor's checks."""
+        current = self.hyperparameters()
+        _check(
+            isinstance(saved, dict) and set(saved) == set(current),
+            f"hyperparameters must be a dict of {', '.join(sorted(current))}",
+        )
+        assert isinstance(saved, dict)
+        for key, value in saved.items():
             _check(
-                isinstance(values, list)
-                and len(values) == len(self.params)
-                and all(v is None or _is_number(v) for v in values),
-                f"buffer {name!r} must hold {len(self.params)} numbers",
+                _same_kind(value, current[key]),
+                f"setting {key}={check.describe(value)} is malformed",
             )
-        # Everything checked: now apply.
-        for key, value in hyper.items():
-            setattr(self, key, tuple(value) if isinstance(value, list) else value)
-        assert isinstance(count, int)
-        self.step_count = count
-        for name, values in buffers.items():
-            target = mine[name]
-            target[:] = [None if v is None else float(v) for v in values]
+        kwargs: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()
+        }
+        try:  # one set of rules: a throwaway optimizer built with the saved settings
+            probe = type(self)([Value(0.0)], **kwargs)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise ValueError(f"a saved setting is refused: {e}") from None
+        return {key: getattr(probe, key) for key in saved}
+
+    def _checked_buffer(self, key: str, values: object) -> list[float | None]:
+        """One saved buffer as floats (or None where allowed), one per parameter."""
+        n = len(self.params)
+        _check(
+            isinstance(values, list) and len(values) == n,
+            f"buffer {key} must be a list of {n} numbers, not {check.describe(values)}",
+        )
+        assert isinstance(values, list)
+        nullable, nonnegative = key in self._nullable_buffers, key in self._nonnegative_buffers
+        out: list[float | None] = []
+        for i, v in enumerate(values):
+            if v is None and nullable:
+                out.append(None)
+                continue
+            try:
+                if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                    raise TypeError
+                x = float(v)
+                if nonnegative and x < 0:
+                    raise ValueError
+            except (TypeError, ValueError, OverflowError):
+                accepts = "a real number" + (" >= 0" if nonnegative else "")
+                accepts += " or None" if nullable else ""
+                raise ValueError(f"{key}[{i}] must be {accepts}, not {check.describe(v)}") from None
+            out.append(x)
+        return out
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
@@ -301,6 +364,8 @@ class SGD(Optimizer):
         settings = _sgd_settings(lr, momentum, dampening, nesterov, weight_decay)
         _, self.momentum, self.dampening, self.nesterov, self.weight_decay = settings
         self.momentum_buffer: list[float | None] = [None] * len(self.params)
+
+    _nullable_buffers = frozenset({"momentum_buffer"})
 
     def step(self) -> None:
         """One SGD update of every parameter."""
@@ -356,6 +421,8 @@ class Adam(Optimizer):
         self.exp_avg: list[float | None] = [0.0] * n
         self.exp_avg_sq: list[float | None] = [0.0] * n
         self.max_exp_avg_sq: list[float | None] = [0.0] * n
+
+    _nonnegative_buffers = frozenset({"exp_avg_sq", "max_exp_avg_sq"})
 
     def step(self) -> None:
         """One Adam update of every parameter."""
