@@ -11,7 +11,7 @@ import math
 import numbers
 import operator
 import os
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -216,8 +216,11 @@ def reals(name: str, value: object, *, nonempty: bool = True) -> list[float]:
     ]
 
 
-def rows(name: str, value: object) -> list[list[float]]:
+def rows(name: str, value: object) -> Sequence[Sequence[float]]:
     """A non-empty table of real numbers (rows of equal length; a list of lists or a 2-D array).
+
+    A NumPy array of numbers is checked by its shape and type and returned as it is; anything
+    else comes back as a list of lists of floats.
 
     >>> rows("X", [[1, 2], [3]])
     Traceback (most recent call last):
@@ -229,8 +232,7 @@ def rows(name: str, value: object) -> list[list[float]]:
     if kind in ("i", "u", "f"):  # a NumPy array: one check of its shape and type
         if getattr(value, "ndim", 0) != 2 or not len(value):  # type: ignore[arg-type]
             wrong_value(name, value, accepts)
-        table: list[list[float]] = value.astype("float64").tolist()  # type: ignore[attr-defined]
-        return table
+        return value  # type: ignore[return-value]
     items = sequence(name, value, accepts)
     if not items:
         wrong_value(name, value, accepts)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from micrograd import _check as check
 from micrograd.engine import Value, gc_paused, no_grad
 from micrograd.losses import (
     binary_cross_entropy,
@@ -104,9 +105,21 @@ def _decide(row: Sequence[Value]) -> int:
     return scores.index(max(scores))
 
 
-def _check_kind(loss_kind: str) -> None:
-    if loss_kind not in LOSS_KINDS:
-        raise ValueError(f"unknown loss {loss_kind!r}; choose one of {', '.join(LOSS_KINDS)}")
+def _check_model(model: object) -> Model:
+    """``model`` if it can be trained: callable on a row, with ``parameters()``."""
+    if isinstance(model, type) or not callable(model) or not hasattr(model, "parameters"):
+        check.wrong_type("model", model, "a model: callable on a row, with parameters() (an MLP)")
+    return model
+
+
+def _check_data(X: object, y: object) -> tuple[Sequence[Row], list[int]]:
+    """Rows of numbers and one class index per row, or an error naming ``X`` or ``y``."""
+    rows, labels = check.rows("X", X), check.labels("y", y)
+    if len(rows) != len(labels):
+        raise ValueError(
+            f"y must hold as many labels as rows of X: {len(rows)} rows, {len(labels)} labels"
+        )
+    return rows, labels
 
 
 def predict(model: Model, X: Sequence[Row], loss_kind: str = "hinge") -> list[int]:
@@ -121,7 +134,8 @@ def predict(model: Model, X: Sequence[Row], loss_kind: str = "hinge") -> list[in
     >>> predict(MLP(2, [4, 3]), [[0.5, -1.0], [1.0, 1.0]], 'cross_entropy')
     [2, 2]
     """
-    _check_kind(loss_kind)
+    check.choice("loss_kind", loss_kind, LOSS_KINDS)
+    model, X = _check_model(model), check.rows("X", X)
     with no_grad():
         return [_decide(_outputs(model, x)) for x in X]
 
@@ -134,8 +148,7 @@ def accuracy(model: Model, X: Sequence[Row], y: Sequence[int], loss_kind: str = 
     >>> accuracy(MLP(2, [4, 3]), [[0.5, -1.0], [1.0, 1.0]], [2, 0], 'cross_entropy')
     0.5
     """
-    if len(X) != len(y) or not y:
-        raise ValueError(f"need as many labels as rows, and at least one: {len(X)} vs {len(y)}")
+    X, y = _check_data(X, y)
     hits = sum(p == t for p, t in zip(predict(model, X, loss_kind), y, strict=True))
     return hits / len(y)
 
@@ -145,11 +158,12 @@ def _check_targets(kind: str, width: int, y: Sequence[int]) -> None:
     if kind == "cross_entropy":
         if width < 2:
             raise ValueError("cross_entropy needs a model with one output per class (2 or more)")
-        wrong = [t for t in y if t >= width]
+        wrong = [i for i, t in enumerate(y) if t >= width]
         if wrong:
+            i = wrong[0]
             raise ValueError(
-                f"label {wrong[0]} is not a class index below {width} (the model has {width} "
-                "outputs, one per class)"
+                f"y[{i}] must be a class index below {width} (the model has {width} outputs, one "
+                f"per class), not {y[i]}"
             )
         return
     if kind == "mse" and width > 1:
@@ -160,7 +174,7 @@ def _check_targets(kind: str, width: int, y: Sequence[int]) -> None:
             "use loss='cross_entropy' for several classes"
         )
     if any(t not in (0, 1) for t in y):
-        raise ValueError(f"loss {kind!r} needs the labels 0 and 1")
+        raise ValueError(f"y must hold 0s and 1s: loss {kind!r} needs the labels 0 and 1")
 
 
 def _targets(kind: str, width: int, y: Sequence[int], one_hot: bool) -> list[Any]:
@@ -211,7 +225,8 @@ def predict_scores(model: Model, X: Any) -> npt.NDArray[np.float64]:
 
     from micrograd.fast import FORWARDS
 
-    h = np.asarray(X, dtype=np.float64)
+    model = _check_model(model)
+    h = np.asarray(check.rows("X", X), dtype=np.float64)
     if isinstance(model, MLP) and all(
         layer.activation in (*_FORWARD_OF, "linear") for layer in model.layers
     ):
@@ -363,9 +378,7 @@ def resolve_engine(engine: str) -> str:
     >>> resolve_engine("value")
     'value'
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "value":
+    if check.choice("engine", engine, ENGINES) == "value":
         return "value"
     try:
         import micrograd.fast  # noqa: F401
@@ -421,18 +434,27 @@ def fit(
     >>> history.losses[0] > history.losses[-1], accuracy(model, X, y)
     (True, 1.0)
     """
-    _check_kind(loss)
+    # Every argument is checked before anything is built or changed.
+    model, (X, y) = _check_model(model), _check_data(X, y)
+    loss = check.choice("loss", loss, LOSS_KINDS)
+    if optimizer is not None and (
+        isinstance(optimizer, type) or not all(hasattr(optimizer, m) for m in ("step", "zero_grad"))
+    ):
+        check.wrong_type("optimizer", optimizer, "an optimizer (SGD, Adam, AdamW) or None")
+    steps = check.integer("steps", steps, 0)
+    batch_size = None if batch_size is None else check.integer("batch_size", batch_size, 1)
+    if schedule is not None:
+        check.function("schedule", schedule, "a schedule (a callable step -> lr) or None")
+    l2 = check.real("l2", l2, 0.0)
+    if max_grad_norm is not None:
+        max_grad_norm = check.real("max_grad_norm", max_grad_norm, 0.0, infinite=True)
+    seed = check.integer("seed", seed)
+    for name, fn in (("callback", callback), ("on_step", on_step)):
+        if fn is not None:
+            check.function(name, fn, "a function of a StepRecord, or None")
     if callback is not None and on_step is not None:
         raise TypeError("pass callback or on_step, not both")
     callback = callback if callback is not None else on_step
-    if len(X) != len(y) or not y:
-        raise ValueError(f"need as many labels as rows, and at least one: {len(X)} vs {len(y)}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a whole number >= 0, not {steps!r}")
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
-    if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 for t in y):
-        raise ValueError("labels must be class indices 0, 1, 2, …")
     required = engine == "fast"
     engine = resolve_engine(engine)
     params = model.parameters()
