@@ -447,3 +447,155 @@ def test_the_wheel_carries_the_page_assets(tmp_path: Path) -> None:
     assets = "micrograd/explorer/assets/"
     wanted = ["explorer.html", "explorer.css", "explorer.js", "dagre.min.js", "dagre.LICENSE.txt"]
     assert {assets + name for name in wanted} <= names
+
+
+# --- the training report ---
+
+REPORT_DATA = re.compile(r"<script type='application/json' id='rep-data'>(.*?)</script>", re.S)
+
+
+def trained_report(steps: int = 6, every: int = 2) -> tuple[MLP, Any, Any, Any, str]:
+    """A small MLP trained a few steps on moons, its checkpoints, and its report page."""
+    from micrograd.data import make_moons
+    from micrograd.explorer.report import Checkpoints, training_report
+    from micrograd.optim import SGD
+    from micrograd.train import fit
+
+    X, y = make_moons(n_samples=30, noise=0.1, seed=3)
+    random.seed(3)
+    model = MLP(2, [4, 1])
+    kept = Checkpoints(model, every)
+    kept.take(0)
+    history: list[Any] = []
+    fit(
+        model,
+        X,
+        y,
+        loss="hinge",
+        optimizer=SGD(model.parameters(), lr=0.3),
+        steps=steps,
+        callback=kept.wrap(history.append),
+        engine="value",
+    )
+    page = training_report(
+        model,
+        X,
+        y,
+        loss="hinge",
+        losses=[r.loss for r in history],
+        accuracies=[r.accuracy for r in history],
+        checkpoints=kept.steps,
+        settings={"dataset": "moons", "steps": steps},
+        summary="six steps",
+    )
+    assert isinstance(page, str)
+    return model, X, y, kept, page
+
+
+def test_the_report_draws_each_checkpoint_as_the_model_decides() -> None:
+    """Each checkpoint's picture is predict() of that checkpoint's weights on the grid cells,
+    with its accuracy on all points; the steps are 0 and every second step."""
+    from micrograd.explorer.report import GRID
+    from micrograd.train import accuracy, predict
+
+    _, X, y, kept, page = trained_report()
+    frames = json.loads(REPORT_DATA.findall(page)[0])
+    assert [f["step"] for f in frames["frames"]] == [0, 2, 4, 6]
+    x0, x1, y0, y1 = frames["bounds"]
+    cells = [
+        [x0 + (x1 - x0) * (i + 0.5) / GRID, y1 - (y1 - y0) * (j + 0.5) / GRID]
+        for j in range(GRID)
+        for i in range(GRID)
+    ]
+    shadow = MLP(2, [4, 1])
+    for frame, (step, weights) in zip(frames["frames"], kept.steps, strict=True):
+        shadow.load_state_dict(weights)
+        assert frame["grid"] == "".join(map(str, predict(shadow, cells)))
+        assert frame["accuracy"] == accuracy(shadow, X, y)
+        assert step == frame["step"]
+    assert frames["points"] == [[p[0], p[1], t] for p, t in zip(X, y, strict=True)]
+
+
+def test_the_report_explores_the_loss_of_the_first_point() -> None:
+    """The report's explorer holds the hinge loss of the trained model on the first point, with
+    backward()'s gradients, and the model's neurons boxed."""
+    from micrograd.losses import hinge_loss
+
+    model, X, y, _, page = trained_report(steps=1, every=1)  # the first point is still wrong
+    data = embedded(page)
+    score = model([Value(X[0][0]), Value(X[0][1])])
+    assert isinstance(score, Value)
+    loss = hinge_loss([score], [2 * y[0] - 1])
+    model.zero_grad()  # training left the last step's gradients
+    loss.backward()
+    assert data["data"][data["root"]] == loss.data > 0
+    grads = dict(zip(data["name"], data["grad"], strict=True))
+    assert [grads[name] for name, _ in model.named_parameters()] == [
+        p.grad for p in model.parameters()
+    ]
+    assert [g[0] for g in data["groups"]][:2] == ["layers.0", "layers.0.neurons.0"]
+
+
+def test_the_report_is_offline_and_says_what_its_pictures_show() -> None:
+    """The report loads nothing from anywhere; its curves and picture carry alt text."""
+    *_, page = trained_report()
+    assert URL.findall(page) == []
+    assert "default-src 'none'" in page
+    assert re.findall(r'<svg class="rep-curve"[^>]*role="img" aria-label="Loss per step', page)
+    assert re.findall(r'aria-label="Accuracy per step, steps 0 to 5', page)
+    assert "role='img' aria-label='Decision boundary'" in page
+    assert "<td>&quot;moons&quot;</td>" in page
+
+
+def test_checkpoints_keep_the_weights_of_every_nth_step() -> None:
+    """Checkpoints(every=3, start=4) keeps steps 6 and 9 of a run resumed at step 4."""
+    from micrograd.explorer.report import Checkpoints
+    from micrograd.train import StepRecord
+
+    random.seed(0)
+    model = MLP(1, [1])
+    kept = Checkpoints(model, 3, start=4)
+    on_step = kept.wrap(lambda record: None)
+    for k in range(6):
+        model.parameters()[0].data = float(k)
+        on_step(StepRecord(step=k, loss=0.0, accuracy=1.0, lr=0.1))
+    assert [(step, w["layers.0.neurons.0.w.0"]) for step, w in kept.steps] == [(6, 1.0), (9, 4.0)]
+    with pytest.raises(ValueError, match="every must be an int >= 1"):
+        Checkpoints(model, 0)
+
+
+def test_a_report_without_two_inputs_or_with_bad_lengths() -> None:
+    """Three inputs: no boundary, said in words; mismatched lengths are a ValueError."""
+    from micrograd.explorer.report import training_report
+
+    random.seed(0)
+    model = MLP(3, [1])
+    X, y = [[0.0, 1.0, 2.0], [1.0, 0.0, -1.0]], [0, 1]
+    page = training_report(
+        model, X, y, loss="hinge", losses=[1.0], accuracies=[0.5], checkpoints=[], settings={}
+    )
+    assert "No decision boundary: the data does not have two inputs." in str(page)
+    with pytest.raises(ValueError, match="X and y need the same, nonzero length"):
+        training_report(model, X, [0], loss="hinge", losses=[], accuracies=[], checkpoints=[],
+                        settings={})  # fmt: skip
+    with pytest.raises(ValueError, match="1 losses but 0 accuracies"):
+        training_report(model, X, y, loss="hinge", losses=[1.0], accuracies=[], checkpoints=[],
+                        settings={})  # fmt: skip
+
+
+def test_micrograd_train_report_writes_report_html(tmp_path: Path) -> None:
+    """micrograd train --report writes report.html beside the checkpoint: one boundary per
+    checkpoint (steps 0, 2, 4), every step's loss, and the run's settings."""
+    from micrograd.cli import main
+
+    out = tmp_path / "run"
+    options = ["--steps", "4", "--checkpoint-every", "2", "--samples", "20", "--layers", "4"]
+    code = main(["train", *options, "--out", str(out), "--report", "--no-plots", "--no-progress"])
+    assert code == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    frames = json.loads(REPORT_DATA.findall(page)[0])
+    assert [f["step"] for f in frames["frames"]] == [0, 2, 4]
+    history = (out / "history.csv").read_text().splitlines()[1:]
+    assert page.count("<polyline") == 2 and len(history) == 4
+    assert "<th scope='row'>checkpoint_every</th>" not in page
+    assert "<th scope='row'>layers</th><td>[4]</td>" in page

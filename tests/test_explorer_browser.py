@@ -315,3 +315,26 @@ def test_every_shown_number_is_the_python_formatting(browser: WebDriver, tmp_pat
             f"data {value.data:.6g}",
             value.data,
         )
+
+
+def test_the_training_report_slider_and_its_explorer(browser: WebDriver, tmp_path: Path) -> None:
+    """micrograd train --report's page: the checkpoint slider moves with the arrow keys (the
+    picture's alt text follows) without stepping the explorer below, which then steps on."""
+    from micrograd.cli import main
+
+    options = ["--steps", "4", "--checkpoint-every", "2", "--samples", "20", "--layers", "4"]
+    out = tmp_path / "run"
+    assert main(["train", *options, "--out", str(out), "--report", "--no-plots"]) == 0
+    open_page(browser, out / "report.html")
+    slider = browser.find_element(By.ID, "rep-step")
+    canvas = browser.find_element(By.ID, "rep-canvas")
+    assert browser.find_element(By.ID, "rep-at").text.startswith("step 4: accuracy")
+    slider.send_keys(Keys.ARROW_LEFT)
+    assert browser.find_element(By.ID, "rep-at").text.startswith("step 2: accuracy")
+    assert (canvas.get_attribute("aria-label") or "").startswith("Decision boundary at step 2")
+    assert position(browser) == 0
+    browser.find_element(By.ID, "mg-text").click()
+    press(browser, Keys.ARROW_RIGHT, 3)
+    assert position(browser) == 3
+    browser.save_screenshot(str(tmp_path / "report.png"))
+    assert errors(browser) == []

@@ -16,7 +16,7 @@ from micrograd.engine import Value
 from micrograd.explain import Explanation, explain
 from micrograd.explorer._groups import find_groups
 
-__all__ = ["Explorer", "explore", "graph_data", "page", "to_html"]
+__all__ = ["Explorer", "explore", "graph_data", "page", "to_html", "write"]
 
 # Boxes open at the start while at most this many values and closed boxes are in the picture.
 OPEN_BUDGET = 160
@@ -151,15 +151,19 @@ def _script_json(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
 
 
-def page(data: dict[str, Any], *, before: str = "", after: str = "") -> str:
+def page(
+    data: dict[str, Any], *, before: str = "", after: str = "", title: str | None = None
+) -> str:
     """The explorer page for ``graph_data``'s dict: one HTML document, every script inline.
 
-    ``before`` and ``after`` are HTML put around the explorer (the training report uses them).
+    ``before`` and ``after`` are HTML put around the explorer, ``title`` the document's title
+    (default: the explorer's); the training report uses them.
     """
     from micrograd import __version__
 
     parts = {
         "version": __version__,
+        "doc-title": html.escape(data["title"] if title is None else title),
         "title": html.escape(data["title"]),
         "css": _asset("explorer.css"),
         "before": before,
@@ -190,9 +194,7 @@ class Explorer:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to ``path`` (UTF-8) and return the path."""
-        out = Path(path)
-        out.write_text(self.html, encoding="utf-8")
-        return out
+        return write(self.html, path)
 
     def _repr_html_(self) -> str:
         return (
@@ -239,8 +241,11 @@ def to_html(
     path. The page needs no server and no network: open it from disk in a browser.
     """
     text = page(graph_data(root, model, title=title))
-    if path is None:
-        return text
+    return text if path is None else write(text, path)
+
+
+def write(text: str, path: str | os.PathLike[str]) -> Path:
+    """Write a page to ``path`` as UTF-8 and return the path."""
     out = Path(path)
     out.write_text(text, encoding="utf-8")
     return out

@@ -549,6 +549,9 @@
     render(); fit(true);
   });
   document.addEventListener("keydown", function (e) {
+    // Keys on the page itself or in the explorer; not in a form field, nor in whatever a page
+    // holds around the explorer (the training report's slider has arrow keys of its own).
+    if (e.target !== document.body && !$("mg-explorer").contains(e.target)) { return; }
     var tag = e.target.tagName;
     if (tag === "INPUT" && e.target.type !== "range" && e.target.type !== "checkbox" || tag === "SELECT" || tag === "TEXTAREA") { return; }
     if (e.ctrlKey || e.metaKey || e.altKey) { return; }
