@@ -492,6 +492,12 @@ def _hostile_files(run_folder: Path) -> dict[str, bytes]:
         "lr=-5": edited(lambda d: d["optimizer"]["hyperparameters"].update(lr=-5)),
         "betas=[5,5]": edited(lambda d: d["optimizer"]["hyperparameters"].update(betas=[5, 5])),
         "step_count 10**400": edited(lambda d: d["optimizer"].update(step_count=10**400)),
+        "step 10**400": edited(lambda d: d["metadata"].update(step=10**400)),
+        "step 'x'": edited(lambda d: d["metadata"].update(step="x")),
+        "samples 10**400": edited(lambda d: d["metadata"]["settings"].update(samples=10**400)),
+        "layers [10**400]": edited(lambda d: d["metadata"]["settings"].update(layers=[10**400])),
+        "metadata a list": edited(lambda d: d.update(metadata=[1])),
+        "optimizer a list": edited(lambda d: d.update(optimizer=[1])),
         "a flipped bit": text.replace('"state":{"', '"state":{"x', 1),
     }
     return {**{k: v.encode() for k, v in texts.items()}, "binary": b"{\xff\xfe\x00"}
@@ -501,10 +507,10 @@ def test_resume_of_hostile_files_is_one_line_and_status_2(
     run_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Huge numbers, JSON nested 100,000 deep, bad settings or a damaged file on --resume: one
-    line 'cannot resume', exit status 2, no traceback."""
+    error line, exit status 2, no traceback."""
     results = {}
     for name, content in _hostile_files(run_folder).items():
-        folder = tmp_path / name.replace(" ", "_").replace("*", "")
+        folder = tmp_path / "".join(c if c.isalnum() else "_" for c in name)
         folder.mkdir()
         (folder / "model.json").write_bytes(content)
         code = main(["train", "--resume", str(folder / "model.json"), "--steps", "3", "--no-plots"])
@@ -513,7 +519,7 @@ def test_resume_of_hostile_files_is_one_line_and_status_2(
         results[name] = (
             code,
             len(lines),
-            lines[-1].startswith("micrograd train: error: cannot resume"),
+            lines[-1].startswith("micrograd train: error: "),
         )
     assert results == {name: (2, 1, True) for name in results}
 

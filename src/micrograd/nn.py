@@ -34,6 +34,22 @@ __all__ = [
 
 # What a neuron may be fed: Values or plain numbers.
 Operand = Value | int | float
+_INPUTS = "a list, tuple or array of numbers or Values (or one number or Value)"
+
+
+def _inputs(x: object) -> list[Operand]:
+    """An input other than a list as a list: one number or Value, or a sequence of them."""
+    if isinstance(x, (Value, numbers.Real)):
+        return [x]  # type: ignore[list-item]  # a single input, e.g. a width-1 layer's output
+    return check.sequence("x", x, _INPUTS)
+
+
+def _refuse_inputs(x: list[Operand]) -> None:
+    """Raise TypeError naming the first item of ``x`` that is neither a number nor a Value."""
+    for i, v in enumerate(x):
+        if not isinstance(v, Value):
+            check.number(f"x[{i}]", v, "a number or a Value (an item of x)")
+
 
 # name -> how the neuron's pre-activation becomes its output
 ACTIVATIONS: dict[str, str] = {
@@ -212,14 +228,10 @@ class Neuron(Module):
     """
 
     def __init__(self, nin: int, nonlin: bool = True, activation: str | None = None) -> None:
+        nin = check.integer("nin", nin, 1)
         if activation is None:
-            activation = "relu" if nonlin else "linear"
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
-            )
-        if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
-            raise ValueError(f"a Neuron needs a positive number of inputs, not {nin!r}")
+            activation = "relu" if check.boolean("nonlin", nonlin) else "linear"
+        activation = check.choice("activation", activation, tuple(ACTIVATIONS))
         # Draw order is micrograd's: the weights left to right, then a bias of 0 (not drawn).
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
@@ -228,12 +240,22 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Operand] | Operand) -> Value:
         """The neuron's output for input ``x`` (a sequence of ``nin`` numbers or Values)."""
-        if isinstance(x, (Value, int, float)):
-            x = [x]  # a single input, e.g. the output of a width-1 layer
+        if type(x) is not list:
+            x = _inputs(x)
         if len(x) != len(self.w):
-            raise ValueError(f"{self!r} takes {len(self.w)} inputs, got {len(x)}")
-        # Summed from the bias, left to right: micrograd's order of float additions.
-        act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
+            raise ValueError(
+                f"x must hold {len(self.w)} numbers or Values: {self!r} takes {len(self.w)} "
+                f"inputs, got {len(x)}"
+            )
+        # Summed from the bias, left to right: micrograd's order of float additions. The items
+        # are checked only if the engine refuses one (a list is the hot path of every step).
+        try:
+            act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
+        except TypeError:
+            _refuse_inputs(x)
+            raise
+        if not isinstance(act, Value):  # an item such as an array, broadcast by NumPy
+            _refuse_inputs(x)
         activation = self.activation
         if activation == "relu":
             return act.relu()
@@ -273,12 +295,13 @@ class Layer(Module):
     def __init__(
         self, nin: int, nout: int, nonlin: bool = True, activation: str | None = None
     ) -> None:
-        if isinstance(nout, bool) or not isinstance(nout, int) or nout < 1:
-            raise ValueError(f"a Layer needs a positive number of outputs, not {nout!r}")
+        nout = check.integer("nout", nout, 1)
         self.neurons = [Neuron(nin, nonlin=nonlin, activation=activation) for _ in range(nout)]
 
     def forward(self, x: Sequence[Operand] | Operand) -> list[Value]:
         """Every neuron's output, always as a list."""
+        if type(x) is not list:
+            x = _inputs(x)  # once, not once per neuron
         return [n(x) for n in self.neurons]
 
     def __call__(self, x: Sequence[Operand] | Operand) -> Value | list[Value]:
@@ -340,9 +363,15 @@ class MLP(Module):
         activation: str | None = None,
         out_activation: str | None = None,
     ) -> None:
-        nouts = list(nouts)
+        nin = check.integer("nin", nin, 1)
+        accepts = "a non-empty list of layer sizes (integers >= 1)"
+        nouts = check.sequence("nouts", nouts, accepts)
         if not nouts:
-            raise ValueError("an MLP needs at least one layer size in nouts")
+            check.wrong_value("nouts", nouts, accepts)
+        nouts = [check.integer(f"nouts[{i}]", n, 1) for i, n in enumerate(nouts)]
+        for name, act in (("activation", activation), ("out_activation", out_activation)):
+            if act is not None:
+                check.choice(name, act, tuple(ACTIVATIONS))
         hidden = "relu" if activation is None else activation
         last = out_activation if out_activation is not None else activation or "linear"
         sz = [nin, *nouts]
@@ -390,6 +419,8 @@ class MLP(Module):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MLP:
         """A fresh (randomly initialised) net of the shape ``config()`` describes."""
+        if not isinstance(config, dict):
+            check.wrong_type("config", config, "a dict such as MLP.config() gives")
         try:
             nin, nouts, acts = config["nin"], list(config["nouts"]), list(config["activations"])
             if len(acts) != len(nouts) or any(a != acts[0] for a in acts[:-1]):
@@ -557,7 +588,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     version = doc.get("version")
     if version not in _READABLE_VERSIONS or isinstance(version, bool):
         raise CheckpointError(
-            f"{where} is checkpoint version {version!r}; this micrograd reads "
+            f"{where} is checkpoint version {check.describe(version)}; this micrograd reads "
             f"{', '.join(map(str, _READABLE_VERSIONS))}"
         )
     if version >= 2:
@@ -574,6 +605,13 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             )
     if "state" not in doc:
         raise CheckpointError(f"{where} holds no parameters")
+    metadata, optimizer = doc.get("metadata", {}), doc.get("optimizer")
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{where}: metadata must be a dict, not {check.describe(metadata)}")
+    if optimizer is not None and not isinstance(optimizer, dict):
+        raise CheckpointError(
+            f"{where}: optimizer must be a dict or null, not {check.describe(optimizer)}"
+        )
     return doc
 
 
