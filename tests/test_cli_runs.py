@@ -62,7 +62,7 @@ def test_mse_with_the_defaults_no_longer_diverges(
     """The issue's run: `train --loss mse` (moons, 100 steps) trains to at least 85% (was 50%)."""
     code, out, _ = train(capsys, tmp_path, "--loss", "mse", "--no-plots")
     assert code == 0
-    assert "sgd lr 0.01" in out
+    assert "sgd lr 0.02" in out
     assert float(out.split("accuracy ")[-1].split("%")[0]) >= 85.0
 
 
@@ -70,7 +70,7 @@ def test_mse_with_the_defaults_no_longer_diverges(
     ("options", "lr"),
     [
         ([], 1.0),
-        (["--loss", "mse"], 0.01),
+        (["--loss", "mse"], 0.02),
         (["--dataset", "lecture"], 0.1),
         (["--dataset", "lecture", "--loss", "mse"], 0.01),
         (["--optimizer", "adam"], 0.01),
