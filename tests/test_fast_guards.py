@@ -127,6 +127,31 @@ def test_fit_auto_trains_a_model_that_branches_on_data_on_the_value_engine() -> 
     assert fit(BranchOnData(), X, y, steps=4, engine="auto").losses == value
 
 
+class CompareInput(BranchOnData):
+    """A module that compares its input with a number: fine on floats, a TypeError on Values."""
+
+    def __call__(self, x: Any) -> Value:
+        s = self.mlp(x)
+        assert isinstance(s, Value)
+        return s if x[0] > 0 else s * 0.1
+
+
+def test_fit_auto_trains_a_model_that_cannot_take_values_on_the_value_engine() -> None:
+    """A model that only works on plain numbers: "auto" trains it on the Value engine, "fast"
+    raises its TypeError before any step, saying it came from tracing."""
+    X, y = make_moons(40, noise=0.1, seed=0)
+    value = fit(CompareInput(), X, y, steps=3, engine="value").losses
+    assert fit(CompareInput(), X, y, steps=3, engine="auto").losses == value
+    model = CompareInput()
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(TypeError, match="'>' not supported") as info:
+        fit(model, X, y, steps=3, engine="fast")
+    assert "while tracing the step for engine='fast'" in "".join(
+        getattr(info.value, "__notes__", [])
+    )
+    assert [p.data for p in model.parameters()] == before
+
+
 @pytest.mark.parametrize("engine", ["value", "fast", "auto"])
 def test_fit_refuses_a_label_beyond_the_classes_before_training(engine: str) -> None:
     """A label 7 for a model with 3 outputs is a ValueError on every engine, before any step."""
