@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 import random
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -146,9 +147,8 @@ def test_fit_auto_trains_a_model_that_cannot_take_values_on_the_value_engine() -
     before = [p.data for p in model.parameters()]
     with pytest.raises(TypeError, match="'>' not supported") as info:
         fit(model, X, y, steps=3, engine="fast")
-    assert "while tracing the step for engine='fast'" in "".join(
-        getattr(info.value, "__notes__", [])
-    )
+    if sys.version_info >= (3, 11):  # exceptions carry notes from 3.11
+        assert "while tracing the step for engine='fast'" in "".join(info.value.__notes__)
     assert [p.data for p in model.parameters()] == before
 
 
