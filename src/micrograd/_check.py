@@ -11,11 +11,13 @@ import math
 import numbers
 import operator
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from micrograd.engine import Value
+
+F = TypeVar("F")
 
 # Text and raw bytes have a length and items, but are never a sequence of numbers.
 _NOT_SEQUENCES = (str, bytes, bytearray, memoryview, dict, set, frozenset)
@@ -172,7 +174,7 @@ def path(name: str, value: object) -> str:
     return fs
 
 
-def function(name: str, value: object, accepts: str = "a function") -> Callable[..., Any]:
+def function(name: str, value: F, accepts: str = "a function") -> F:
     """``value`` if it can be called."""
     if not callable(value):
         wrong_type(name, value, accepts)

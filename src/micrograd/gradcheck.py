@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from micrograd import _check as check
 from micrograd.engine import Value, no_grad
 
 __all__ = ["GradcheckResult", "InputCheck", "derivative", "gradcheck", "numerical_grad"]
@@ -21,8 +22,8 @@ def derivative(f: Callable[[float], float], x: float, h: float = 1e-6) -> float:
     >>> round(derivative(lambda x: 3 * x**2 - 4 * x + 5, 3.0), 6)
     14.0
     """
-    if not h > 0:
-        raise ValueError(f"h must be positive, got {h}")
+    f = check.function("f", f, "a function of one number")
+    x, h = check.real("x", x), _step(h)
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
@@ -38,9 +39,7 @@ def numerical_grad(
     >>> [round(g, 6) for g in numerical_grad(lambda a, b: a * b + a, [a, b])]
     [-2.0, 2.0]
     """
-    if not h > 0:
-        raise ValueError(f"h must be positive, got {h}")
-    _check_inputs(inputs)
+    (f, inputs), h = _check_inputs(f, inputs), _step(h)
     grads = []
     with no_grad():
         for v in inputs:
@@ -113,7 +112,8 @@ def gradcheck(
     >>> result.ok
     True
     """
-    _check_inputs(inputs)
+    f, inputs = _check_inputs(f, inputs)
+    h, rtol, atol = _step(h), check.real("rtol", rtol, 0.0), check.real("atol", atol, 0.0)
     for v in inputs:
         v.grad = 0.0
     f(*inputs).backward()
@@ -129,9 +129,18 @@ def gradcheck(
     return GradcheckResult(tuple(checks))
 
 
-def _check_inputs(inputs: Sequence[Value]) -> None:
-    for v in inputs:
-        if not isinstance(v, Value):
-            raise TypeError(f"inputs must be Values, got {type(v).__name__}")
+def _step(h: float) -> float:
+    """The finite-difference step: a real number > 0."""
+    return check.real("h", h, 0.0, open_low=True)
+
+
+def _check_inputs(
+    f: Callable[..., Value], inputs: Sequence[Value]
+) -> tuple[Callable[..., Value], list[Value]]:
+    """``f`` if callable, and ``inputs`` as a list of leaf Values."""
+    f = check.function("f", f, "a function of the inputs that returns a Value")
+    leaves = check.values("inputs", inputs, nonempty=False)
+    for i, v in enumerate(leaves):
         if v._prev:
-            raise ValueError("inputs must be leaves (Values not computed from others)")
+            check.wrong_value(f"inputs[{i}]", v, "a leaf Value (one not computed from others)")
+    return f, leaves
