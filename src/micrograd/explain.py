@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
+from micrograd import _check as check
 from micrograd.engine import RULES, Rule, Value, _FloatMath, topological_order
 
 __all__ = [
@@ -36,7 +37,7 @@ def _num(x: float, digits: int = 6) -> str:
     A nonzero number never shows as zero; -0.0 keeps its sign (it can matter: 1/-0.0 is -inf);
     nan and inf show as such.
     """
-    return f"{x:.{digits}g}"
+    return f"{x:.{check.integer('digits', digits, 1)}g}"
 
 
 def _constant(k: float) -> str:
@@ -58,7 +59,7 @@ def node_names(root: Value) -> dict[Value, str]:
     >>> list(node_names(a * Value(3.0) + 1).values())
     ['a', 'n1', 'n2', 'n3']
     """
-    order = topological_order(root)
+    order = topological_order(check.value("root", root))
     names: dict[Value, str] = {}
     taken: set[str] = set()
     # The last k tried per label: the search for a free "label#k" resumes there, so each taken
@@ -257,6 +258,8 @@ class Explanation(Sequence[Step]):
 
     def grad(self, node: Value) -> float:
         """The gradient the narrator computed for ``node``: ``node.grad`` after ``backward()``."""
+        if check.value("node", node) not in self.names:
+            check.wrong_value("node", node, "a node of the explained graph")
         return self.grads[self.names[node]]
 
     def _intro(self, code: str, digits: int) -> list[str]:
