@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from micrograd import _check as check
 from micrograd._extras import install_hint
 from micrograd.engine import Value, topological_order
 from micrograd.explain import _constant, _expression, _rule, node_names
@@ -146,6 +147,13 @@ def draw_dot(
     v0 [label="{ a | data 2.0000 | grad 0.0000 }" shape=record]
     """
     graphviz = _import_graphviz()
+    check.value("root", root)
+    check.choice("format", format, sorted(graphviz.FORMATS))
+    check.choice("rankdir", rankdir, ("LR", "TB", "RL", "BT"))
+    colour_by_grad = check.boolean("colour_by_grad", colour_by_grad)
+    names = check.boolean("names", names)
+    if feeds is not None:
+        check.value("feeds", feeds)
     nodes = topological_order(root)
     if feeds is not None:
         if feeds not in set(nodes):
@@ -185,7 +193,7 @@ def render_dot(
     ``options`` go to ``draw_dot``. Needs the Graphviz program ``dot``; without it this raises
     ``graphviz.ExecutableNotFound`` saying how to install it.
     """
-    path = Path(path)
+    path = Path(check.path("path", path))
     fmt = format or path.suffix.lstrip(".").lower() or "svg"
     dot = draw_dot(root, format=fmt, **options)
     path.write_bytes(dot.pipe(format=fmt))
@@ -212,6 +220,7 @@ def draw_text(root: Value, *, unicode: bool = True, digits: int = 4, max_depth: 
     |   `-- b   data -3.0000   grad 0.0000
     `-- a   data 2.0000   grad 0.0000
     """
+    unicode, digits = check.boolean("unicode", unicode), check.integer("digits", digits, 0)
     if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
         raise ValueError(f"max_depth must be a whole number of levels >= 1, not {max_depth!r}")
     tee, last, bar, gap = (
