@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
+from micrograd import _check as check
 from micrograd._extras import install_hint
 from micrograd.engine import Value, no_grad
 
@@ -48,6 +49,29 @@ def _figure(size: tuple[int, int], dpi: int) -> Figure:
     fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
+
+
+def _pixels(size: object, dpi: object, title: object) -> tuple[tuple[int, int], int]:
+    """``size`` (width, height) and ``dpi`` as pixel counts >= 1; ``title`` a string or None."""
+    accepts = "a pair (width, height) of pixel counts >= 1"
+    pair = check.sequence("size", size, accepts)
+    if len(pair) != 2:
+        check.wrong_value("size", size, accepts)
+    width, height = (check.integer(f"size[{i}]", n, 1) for i, n in enumerate(pair))
+    if title is not None:
+        check.text("title", title)
+    return (width, height), check.integer("dpi", dpi, 1)
+
+
+def _curve(name: str, values: object) -> list[float]:
+    """A non-empty sequence of numbers or Values (losses, accuracies) as floats."""
+    items = check.sequence(name, values, "a list, tuple or array of numbers or Values")
+    if not items:
+        raise ValueError(f"{name} must hold at least one number: no {name} to plot")
+    return [
+        v.data if isinstance(v, Value) else check.number(f"{name}[{i}]", v, "a number or a Value")
+        for i, v in enumerate(items)
+    ]
 
 
 def _save(fig: Figure, path: str | os.PathLike[str], dpi: int) -> Path:
@@ -106,14 +130,23 @@ def plot_decision_boundary(
     import numpy as np
     from matplotlib.colors import ListedColormap
 
-    points = np.asarray(X, dtype=float)
-    labels = np.asarray(y, dtype=float)
-    if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(labels) or not len(points):
-        raise ValueError("X must be a non-empty list of [x, y] points, with one label each in y")
+    points = np.asarray(check.rows("X", X), dtype=float)
+    labels = np.asarray(check.reals("y", y), dtype=float)
+    if points.shape[1] != 2:
+        check.wrong_value("X", X, "a non-empty list of [x, y] points")
+    if len(points) != len(labels):
+        raise ValueError(
+            f"X must be one point per label in y: {len(points)} points, {len(labels)} labels"
+        )
+    if model is not None:
+        check.function("model", model, "a model (a callable on a point [x, y]) or None")
+    if predict is not None:
+        check.function("predict", predict, "a function of an array of points, or None")
     if (model is None) == (predict is None):
         raise TypeError("give exactly one of model and predict")
-    if resolution < 2:
-        raise ValueError(f"resolution must be at least 2, not {resolution}")
+    path, resolution = check.path("path", path), check.integer("resolution", resolution, 2)
+    padding = check.real("padding", padding, 0.0)
+    size, dpi = _pixels(size, dpi, title)
 
     low, high = points.min(axis=0), points.max(axis=0)
     pad = padding * np.where(high > low, high - low, 1.0)
@@ -176,9 +209,10 @@ def plot_history(
     'loss.png'
     """
     _require_matplotlib()
-    if not losses:
-        raise ValueError("no losses to plot")
-    loss = [float(v) for v in losses]
+    loss = _curve("losses", losses)
+    accuracy = None if accuracies is None else _curve("accuracies", accuracies)
+    path, log_loss = check.path("path", path), check.boolean("log_loss", log_loss)
+    size, dpi = _pixels(size, dpi, title)
     fig = _figure(size, dpi)
     axes = fig.subplots(1, 2) if accuracies is not None else [fig.add_subplot()]
     ax = axes[0]
@@ -189,8 +223,7 @@ def plot_history(
     if log_loss:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    if accuracies is not None:
-        accuracy = [float(v) for v in accuracies]
+    if accuracy is not None:
         ax = axes[1]
         ax.plot(range(len(accuracy)), accuracy, color="tab:orange")
         ax.set_xlabel("step")
