@@ -518,7 +518,9 @@ def test_a_hand_made_node_is_compiled_by_its_rule_when_it_holds_that_rules_numbe
     program = fast.trace(fn, [w], 3.0)
     w.data = -1.5
     assert program_run(program, [w], 4.0) == engine_run(fn, [w], 4.0) == (-7.5, [5.0])
-    with pytest.raises(fast.TraceError, match=r"made by hand as op 'ReLU' holds 5\.0"):
+    with pytest.raises(
+        fast.TraceError, match=r"made by hand or before the trace as op 'ReLU' holds 5\.0"
+    ):
         fast.trace(lambda x: Value(5.0, (w * x,), "relu"), [w], 1.0)
 
 
@@ -572,3 +574,18 @@ def test_ops_themselves_read_no_number(name: str) -> None:
     params = [Value(x) for x in OPS[name].smooth[0]]
     program = fast.trace(lambda: OPS[name].value(*params), params)
     assert (program.guards, program.describe().count("guards")) == ([], 0)
+
+
+def test_a_value_made_before_the_trace_is_used_as_the_engine_uses_it() -> None:
+    """A node built outside the function (``h = w * 2``) is compiled from w while it holds w's
+    number; once w moves on (the engine keeps h's old number) the program says so."""
+    w = Value(2.0)
+    h = w * 2.0
+    fn = lambda x: h * x + w  # noqa: E731
+    program = fast.trace(fn, [w], 3.0, retrace=False)
+    assert program_run(program, [w], 5.0) == engine_run(fn, [w], 5.0) == (22.0, [11.0])
+    w.data = 4.0
+    with pytest.raises(fast.StructureError, match=r"made by hand or before the trace \(op '\*'\)"):
+        program(5.0)
+    with pytest.raises(fast.TraceError, match=r"holds 4\.0, but '\*' of its operands is now 8\.0"):
+        fast.trace(fn, [w], 3.0)

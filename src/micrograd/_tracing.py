@@ -72,7 +72,7 @@ def _refuse(what: str, frame: FrameType) -> TraceError:
 
 
 class Recorder:
-    """The reads of one trace: node -> where it was first read; parameter -> its read ``.grad``."""
+    """The reads of one trace: node -> what was read, where; parameter -> its read ``.grad``."""
 
     def __init__(self) -> None:
         self.reads: dict[Value, str] = {}
@@ -81,7 +81,7 @@ class Recorder:
     def read(self, node: Value, frame: FrameType) -> None:
         """Note that user code at ``frame`` read ``node``'s number."""
         if node not in self.reads:
-            self.reads[node] = where(frame)
+            self.reads[node] = f"a number read at {where(frame)}"
 
     def read_grad(self, param: Value, frame: FrameType) -> None:
         """Note that user code read a parameter's ``.grad``: a number from outside the graph."""
@@ -203,16 +203,20 @@ def watching(params: Sequence[Value]) -> Iterator[Recorder]:
             p.__class__ = cls
 
 
-def settle(order: Sequence[Value]) -> None:
-    """After a trace: refuse a node a program would compute otherwise than the Value engine, and
-    give the nodes made back the class Value (one kept by user code is then an ordinary Value).
+def settle(order: Sequence[Value]) -> dict[Value, str]:
+    """After a trace: refuse a node a program would compute otherwise than the Value engine, give
+    the nodes made back the class Value (one kept by user code is then an ordinary Value), and
+    return the nodes made otherwise than by an op during the trace, to be guarded.
 
     Refused: a node differentiated by its own ``_backward`` closure (a lecture-style op: the
     program has no array form of a closure), and a node made by hand, ``Value(data, (x,), op)``,
-    whose data is not ``op`` of its operands (the program would compute the latter).
+    or before the trace, whose data is not ``op`` of its operands (the program would compute the
+    latter). Such a node holds its number as made, where a program computes it at each call: a
+    guard says when the two differ.
     """
     plain: type = Value
     rules = engine.RULES
+    kept: dict[Value, str] = {}
     for node in order:
         a, b, op = node._a, node._b, node._op
         if a is not None and (op not in rules or not (b is None or isinstance(b, Value))):
@@ -229,6 +233,9 @@ def settle(order: Sequence[Value]) -> None:
             number = node.data
             if expected != number and not (math.isnan(expected) and math.isnan(number)):
                 raise TraceError(
-                    f"a Value made by hand as op {op!r} holds {number!r}, but {op!r} of its "
-                    f"operands is {expected!r}: a compiled program would compute the latter"
+                    f"a Value made by hand or before the trace as op {op!r} holds {number!r}, "
+                    f"but {op!r} of its operands is now {expected!r}: a compiled program would "
+                    "compute the latter"
                 )
+            kept[node] = f"the number of a Value made by hand or before the trace (op {op!r})"
+    return kept

@@ -544,7 +544,7 @@ class _Graph:
         get = index.get
         ops = [node._op for node in order]
         a_of = [get(node._a, -1) for node in order]  # type: ignore[arg-type]
-        b_of = [get(node._b, -1) for node in order]  # type: ignore[arg-type]
+        b_of = [get(node._b, -1) for node in order]
         leaf_slot = [slot_of_leaf.get(node, -1) for node in order]
         # 0 constant, 1 depends on inputs only, 2 on a parameter
         status = [0 if s < 0 else (2 if s < n_params else 1) for s in leaf_slot]
@@ -684,7 +684,6 @@ class _Compiled:
     def __init__(self, graph: _Graph, n_params: int, n_inputs: int) -> None:
         self.signature = graph.signature
         self.n_params = n_params
-        self.n_inputs = n_inputs
         self.other_leaves = graph.other_leaves
         consts = sorted(graph.const_value)
         first_const = n_params + n_inputs + len(self.other_leaves)
@@ -763,7 +762,7 @@ class _Compiled:
         # Guards: the slots of the numbers the traced function read, and what it read there.
         self.guard_slots = slots(graph.watched) if graph.watched else np.zeros(0, dtype=np.intp)
         self.guard_values: Array = graph.watched_values
-        self.guards: list[str] = []  # where each was read
+        self.guards: list[str] = []  # what each guard is: the number read, and where
         self.grad_guards: list[tuple[int, float, str]] = []  # (parameter, its .grad, where read)
 
     def forward(self, theta: Array, inputs: Sequence[Array]) -> int:
@@ -1010,8 +1009,6 @@ class Program:
         if not isinstance(root, Value):
             raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
         watched = list(recorder.reads)
-        order, n_loss = _order(root, watched)
-        settle(order)
         return _Graph(order, n_loss, self.params, leaves, watched), recorder
 
     def _compile(self, arrays: Sequence[Array], theta: Array) -> _Compiled:
@@ -1019,6 +1016,10 @@ class Program:
         saved = self._theta()
         moved = not _same_bits(saved, theta)
         try:
+        order, n_loss = _order(root, list(recorder.reads))
+        # A node made by hand or before the trace keeps its number; the program computes it.
+        for node, what in settle(order).items():
+            recorder.reads.setdefault(node, what)
             if moved:
                 for p, value in zip(self.params, theta.tolist(), strict=True):
                     p.data = value
@@ -1029,7 +1030,7 @@ class Program:
             if moved:
                 for p, value in zip(self.params, saved.tolist(), strict=True):
                     p.data = value
-        compiled.guards = list(recorder.reads.values())
+        compiled.guards = list(recorder.reads.values())  # what each guard is, in their order
         index = {p: k for k, p in enumerate(self.params)}
         compiled.grad_guards = [
             (index[p], grad, at) for p, (grad, at) in recorder.grad_reads.items()
@@ -1042,12 +1043,13 @@ class Program:
         """A guard failed: trace again (with a RetraceWarning), or raise StructureError."""
         if not self.retrace:
             raise StructureError(
-                f"the traced function read {what}, and it is different now: the compiled graph "
-                "may not be the one the function builds; trace again, or pass retrace=True"
+                f"the traced function's graph depends on {what}, which is different now: the "
+                "compiled graph may not be the one the function builds; trace again, or pass "
+                "retrace=True"
             )
         warnings.warn(
-            f"the traced function read {what}, which is different now: tracing again (a function "
-            "whose graph depends on the numbers it reads is traced again at every change)",
+            f"the traced function's graph depends on {what}, which is different now: tracing "
+            "again (a function whose graph depends on numbers it reads is traced at each change)",
             RetraceWarning,
             stacklevel=_caller_level(),
         )
@@ -1067,7 +1069,7 @@ class Program:
         for k, grad, at in compiled.grad_guards:
             now = self.params[k].grad
             if not (type(now) is float and _same_bits(np.array([now]), np.array([grad]))):
-                return self._changed(f"the .grad of parameter {k} at {at}", arrays, theta)
+                return self._changed(f"the .grad of parameter {k} read at {at}", arrays, theta)
         return compiled
 
     def _theta(self) -> Array:
@@ -1082,12 +1084,12 @@ class Program:
         compiled = self._program(arrays, theta)
         failed = compiled.forward(theta, arrays)
         if failed >= 0:
-            compiled = self._changed(f"a number at {compiled.guards[failed]}", arrays, theta)
+            compiled = self._changed(compiled.guards[failed], arrays, theta)
             failed = compiled.forward(theta, arrays)
             if failed >= 0:
                 raise StructureError(
-                    f"traced again on these very inputs, the function read a number at "
-                    f"{compiled.guards[failed]} that its own graph does not give: it depends "
+                    f"traced again on these very inputs, the function's graph depends on "
+                    f"{compiled.guards[failed]}, which its own graph does not give: it depends "
                     "on something besides its inputs and parameters"
                 )
         compiled.backward()
@@ -1136,8 +1138,10 @@ class Program:
         """
         found: dict[str, None] = {}
         for compiled in self._programs.values():
-            for at, n in Counter(compiled.guards).items():
-                found[f"{n} numbers read at {at}" if n > 1 else f"a number read at {at}"] = None
+            for what, n in Counter(compiled.guards).items():
+                if n > 1:
+                    what = what.replace("a number read", f"{n} numbers read", 1)
+                found[what] = None
             for k, _, at in compiled.grad_guards:
                 found[f"the .grad of parameter {k} read at {at}"] = None
         return list(found)
