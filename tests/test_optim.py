@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
+from lazy_torch import torch
 from micrograd.engine import Value
 from micrograd.nn import MLP, CheckpointError
 from micrograd.optim import (
@@ -87,6 +87,7 @@ SGD_SETTINGS: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("settings", SGD_SETTINGS)
 def test_sgd_matches_torch_step_for_step(settings: dict[str, Any]) -> None:
     """SGD (momentum, dampening, nesterov, weight decay) tracks torch.optim.SGD for 8 steps."""
@@ -103,6 +104,7 @@ ADAM_SETTINGS: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("settings", ADAM_SETTINGS)
 def test_adam_matches_torch_step_for_step(settings: dict[str, Any]) -> None:
     """Adam (betas, eps, L2 weight decay, amsgrad) tracks torch.optim.Adam for 8 steps."""
@@ -111,6 +113,7 @@ def test_adam_matches_torch_step_for_step(settings: dict[str, Any]) -> None:
     )
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("settings", [*ADAM_SETTINGS, {"lr": 0.1, "weight_decay": 0.5}])
 def test_adamw_matches_torch_step_for_step(settings: dict[str, Any]) -> None:
     """AdamW (decoupled weight decay, default 0.01) tracks torch.optim.AdamW for 8 steps."""
@@ -119,6 +122,7 @@ def test_adamw_matches_torch_step_for_step(settings: dict[str, Any]) -> None:
     )
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize(
     ("ours", "theirs"),
     [
@@ -207,6 +211,7 @@ def lrs_of(make: Callable[[torch.optim.Optimizer], Any], steps: int) -> list[flo
     return out
 
 
+@pytest.mark.torch
 def test_step_lr_matches_torch() -> None:
     """StepLR equals torch.optim.lr_scheduler.StepLR over 30 steps."""
     ours = StepLR(0.5, step_size=7, gamma=0.3)
@@ -214,6 +219,7 @@ def test_step_lr_matches_torch() -> None:
     assert all(close(a, b) for a, b in zip([ours(k) for k in range(30)], theirs, strict=True))
 
 
+@pytest.mark.torch
 def test_cosine_lr_matches_torch() -> None:
     """CosineLR equals torch.optim.lr_scheduler.CosineAnnealingLR over its 40 steps."""
     ours = CosineLR(0.5, steps=40, lr_min=0.05)
@@ -234,6 +240,7 @@ def test_warmup_ramps_up_then_follows() -> None:
 # --- clipping ---
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("max_norm", [0.5, 100.0])
 def test_clip_grad_norm_matches_torch(max_norm: float) -> None:
     """clip_grad_norm returns and enforces the global norm as torch's clip_grad_norm_ does."""
