@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,12 @@ LESSONS = [
     "03_an_mlp.ipynb",
     "04_moons_and_beyond.ipynb",
 ]
+# Lessons 2 and 4 check gradients against PyTorch: where it is not installed they are deselected.
+NEEDS_TORCH = {"02_a_neuron.ipynb", "04_moons_and_beyond.ipynb"}
+LESSON_RUNS = [pytest.param(n, marks=pytest.mark.torch) if n in NEEDS_TORCH else n for n in LESSONS]
 # Per cell: a guard against a hung kernel, not a speed test (the cells take seconds).
 CELL_TIMEOUT = 300
+IMG = re.compile(r"<img\b[^>]*>")
 
 
 @pytest.fixture(scope="session")
@@ -98,9 +104,31 @@ def test_the_kernel_is_the_tests_interpreter(kernel_dirs: list[str], tmp_path: P
     assert nb.cells[0].outputs[0]["data"]["text/plain"] == repr(sys.executable)
 
 
-@pytest.mark.parametrize("name", LESSONS)
+def test_the_torch_lessons_are_those_that_import_torch() -> None:
+    """The lessons marked as needing PyTorch are exactly those whose cells import it."""
+    importing = {
+        name
+        for name in LESSONS
+        if any(
+            "import torch" in cell.source
+            for cell in code_cells(nbformat.read(NOTEBOOKS / name, as_version=4))
+        )
+    }
+    assert importing == NEEDS_TORCH
+
+
+def alt_texts(outputs: list[Any]) -> list[str]:
+    """The alt text of each <img> the outputs show ("" for one without)."""
+    tags = [tag for out in outputs for tag in IMG.findall(out.get("data", {}).get("text/html", ""))]
+    return [
+        html.unescape(m.group(1)) if (m := re.search(r'alt="([^"]*)"', tag)) else "" for tag in tags
+    ]
+
+
+@pytest.mark.parametrize("name", LESSON_RUNS)
 def test_notebook_runs_top_to_bottom(name: str, kernel_dirs: list[str], tmp_path: Path) -> None:
-    """In a fresh kernel every cell runs once, in order, with no error, and the pictures draw."""
+    """In a fresh kernel every cell runs once, in order, with no error, and the pictures draw,
+    each PNG with alt text (an HTML export keeps it; a bare image/png output has none)."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     execute(nb, kernel_dirs, tmp_path)
     cells = code_cells(nb)
@@ -108,5 +136,18 @@ def test_notebook_runs_top_to_bottom(name: str, kernel_dirs: list[str], tmp_path
     assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1))
     outputs = [out for c in cells for out in c.outputs]
     assert [out for out in outputs if out.output_type == "error"] == []
-    images = [out for out in outputs if {"image/svg+xml", "image/png"} & set(out.get("data", {}))]
-    assert images, "no graph or plot was drawn"
+    graphs = [out for out in outputs if "image/svg+xml" in out.get("data", {})]
+    assert [out for out in outputs if "image/png" in out.get("data", {})] == []
+    alts = alt_texts(outputs)
+    assert graphs or alts, "no graph or plot was drawn"
+    assert [alt for alt in alts if len(alt.split()) < 5] == [], "a picture lacks a description"
+
+
+def test_lesson_4_quotes_the_readmes_compiled_step() -> None:
+    """The step time lesson 4 quotes is the README table's compiled moons step, rounded."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (row,) = re.findall(
+        r"^\|  \| ours: compiled \(`micrograd.fast`\) \| ([\d.]+) µs \|", readme, re.M
+    )
+    lesson = (NOTEBOOKS / "04_moons_and_beyond.ipynb").read_text(encoding="utf-8")
+    assert re.findall(r"The table says (\d+) µs", lesson) == [f"{float(row):.0f}"]
