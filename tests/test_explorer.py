@@ -141,6 +141,14 @@ def test_seed002_page_names_and_numbers() -> None:
     assert (round(data["grad"][a], 4), round(data["grad"][b], 4)) == (138.8338, 645.5773)
 
 
+def test_a_lone_leaf_has_no_steps_and_grad_one() -> None:
+    """A leaf as the root: one value, no backward step, its own grad 1 (as backward() gives)."""
+    x = Value(3.0, label="x")
+    data = embedded(to_html(x))
+    x.backward()
+    assert (data["steps"], data["grad"], data["root"]) == ([], [x.grad], 0)
+
+
 def test_forward_text_and_ops_as_drawn() -> None:
     """Each node's forward line is name = expression = value; ops are labelled as draw_dot's."""
     a = Value(2.0, label="a")

@@ -109,7 +109,10 @@
     return [Math.ceil(16 + CW * chars), 3 * LINE + 10];
   }
   function opSize(i) { return [Math.ceil(22 + CW * D.op[i].length), 24]; }
-  function shutSize(c) { return [Math.ceil(18 + CW * Math.max(short(titleOf[c], 44).length, 22)), 2 * LINE + 16]; }
+  function shutSize(c) { // wide enough for its title and "12345 values · 123/12345 steps"
+    var sub = String(size[c]).length + String(stepsIn[c]).length * 2 + 17;
+    return [Math.ceil(18 + CW * Math.max(short(titleOf[c], 44).length + 2, sub)), 2 * LINE + 16];
+  }
 
   var layouts = new Array(C).fill(null);
   function itemIn(c, i, target) { // the item of box c that holds node i (its op, as a target)
