@@ -1193,7 +1193,12 @@ def trace(
     """Trace ``fn(*inputs) -> Value`` once into a Program over ``params``.
 
     Each input (an array or nested lists of numbers) reaches ``fn`` as nested lists of Values of
-    the same shape; every leaf that is neither a parameter nor an input is a constant.
+    the same shape; a leaf that is neither a parameter nor an input (a Value ``fn`` closes over)
+    is read at each call without a gradient. A number ``fn`` reads out of a Value (``x.data``,
+    ``float(x)``, ``f"{x}"``; see ``Program.guards``) makes the program trace again when it
+    differs (``retrace=False``: StructureError); setting a Value's ``.data`` or a parameter's
+    ``.grad`` inside ``fn``, or an op whose derivative is a ``_backward`` closure, is refused
+    (TraceError, naming the line or the op). Python numbers ``fn`` closes over are constants.
 
     >>> w = Value(2.0)
     >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
