@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
@@ -183,6 +184,13 @@ def test_the_licence_of_the_layout_library_is_in_the_page_and_the_package() -> N
     licence = (ROOT / "src/micrograd/explorer/assets/dagre.LICENSE.txt").read_text()
     assert "Copyright (c) 2012-2014 Chris Pettitt" in licence
     assert licence in page
+
+
+def test_the_vendored_layout_library_is_the_one_the_readme_names() -> None:
+    """dagre.min.js is byte for byte the npm build whose checksum assets/README.md records."""
+    assets = ROOT / "src/micrograd/explorer/assets"
+    digest = hashlib.sha256((assets / "dagre.min.js").read_bytes()).hexdigest()
+    assert f"sha256 `{digest}`" in (assets / "README.md").read_text(encoding="utf-8")
 
 
 def test_a_label_cannot_end_the_script_or_inject_html() -> None:
