@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from micrograd import _check as check
 from micrograd.engine import RULES, Value
 
 __all__ = [
@@ -141,8 +142,7 @@ def parse(text: str) -> tuple[dict[str, float], ast.expr]:
     ...
     micrograd.expr.ExpressionError: attributes are not allowed: '.__class__' at column 1
     """
-    if not isinstance(text, str):
-        raise ExpressionError(f"an expression must be text, not {type(text).__name__}")
+    check.text("text", text)
     if len(text) > MAX_LENGTH:
         raise ExpressionError(
             f"the expression is {len(text)} characters; the limit is {MAX_LENGTH}"
