@@ -24,6 +24,8 @@ class LazyModule:
 
     def __getattr__(self, attribute: str) -> Any:
         global uses
+        if attribute.startswith("__"):  # introspection (doctest collection, copy), not a use
+            raise AttributeError(attribute)
         uses += 1
         return getattr(importlib.import_module(self._name), attribute)
 
