@@ -196,6 +196,12 @@ def sequence(name: str, value: object, accepts: str) -> list[Any]:
     return items
 
 
+def strings(name: str, value: object) -> list[str]:
+    """A sequence (list, tuple) of strings, such as command-line arguments, as a list."""
+    items = sequence(name, value, "a list of strings")
+    return [text(f"{name}[{i}]", v) for i, v in enumerate(items)]
+
+
 def reals(name: str, value: object, *, nonempty: bool = True) -> list[float]:
     """A sequence (list, tuple, array) of real numbers, as a list of floats.
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import micrograd
+from micrograd import _check as check
 from micrograd._extras import install_hint
 
 __all__ = [
@@ -188,7 +189,7 @@ def ensure_reference(directory: Path) -> Path:
 
     Raises RuntimeError, saying how to install it by hand, when pip cannot.
     """
-    directory = Path(directory).resolve()
+    directory = Path(check.path("directory", directory)).resolve()
     if (directory / "micrograd" / "engine.py").exists():
         if not (directory / "micrograd-0.1.0.dist-info").is_dir():
             raise RuntimeError(f"{directory} holds a micrograd that is not 0.1.0")
@@ -252,7 +253,11 @@ def measure(
 
     The dict has ``seconds`` or ``bytes``, or an ``error`` saying why there is no number.
     """
-    spec = WORKLOADS[workload]
+    spec = WORKLOADS[check.choice("workload", workload, tuple(WORKLOADS))]
+    if check.choice("variant", variant, tuple(VARIANTS)) not in spec.variants:
+        check.wrong_value("variant", variant, f"one of {workload}'s: {', '.join(spec.variants)}")
+    reference = None if reference is None else Path(check.path("reference", reference))
+    quick = check.boolean("quick", quick)
     repeat = 1 if quick else spec.repeat
     min_batch = 0.02 if quick else 0.2
     with tempfile.TemporaryDirectory(prefix="micrograd-bench-") as scratch:
@@ -300,6 +305,12 @@ def _check_isolation(
 # --- the suite ---
 
 
+def _check_pair(workload: object, variant: object, name: str = "variant") -> None:
+    """Refuse a workload or a variant (argument ``name``) that the benchmark does not have."""
+    check.choice("workload", workload, tuple(WORKLOADS))
+    check.choice(name, variant, tuple(VARIANTS))
+
+
 @dataclass
 class Report:
     """A suite's raw runs, keyed ``(workload, variant)``, and where they were measured."""
@@ -311,6 +322,7 @@ class Report:
 
     def median(self, workload: str, variant: str) -> float | None:
         """The median over runs of a workload on a variant, or None if it has no number."""
+        _check_pair(workload, variant)
         runs = self.runs.get((workload, variant), [])
         key = WORKLOADS[workload].unit
         numbers = [float(r[key]) for r in runs if key in r]
@@ -318,6 +330,7 @@ class Report:
 
     def error(self, workload: str, variant: str) -> str | None:
         """Why a workload on a variant has no number, if it has none."""
+        _check_pair(workload, variant)
         for r in self.runs.get((workload, variant), []):
             if "error" in r:
                 return str(r["error"])
@@ -325,6 +338,8 @@ class Report:
 
     def ratio(self, workload: str, numerator: str, denominator: str) -> float | None:
         """``median(numerator) / median(denominator)``: how many times faster (or smaller)."""
+        _check_pair(workload, numerator, "numerator")
+        _check_pair(workload, denominator, "denominator")
         top, bottom = self.median(workload, numerator), self.median(workload, denominator)
         if top is None or bottom is None or bottom == 0:
             return None
@@ -332,6 +347,7 @@ class Report:
 
     def check_spread(self, workload: str) -> float | None:
         """The largest relative difference between the variants' check numbers (same loss)."""
+        check.choice("workload", workload, tuple(WORKLOADS))
         checks = [
             float(r["check"])
             for v in WORKLOADS[workload].variants
@@ -380,6 +396,13 @@ def run_suite(
     progress: bool = True,
 ) -> Report:
     """Measure ``names`` for ``rounds`` rounds, every variant in turn within each round."""
+    names = [
+        check.choice(f"names[{i}]", n, tuple(WORKLOADS))
+        for i, n in enumerate(check.sequence("names", names, "a list of workload names"))
+    ]
+    rounds = check.integer("rounds", rounds, 1)
+    reference = None if reference is None else Path(check.path("reference", reference))
+    quick, progress = check.boolean("quick", quick), check.boolean("progress", progress)
     report = Report(machine=machine_info(), rounds=rounds, quick=quick)
     for r in range(rounds):
         for name in names:
@@ -564,11 +587,17 @@ def save_plot(report: Report, path: Path) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from micrograd.cli import _Range
+
+    rounds = _Range(1, 100, whole=True)
     parser = argparse.ArgumentParser(
         prog="micrograd bench",
         description="Benchmark our engine against micrograd 0.1.0, PyTorch and NumPy.",
+        allow_abbrev=False,  # --round must not quietly mean --rounds
     )
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument(
+        "--rounds", type=rounds.parse, default=5, help=f"interleaved rounds, {rounds} (default 5)"
+    )
     parser.add_argument(
         "--only", nargs="+", choices=list(WORKLOADS), metavar="WORKLOAD",
         help=f"workloads to run (default all: {', '.join(WORKLOADS)})",
@@ -588,10 +617,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the suite from the command line; print the Markdown report; 0 on success."""
-    args = _parser().parse_args(argv)
-    if args.rounds < 1:
-        print("micrograd bench: --rounds must be at least 1", file=sys.stderr)
-        return 2
+    args = _parser().parse_args(None if argv is None else check.strings("argv", argv))
     if args.plot and importlib.util.find_spec("matplotlib") is None:  # say so before the run
         print(
             f"micrograd bench: --plot needs matplotlib: {install_hint('plot')}",
