@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from micrograd import cli
+from micrograd import train_command
 from micrograd.cli import main
 from micrograd.train import StepRecord
 
 # The module whose _Run keeps a training run's books.
-RUN = cli
+RUN = train_command
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -204,3 +204,33 @@ def test_a_typo_shows_the_commands_usage_not_the_top_levels(
     assert code == 2
     assert err.startswith("usage: micrograd [-h]")
     assert one_error_line(err) == "micrograd: error: unrecognized arguments: --frobnicate"
+
+
+def bench_prefixes() -> list[str]:
+    """Every proper prefix (3 characters or more) of bench's long options that is no option."""
+    from micrograd.bench import _parser
+
+    names = {name for action in _parser()._actions for name in action.option_strings}
+    cases = {name[:end] for name in names if name.startswith("--") for end in range(3, len(name))}
+    return sorted(cases - names)
+
+
+@pytest.mark.parametrize("text", bench_prefixes())
+def test_bench_options_may_not_be_abbreviated(
+    capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """micrograd bench --round 3 is refused too (bench has its own parser)."""
+    code, out, err = run(capsys, "bench", text, "3")
+    assert (code, out) == (2, "")
+    assert one_error_line(err).startswith("micrograd bench: error: unrecognized arguments: ")
+
+
+@pytest.mark.parametrize("text", ["0", "101", "1e9", "2.5", "many"])
+def test_bench_rounds_has_a_range(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """micrograd bench --rounds takes 1 to 100: outside is one usage line naming the range."""
+    code, out, err = run(capsys, "bench", "--rounds", text)
+    assert (code, out) == (2, "")
+    assert one_error_line(err) == (
+        "micrograd bench: error: argument --rounds: expected a whole number from 1 to 100, "
+        f"got {text!r}"
+    )

@@ -115,7 +115,7 @@ def test_a_blown_up_loss_stops_with_status_1_and_the_last_good_checkpoint(
     scores = [model(x) for x in X]
     kept_loss = (mse_loss(scores, [2 * t - 1 for t in y]) + l2(model.parameters(), 1e-4)).data
     first = float(history[0]["loss"]) if history else kept_loss
-    assert kept_loss <= cli.BLOWUP_FACTOR * max(first, 1.0)
+    assert kept_loss <= RUN.BLOWUP_FACTOR * max(first, 1.0)
     assert "wrote" not in out
 
 
@@ -314,7 +314,7 @@ def test_a_run_into_a_folder_in_use_is_refused_at_once(
 ) -> None:
     """While another process holds the folder's lock, train exits 2 with one line naming it;
     once it lets go, training there works and the lock file is gone afterwards."""
-    lock = tmp_path / cli.LOCK_FILE
+    lock = tmp_path / RUN.LOCK_FILE
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     os.write(fd, b"4242\n")
@@ -367,14 +367,14 @@ def test_a_new_run_clears_the_outputs_of_the_one_before(
 ) -> None:
     """A run into a used folder removes the earlier run's model, history and pictures first (and
     says so): a 3-input run leaves no boundary.png of a moons run beside its model."""
-    for name in ("model.json", "history.csv", "loss.png", "boundary.png"):
+    for name in ("model.json", "history.csv", "loss.png", "boundary.png", "report.html"):
         (tmp_path / name).write_text("an earlier run's\n", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("mine\n", encoding="utf-8")
     code, out, _ = train(capsys, tmp_path, "--dataset", "lecture", "--steps", "2", "--no-plots")
     assert code == 0
     assert (
-        f"note: removed the earlier run's model.json, history.csv, loss.png, boundary.png "
-        f"from {tmp_path}\n" in out
+        "note: removed the earlier run's model.json, history.csv, loss.png, boundary.png, "
+        f"report.html from {tmp_path}\n" in out
     )
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["history.csv", "model.json", "notes.txt"]
@@ -402,7 +402,7 @@ def test_resuming_in_its_own_folder_keeps_the_history_and_drops_old_pictures(
         (lambda d: (d / "file").write_text(""), "file/run"),  # its parent is a file
         (lambda d: (d / "run" / "model.json").mkdir(parents=True), "run"),  # a folder in the way
         (lambda d: (d / "run" / "history.csv").mkdir(parents=True), "run"),
-        (lambda d: (d / "run" / cli.LOCK_FILE).mkdir(parents=True), "run"),
+        (lambda d: (d / "run" / RUN.LOCK_FILE).mkdir(parents=True), "run"),
     ],
 )
 def test_an_output_place_that_cannot_be_written_fails_before_training(

@@ -2,6 +2,7 @@
 
 Every primitive op is one row of ``RULES``: its forward on plain floats beside its backward (the
 chain rule for that op). Sugar (negation, reflected forms) is built from primitives, no rule.
+``register_op`` adds a row; a lecture-style op (``out._backward = fn``) works too, on its own.
 """
 
 from __future__ import annotations
@@ -9,9 +10,14 @@ from __future__ import annotations
 import gc
 import math
 import operator
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, NamedTuple, SupportsFloat, Union
+
+from micrograd import _floats as fl
+from micrograd._lecture import Closure as _Closure
+from micrograd._lecture import hand_built_rule
 
 __all__ = [
     "RULES",
@@ -21,94 +27,13 @@ __all__ = [
     "grad",
     "is_grad_enabled",
     "no_grad",
+    "register_op",
+    "rule_of",
     "topological_order",
 ]
 
 # What may stand beside a Value in an expression (an int is a float to a type checker).
 Operand = Union["Value", float]  # a string forward reference needs Union
-
-
-# --- Forward functions on plain floats, with PyTorch's float64 edge values (inf/nan, no raise) ---
-
-
-def _is_odd_integer(y: float) -> bool:
-    return y.is_integer() and y % 2 == 1 if math.isfinite(y) else False
-
-
-def _pow(x: float, y: float) -> float:
-    if y == 0.5 or y == -0.5:  # torch computes these as (r)sqrt: nan at -inf, where C pow is inf/0
-        return _sqrt(x) if y > 0 else _div(1.0, _sqrt(x))
-    try:
-        return math.pow(x, y)
-    except OverflowError:  # the magnitude is too large: ±inf
-        return -math.inf if x < 0 and _is_odd_integer(y) else math.inf
-    except ValueError:  # a pole (0 ** negative) or a domain error (negative ** fraction)
-        if x == 0.0:
-            return math.copysign(math.inf, x) if _is_odd_integer(y) else math.inf
-        return math.nan
-
-
-def _div(x: float, y: float) -> float:
-    try:
-        return x / y
-    except ZeroDivisionError:  # IEEE: ±inf, or nan for 0/0
-        if x == 0.0 or math.isnan(x):
-            return math.nan
-        return math.copysign(math.inf, x) * math.copysign(1.0, y)
-
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
-
-
-def _log(x: float) -> float:
-    if x > 0.0:
-        return math.log(x)
-    return -math.inf if x == 0.0 else math.nan  # log(0) = -inf; log(negative or nan) = nan
-
-
-def _sqrt(x: float) -> float:
-    return math.sqrt(x) if x >= 0.0 else math.nan
-
-
-def _sin(x: float) -> float:
-    return math.sin(x) if math.isfinite(x) else math.nan
-
-
-def _cos(x: float) -> float:
-    return math.cos(x) if math.isfinite(x) else math.nan
-
-
-def _sigmoid(x: float) -> float:
-    # Never overflows: exp is only taken of a non-positive number.
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = _exp(x)
-    return e / (1.0 + e)
-
-
-def _softplus(x: float) -> float:
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x|.
-    if math.isnan(x):
-        return x
-    return max(x, 0.0) + math.log1p(_exp(-abs(x)))
-
-
-def _relu(x: float) -> float:
-    return 0.0 if x <= 0.0 else x  # nan passes through, as in torch
-
-
-def _leaky_relu(x: float, slope: float) -> float:
-    return x if x > 0.0 else x * slope
-
-
-def _sign(x: float) -> float:
-    if x > 0.0:
-        return 1.0
-    return -1.0 if x < 0.0 else 0.0  # 0 at 0 and at nan, as torch's sgn
 
 
 # --- The math a derivative rule is written in: on floats for backward(), on Values for
@@ -118,13 +43,14 @@ def _sign(x: float) -> float:
 class _FloatMath:
     """Gradients as plain floats."""
 
-    div = staticmethod(_div)
-    pow = staticmethod(_pow)
-    log = staticmethod(_log)
-    cos = staticmethod(_cos)
-    sin = staticmethod(_sin)
-    sigmoid = staticmethod(_sigmoid)
-    sign = staticmethod(_sign)
+    div = staticmethod(fl.div)
+    pow = staticmethod(fl.pow_number)  # x ** a number, as torch computes it
+    power = staticmethod(fl.power)  # x ** y of two Values: C's pow
+    log = staticmethod(fl.log)
+    cos = staticmethod(fl.cos)
+    sin = staticmethod(fl.sin)
+    sigmoid = staticmethod(fl.sigmoid)
+    sign = staticmethod(fl.sign)
     num = staticmethod(lambda x: x)  # the plain number(s) behind an operand, to compare
     where = staticmethod(lambda cond, a, b: a if cond else b)  # elementwise, on arrays
 
@@ -133,22 +59,22 @@ class _ValueMath:
     """Gradients as Values, so that they can be differentiated again."""
 
     # An untouched grad (0.0) over a constant is plain numbers: divide those as floats do.
-    div = staticmethod(lambda x, y: _div(x, y) if type(x) is type(y) is float else x / y)
-    pow = staticmethod(lambda x, y: x**y)
+    div = staticmethod(lambda x, y: fl.div(x, y) if type(x) is type(y) is float else x / y)
+    pow = power = staticmethod(lambda x, y: x**y)  # a number y or a Value y picks the op
     log = staticmethod(lambda x: x.log())
     cos = staticmethod(lambda x: x.cos())
     sin = staticmethod(lambda x: x.sin())
     sigmoid = staticmethod(lambda x: x.sigmoid())
-    sign = staticmethod(lambda x: _sign(x.data))  # a step: zero derivative, a float is exact
+    sign = staticmethod(lambda x: fl.sign(x.data))  # a step: zero derivative, a float is exact
     num = staticmethod(lambda x: x.data if isinstance(x, Value) else x)
     where = _FloatMath.where
 
 
-def _pow_backward(x: Any, y: Any, out: Any, g: Any, m: Any) -> tuple[Any, Any]:
+def _power_backward(x: Any, y: Any, out: Any, g: Any, m: Any) -> tuple[Any, Any]:
     # d/dx x^y = y * x^(y-1);  d/dy x^y = x^y * ln(x).  As torch: the first is 0 where y == 0
     # and the second's local part is 0 where x == 0 and y >= 0 (so x**0, 0**y stay finite).
     xv, yv = m.num(x), m.num(y)
-    gx = m.where(yv == 0.0, 0.0, g * (y * m.pow(x, y - 1.0)))
+    gx = m.where(yv == 0.0, 0.0, g * (y * m.power(x, y - 1.0)))
     gy = g * m.where((xv == 0.0) & (yv >= 0.0), 0.0, out * m.log(x))
     return gx, gy
 
@@ -160,14 +86,16 @@ class Rule(NamedTuple):
     the op's output has grad ``g``: the local derivative times ``g``, written as PyTorch writes
     it (a mask, as in relu's, gives 0 even where ``g`` is inf). ``y`` is the second operand, or
     the op's constant (the 3 in ``x * 3``, a leaky slope) when there is one Value operand. Rules
-    use ``* + -`` and the functions of ``math`` (``num where div pow log sin cos sigmoid sign``):
-    ``_FloatMath`` on floats, ``_ValueMath`` on Values (differentiable gradients), NumPy arrays
-    in ``fast.py``. So one rule serves every path, and no derivative is written twice.
+    use ``* + -`` and the functions of ``math`` (``num where div pow power log sin cos sigmoid
+    sign``): ``_FloatMath`` on floats, ``_ValueMath`` on Values (differentiable gradients), NumPy
+    arrays in ``fast.py``. So one rule serves every path, and no derivative is written twice.
     """
 
     forward: Callable[[float, float], float]
     backward: Callable[[Any, Any, Any, Any, Any], tuple[Any, ...]]
     formula: str  # the local derivative in symbols, for the narrator
+    arity: int = 2  # Value operands: 2 when y may be a Value (or a number), 1 when it is not
+    constant: str = ""  # what y is when it must be a number ("exponent", "slope")
 
     def partials(self, x: Any, y: Any, out: Any, m: Any) -> tuple[Any, ...]:
         """The local derivatives: the backward of an output gradient of 1."""
@@ -175,7 +103,7 @@ class Rule(NamedTuple):
 
 
 def _unary_rule(forward: Callable[[float], float], backward: Any, formula: str) -> Rule:
-    return Rule(lambda x, _: forward(x), backward, formula)
+    return Rule(lambda x, _: forward(x), backward, formula, 1)  # y is unused
 
 
 # fmt: off
@@ -183,28 +111,32 @@ RULES: dict[str, Rule] = {
     "+": Rule(operator.add, lambda x, y, out, g, m: (g, g), "d(x+y)/dx = 1, d(x+y)/dy = 1"),
     "-": Rule(operator.sub, lambda x, y, out, g, m: (g, -g), "d(x-y)/dx = 1, d(x-y)/dy = -1"),
     "*": Rule(operator.mul, lambda x, y, out, g, m: (g * y, g * x), "d(x*y)/dx = y, d(x*y)/dy = x"),
-    "/": Rule(_div, lambda x, y, out, g, m: (m.div(g, y), -g * m.div(out, y)),
+    "/": Rule(fl.div, lambda x, y, out, g, m: (m.div(g, y), -g * m.div(out, y)),
               "d(x/y)/dx = 1/y, d(x/y)/dy = -(x/y)/y"),
-    "**": Rule(_pow, _pow_backward, "d(x**y)/dx = y*x**(y-1), d(x**y)/dy = x**y*ln(x)"),
-    "exp": _unary_rule(_exp, lambda x, y, out, g, m: (g * out,), "d(exp x)/dx = exp x"),
-    "log": _unary_rule(_log, lambda x, y, out, g, m: (m.div(g, x),), "d(ln x)/dx = 1/x"),
+    "**": Rule(fl.pow_number,  # x ** a number k; as torch, 0 where k == 0 (x**0 stays finite)
+               lambda x, k, out, g, m: (m.where(k == 0.0, 0.0, g * (k * m.pow(x, k - 1.0))),),
+               "d(x**k)/dx = k*x**(k-1)", 1, "exponent"),
+    "pow": Rule(fl.power, _power_backward, "d(x**y)/dx = y*x**(y-1), d(x**y)/dy = x**y*ln(x)"),
+    "exp": _unary_rule(fl.exp, lambda x, y, out, g, m: (g * out,), "d(exp x)/dx = exp x"),
+    "log": _unary_rule(fl.log, lambda x, y, out, g, m: (m.div(g, x),), "d(ln x)/dx = 1/x"),
     "tanh": _unary_rule(math.tanh, lambda x, y, out, g, m: (g * (1.0 - out * out),),
                         "d(tanh x)/dx = 1 - tanh(x)**2"),
-    "sigmoid": _unary_rule(_sigmoid, lambda x, y, out, g, m: (g * (1.0 - out) * out,),
+    "sigmoid": _unary_rule(fl.sigmoid, lambda x, y, out, g, m: (g * (1.0 - out) * out,),
                            "d(sigmoid x)/dx = sigmoid(x)*(1 - sigmoid(x))"),
-    "softplus": _unary_rule(_softplus, lambda x, y, out, g, m: (g * m.sigmoid(x),),
+    "softplus": _unary_rule(fl.softplus, lambda x, y, out, g, m: (g * m.sigmoid(x),),
                             "d(softplus x)/dx = sigmoid(x)"),
-    "ReLU": _unary_rule(_relu, lambda x, y, out, g, m: (m.where(m.num(out) <= 0.0, 0.0, g),),
+    "ReLU": _unary_rule(fl.relu, lambda x, y, out, g, m: (m.where(m.num(out) <= 0.0, 0.0, g),),
                         "d(relu x)/dx = 1 if x > 0 else 0"),
-    "leaky_relu": Rule(_leaky_relu, lambda x, y, out, g, m: (m.where(m.num(x) > 0.0, g, g * y),),
-                       "d(leaky_relu x)/dx = 1 if x > 0 else slope"),
+    "leaky_relu": Rule(fl.leaky_relu, lambda x, y, out, g, m: (m.where(m.num(x) > 0.0, g, g * y),),
+                       "d(leaky_relu x)/dx = 1 if x > 0 else slope", 1, "slope"),
     "abs": _unary_rule(abs, lambda x, y, out, g, m: (g * m.sign(x),), "d|x|/dx = sign(x)"),
-    "sqrt": _unary_rule(_sqrt, lambda x, y, out, g, m: (m.div(g, 2.0 * out),),
+    "sqrt": _unary_rule(fl.sqrt, lambda x, y, out, g, m: (m.div(g, 2.0 * out),),
                         "d(sqrt x)/dx = 1/(2*sqrt(x))"),
-    "sin": _unary_rule(_sin, lambda x, y, out, g, m: (g * m.cos(x),), "d(sin x)/dx = cos x"),
-    "cos": _unary_rule(_cos, lambda x, y, out, g, m: (g * -m.sin(x),), "d(cos x)/dx = -sin x"),
+    "sin": _unary_rule(fl.sin, lambda x, y, out, g, m: (g * m.cos(x),), "d(sin x)/dx = cos x"),
+    "cos": _unary_rule(fl.cos, lambda x, y, out, g, m: (g * -m.sin(x),), "d(cos x)/dx = -sin x"),
 }
 # fmt: on
+_BUILT_IN = frozenset(name.lower() for name in RULES)  # names register_op may not take
 
 
 # --- Graph recording ---
@@ -250,34 +182,42 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _as_float(data: object) -> float:
-    if isinstance(data, (str, bytes)) or not hasattr(type(data), "__float__"):
-        raise TypeError(f"Value needs a real number, not {type(data).__name__}: {data!r:.40}")
-    return float(data)  # type: ignore[arg-type]
-
-
 _new = object.__new__
 
 
-def _binary(op: str) -> Callable[[Value, Operand], Value]:
-    forward = RULES[op].forward
+def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
+    # value_op: the row for a Value operand, when it is not op's own ('pow' for '**').
+    vop = value_op or op
+    forward, vforward = RULES[op].forward, RULES[vop].forward
 
     def method(self: Value, other: Operand) -> Value:
+        # Written out here, not in helpers: this is the hottest path.
         if isinstance(other, Value):
-            data, b, k = forward(self.data, other.data), other, 0.0
+            out = _new(Value)
+            out.data, out._op = vforward(self.data, other.data), vop
+            b, k = other, 0.0
         else:
             # A plain number is a constant of the op, not a node, like a Python scalar in torch.
             t = type(other)
-            k = other if t is float else float(other) if t is int else _as_float(other)
-            data, b = forward(self.data, k), None
-        out = _new(Value)  # written out here, not in a helper: this is the hottest path
-        out.data = data
+            if t is float:
+                k = other
+            elif t is int:
+                try:
+                    k = float(other)
+                except OverflowError:  # beyond 1.8e308: fl.number raises the clear error
+                    k = fl.number(other, "operand")  # type: ignore[assignment]
+            else:  # NumPy's scalars, a bool: a float; a NumPy array, a str: None
+                k = fl.number(other, "operand")  # type: ignore[assignment]
+                if k is None:  # a type the engine doesn't know (a NumPy array): it has a go
+                    return NotImplemented
+            out = _new(Value)
+            out.data, out._op = forward(self.data, k), op
+            b = None
         out.grad = 0.0
         out.label = ""
         if _grad_enabled:
             out._a = self
             out._b = b
-            out._op = op
             out._arg = k
         else:  # under no_grad(): a leaf holding only the number
             out._a = out._b = None
@@ -320,27 +260,31 @@ class Value:
 
     data: float
     grad: float | Value  # a Value after backward(create_graph=True)
+    _b: Any  # the second operand, or None; a lecture-style node's _Closure (first child in _a)
 
     def __init__(
         self,
         data: SupportsFloat,
-        _children: tuple[Value, ...] | list[Value] | set[Value] = (),
+        _children: Iterable[Value] = (),
         _op: str = "",
         label: str = "",
     ) -> None:
-        self.data = data if type(data) is float else _as_float(data)
+        self.data = data if type(data) is float else fl.real(data, "Value(data)")
         self.grad = 0.0
         self.label = label
         self._a = self._b = None
         self._op = _op
         self._arg = 0.0
-        if _children:  # a node built by hand, as the lecture's ops do
-            children = tuple(_children)
-            if len(children) > 2 or not all(isinstance(c, Value) for c in children):
-                raise ValueError("a Value's _children must be at most two Values")
-            if _op not in RULES:
-                raise ValueError(f"unknown op {_op!r}: known ops are {', '.join(RULES)}")
-            self._a, self._b = children[0], children[1] if len(children) == 2 else None
+        children = tuple(_children)
+        if not all(isinstance(c, Value) for c in children) or not isinstance(_op, str):
+            raise TypeError(f"_children must be Values and _op a str, not {_children!r:.60}")
+        if children and _grad_enabled:  # a node built by hand, as the lecture's ops are
+            name, self._arg = hand_built_rule(_op, len(children), RULES)
+            self._a = children[0]
+            if name:  # differentiated by its op's rule, unless a _backward is set next
+                self._op, self._b = name, children[1] if len(children) == 2 else None
+            else:
+                self._b = _Closure(None, children)
 
     # --- the graph, as micrograd exposes it ---
 
@@ -350,7 +294,25 @@ class Value:
         a, b = self._a, self._b
         if a is None:
             return ()
-        return (a,) if b is None else (a, b)
+        if b is None:
+            return (a,)
+        return b.children if type(b) is _Closure else (a, b)
+
+    @property
+    def _backward(self) -> Callable[[], object]:
+        """One chain-rule step: add this node's share of ``self.grad`` into each child's grad.
+
+        Code written for the lecture may set it (``out._backward = fn``): ``fn`` is then the step.
+        """
+        if type(self._b) is _Closure and self._b.fn is not None:
+            return self._b.fn
+        return partial(_chain_rule, (self,), _FloatMath)
+
+    @_backward.setter
+    def _backward(self, fn: Callable[[], object]) -> None:
+        if not callable(fn):
+            raise TypeError(f"_backward must be a function of no arguments, not {fn!r:.40}")
+        self._b = _Closure(fn, self._prev)
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
@@ -363,7 +325,7 @@ class Value:
     __add__ = _binary("+")
     __sub__ = _binary("-")
     __mul__ = _binary("*")
-    __pow__ = _binary("**")
+    __pow__ = _binary("**", "pow")  # x ** a number; x ** a Value is C's pow, as in torch
 
     exp = _unary("exp")
     log = _unary("log")
@@ -382,9 +344,9 @@ class Value:
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
         """x if x > 0 else negative_slope * x (torch's default slope 0.01)."""
-        return _leaky_relu_method(self, _as_float(negative_slope))
+        return _leaky_relu_method(self, fl.real(negative_slope, "negative_slope"))
 
-    # --- sugar, built from primitives ---
+    # --- sugar, built from primitives (another operand type gets NotImplemented) ---
 
     def __neg__(self) -> Value:  # -self
         return self * -1.0
@@ -393,16 +355,19 @@ class Value:
     __rmul__ = __mul__  # other * self
 
     def __rsub__(self, other: float) -> Value:  # other - self
-        return -self + other
+        k = fl.number(other, "operand")
+        return NotImplemented if k is None else -self + k
 
     # Division is a primitive, not x * y**-1: that form is off by an ulp and overflows early.
     __truediv__ = _binary("/")
 
     def __rtruediv__(self, other: float) -> Value:  # other / self, as torch computes it
-        return self**-1 * other
+        k = fl.number(other, "operand")
+        return NotImplemented if k is None else self**-1 * k
 
     def __rpow__(self, other: float) -> Value:  # other ** self
-        return Value(other) ** self
+        k = fl.number(other, "operand")
+        return NotImplemented if k is None else Value(k) ** self
 
     # --- detaching and differentiating ---
 
@@ -410,15 +375,12 @@ class Value:
         """A new leaf with the same number and no history."""
         return Value(self.data, label=self.label)
 
-    def _backward(self) -> None:
-        """One chain-rule step: add this node's share of ``self.grad`` into each child's grad."""
-        _chain_rule((self,), _FloatMath)
-
     def backward(self, grad: float | Value = 1.0, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node this Value depends on, by the chain rule.
 
         Leaves accumulate across calls (as in PyTorch); interior nodes start from zero. With
-        ``create_graph=True`` the gradients are Values, themselves differentiable.
+        ``create_graph=True`` leaves' gradients are differentiable Values (interior nodes keep
+        the number: no reference cycle); a ``_backward`` closure on the way is a ValueError.
 
         >>> x = Value(2.0)
         >>> y = x ** 3
@@ -431,18 +393,33 @@ class Value:
         >>> x.grad
         12.0
         """
-        global _grad_enabled
-        order = _walk(self, zero_interior=True)
-        if create_graph and not isinstance(grad, Value):
-            grad = Value(grad)
-        self.grad = self.grad + grad if self._a is None else grad
-        order.reverse()
-        # Differentiable gradients record a graph; plain ones never build a Value.
-        previous, _grad_enabled = _grad_enabled, create_graph
-        try:
-            _chain_rule(order, _ValueMath if create_graph else _FloatMath)
-        finally:
-            _grad_enabled = previous
+        _backprop(self, grad, create_graph)
+
+
+def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value] = ()) -> None:
+    # backward(); with create_graph, interior nodes in ``keep`` keep their Value gradients.
+    global _grad_enabled
+    order = _walk(root, zero_interior=True)
+    if create_graph:
+        for node in order:
+            if type(node._b) is _Closure and node._a is not None:
+                raise ValueError(
+                    f"backward(create_graph=True) cannot differentiate op {node._op!r} twice: "
+                    "its _backward closure computes numbers. Add it with engine.register_op"
+                )
+        seed = seed if isinstance(seed, Value) else Value(seed)
+    root.grad = root.grad + seed if root._a is None else seed
+    order.reverse()
+    # Differentiable gradients record a graph; plain ones never build a Value.
+    previous, _grad_enabled = _grad_enabled, create_graph
+    try:
+        _chain_rule(order, _ValueMath if create_graph else _FloatMath)
+    finally:
+        _grad_enabled = previous
+    if create_graph:  # an interior gradient refers to the node's parents, which refer to it
+        for node in order:
+            if node._a is not None and isinstance(node.grad, Value) and node not in keep:
+                node.grad = node.grad.data
 
 
 def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[float | Value]:
@@ -459,14 +436,17 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     reached = set(topological_order(output))
     leaves = [node for node in reached if node._a is None]
     saved = [node.grad for node in leaves]
+    kept = reached.intersection(inputs)
     try:
         for node in leaves:
             node.grad = 0.0
-        output.backward(create_graph=create_graph)
+        _backprop(output, 1.0, create_graph, kept)
         return [x.grad if x in reached else 0.0 for x in inputs]
     finally:
         for node, g in zip(leaves, saved):
             node.grad = g
+        for node in kept - set(leaves):  # an interior input's gradient went to the caller
+            node.grad = float(node.grad)
 
 
 def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
@@ -477,18 +457,27 @@ def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
     """
     rules = RULES
     if m is _FloatMath:  # plain numbers: the hot loop of every backward()
-        for node in nodes:
-            a, b = node._a, node._b
-            if a is None:  # a leaf
-                continue
-            if b is None:  # one Value operand; y is the op's constant
-                a.grad += rules[node._op].backward(a.data, node._arg, node.data, node.grad, m)[0]
-            else:
-                ga, gb = rules[node._op].backward(a.data, b.data, node.data, node.grad, m)
-                a.grad += ga
-                b.grad += gb
-        return
-    for node in nodes:  # the same on Values
+        todo = iter(nodes)
+        while True:
+            try:
+                for node in todo:
+                    a, b = node._a, node._b
+                    if a is None:  # a leaf
+                        continue
+                    if b is None:  # one Value operand; y is the op's constant
+                        a.grad += rules[node._op].backward(
+                            a.data, node._arg, node.data, node.grad, m
+                        )[0]
+                    else:
+                        ga, gb = rules[node._op].backward(a.data, b.data, node.data, node.grad, m)
+                        a.grad += ga
+                        b.grad += gb
+                return
+            except (KeyError, AttributeError):  # b.data of a _Closure, or no rule: its closure
+                if type(node._b) is not _Closure:
+                    raise
+                node._b.run(node)  # a lecture-style node; the others pay nothing for it
+    for node in nodes:  # the same on Values (_backprop refused closures)
         a, b = node._a, node._b
         if a is not None:
             y = node._arg if b is None else b
@@ -515,26 +504,96 @@ def _walk(root: Value, zero_interior: bool) -> list[Value]:
     if root._a is None:
         return [root]
     order: list[Value] = []
-    seen = {root}
+    seen: set[object] = {root}
     stack = [root]  # only interior nodes: a leaf is emitted as soon as it is seen
     push, pop, mark, emit = stack.append, stack.pop, seen.add, order.append
-    while stack:
-        node = stack[-1]
-        a: Value = node._a  # type: ignore[assignment]  # an interior node has a first child
-        if a not in seen:
-            mark(a)
-            if a._a is not None:
-                push(a)
-                continue
-            emit(a)
-        b = node._b
-        if b is not None and b not in seen:
-            mark(b)
-            if b._a is not None:
-                push(b)
-                continue
-            emit(b)
-        if zero_interior:
-            node.grad = 0.0
-        emit(pop())
-    return order
+    while True:
+        try:
+            while stack:
+                node = stack[-1]
+                a: Value = node._a  # type: ignore[assignment]  # an interior node has a child
+                if a not in seen:
+                    mark(a)
+                    if a._a is not None:
+                        push(a)
+                        continue
+                    emit(a)
+                b = node._b
+                if b is not None and b not in seen:
+                    mark(b)
+                    if b._a is not None:
+                        push(b)
+                        continue
+                    emit(b)
+                if zero_interior:
+                    node.grad = 0.0
+                emit(pop())
+            return order
+        except AttributeError:  # b._a of a _Closure: a lecture-style node (any children)
+            if type(node._b) is not _Closure:
+                raise
+            seen.discard(node._b)  # the node comes back here until all its children are in
+            child = next((c for c in node._b.children if c not in seen), None)
+            if child is None:
+                if zero_interior:
+                    node.grad = 0.0
+                emit(pop())
+            else:
+                mark(child)
+                if child._a is not None:
+                    push(child)
+                else:
+                    emit(child)
+
+
+def rule_of(node: Value) -> Rule | None:
+    """The row of ``RULES`` backward() applies at ``node``: None at a leaf, and at a node that
+    its own ``_backward`` closure differentiates (whose op may even share a rule's name)."""
+    return None if node._a is None or type(node._b) is _Closure else RULES[node._op]
+
+
+def register_op(
+    name: str,
+    forward: Callable[..., float],
+    backward: Callable[..., Any],
+    formula: str,
+    arity: int = 1,
+) -> Callable[..., Value]:
+    """Add an op to ``RULES`` and return the function that applies it: ``op(x)`` or ``op(x, y)``.
+
+    ``forward`` takes ``arity`` floats; ``backward(x, y, out, g, m)`` is in ``Rule``'s form (only
+    ``* + -`` and ``m``'s functions), so every path uses it: backward(), create_graph, the
+    narrator, the compiled path. Registering a name again replaces the op; a built-in's name (in
+    any case) is a ValueError.
+
+    >>> cube = register_op("cube", lambda x: x**3, lambda x, y, out, g, m: (3.0 * g * x * x,),
+    ...                    "d(x**3)/dx = 3*x**2")
+    >>> x = Value(2.0); y = cube(x); y.backward(); (y.data, x.grad)
+    (8.0, 12.0)
+    >>> del RULES["cube"]  # (as it was)
+    """
+    if not isinstance(name, str) or not isinstance(formula, str):
+        raise TypeError(f"register_op's name and formula must be str, not {name!r}, {formula!r}")
+    taken = [r for r in RULES if r.lower() == name.lower() and r != name]
+    if not name.isidentifier() or name.lower() in _BUILT_IN or taken:
+        raise ValueError(f"op name {name!r}: not an identifier, or a built-in's, or {taken}'s")
+    if not callable(forward) or not callable(backward):
+        raise TypeError("register_op's forward and backward must be functions")
+    if arity not in (1, 2) or type(arity) is not int:
+        raise ValueError(f"arity must be 1 or 2, not {arity!r}")
+    fwd = forward if arity == 2 else lambda x, _: forward(x)
+    RULES[name] = rule = Rule(fwd, backward, formula, arity)
+    method = _binary(name)
+
+    def op(x: Operand, *y: Operand) -> Value:
+        if RULES.get(name) is not rule:
+            raise ValueError(f"op {name!r} was registered again: use the function returned then")
+        if len(y) != arity - 1:
+            raise TypeError(f"{name} takes {arity} operand(s), got {1 + len(y)}")
+        out = method(x if isinstance(x, Value) else Value(x), *y or (0.0,))
+        if out is NotImplemented:
+            raise TypeError(f"{name}'s y must be a Value or a real number, not {y[0]!r:.40}")
+        return out
+
+    op.__name__ = op.__qualname__ = name
+    return op

@@ -1,0 +1,161 @@
+"""Ctrl-C while the micrograd command starts: status 130 and one line, never a traceback; and the
+lazy package import that makes this possible (``import micrograd`` loads none of the library)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import micrograd
+
+# The console script's own lines, with an audit hook that sends SIGINT to this process the moment
+# the module named by argv[1] starts to load: a Ctrl-C at exactly that point of the start-up.
+CTRL_C_AT_IMPORT = r"""
+import os, signal, sys
+target = sys.argv[1]
+def hook(event, args):
+    if event == "import" and args[0] == target:
+        os.kill(os.getpid(), signal.SIGINT)
+sys.addaudithook(hook)
+from micrograd.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+# The modules the command loads before main() runs, and so before anything can catch Ctrl-C.
+BEFORE_MAIN = r"""
+import sys
+seen = []
+sys.addaudithook(lambda event, args: event == "import" and seen.append(args[0]))
+from micrograd.cli import main
+print(" ".join(seen))
+"""
+
+
+def test_the_command_loads_only_itself_before_main_runs() -> None:
+    """Importing micrograd.cli (what the console script and python -m do before calling main)
+    loads the two small modules micrograd and micrograd.cli, and nothing else but __future__
+    and types: the library, argparse and the rest load inside main, where Ctrl-C is handled."""
+    out = subprocess.run(
+        [sys.executable, "-c", BEFORE_MAIN], capture_output=True, text=True, check=True
+    )
+    assert sorted(out.stdout.split()) == ["__future__", "micrograd", "micrograd.cli", "types"]
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        ("argparse", ["train"]),
+        ("micrograd.train_command", ["train"]),
+        ("micrograd.engine", ["train"]),
+        ("micrograd.nn", ["train"]),
+        ("micrograd.train", ["train"]),
+        ("micrograd.fast", ["train"]),
+        ("numpy", ["train"]),
+        ("matplotlib.figure", ["train"]),
+        ("micrograd.plot", ["train"]),
+        ("micrograd.expr", ["graph", "x=2: x**2"]),
+        ("micrograd.viz", ["graph", "x=2: x**2"]),
+        ("micrograd.explain", ["explain", "x=2: x**2"]),
+    ],
+)
+def test_ctrl_c_while_the_command_loads_is_status_130_and_one_line(
+    tmp_path: Path, module: str, argv: list[str]
+) -> None:
+    """A Ctrl-C the moment any of these modules starts to load (the library, argparse, NumPy,
+    matplotlib) ends the command with status 130 and one line saying it was interrupted."""
+    extra = ["--steps", "3", "--out", str(tmp_path)] if argv == ["train"] else []
+    proc = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AT_IMPORT, module, *argv, *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr in (
+        "micrograd: interrupted\n",
+        f"micrograd {argv[0]}: interrupted\n",
+    )
+
+
+def in_our_functions(stderr: str) -> list[str]:
+    """The traceback lines of stderr that are inside a function of micrograd (not a module body
+    being imported, not Python's own start-up)."""
+    frames = re.findall(r'File "([^"]+)", line \d+, in (\S+)', stderr)
+    return [f"{path} {name}" for path, name in frames if "micrograd" in path and name != "<module>"]
+
+
+def test_ctrl_c_in_the_first_200_ms_is_never_a_traceback_from_micrograd(tmp_path: Path) -> None:
+    """SIGINT to `python -m micrograd train` 0 to 200 ms after it starts. Once micrograd's code
+    runs the result is status 130, one line and no traceback. Before that the interpreter is
+    still starting: killed before it handles SIGINT (status -2, silent), or Python's own start-up
+    (site) or the import of micrograd's two small modules prints Python's traceback, which no
+    program can prevent; none of those has a frame in a function of micrograd."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")  # start as an installed package does
+    cmd = [sys.executable, "-m", "micrograd", "train", "--steps", "100000", "--no-plots"]
+    subprocess.run([*cmd[:3], "--version"], env=env, capture_output=True, check=True)
+    handled = 0
+    for delay in (0.0, 0.005, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.15, 0.2):
+        out = tmp_path / f"run-{delay}"
+        proc = subprocess.Popen(
+            [*cmd, "--out", str(out)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+        assert in_our_functions(err) == [], (delay, err)
+        if "micrograd" in err and "Traceback" not in err:
+            assert proc.returncode == 130, (delay, err)
+            handled += 1
+        elif "Traceback" not in err:
+            assert (proc.returncode, err) == (-signal.SIGINT, ""), delay
+    assert handled >= 1  # the run reached micrograd's code at least once
+
+
+def test_import_micrograd_loads_none_of_the_library_until_used() -> None:
+    """`import micrograd` loads no submodule; each exported name (and each core module as an
+    attribute) is there on first use, the same objects as in their modules."""
+    code = (
+        "import sys, micrograd\n"
+        "print(sorted(m for m in sys.modules if m.startswith('micrograd')))\n"
+        "from micrograd import Value, fit\n"
+        "import micrograd.engine, micrograd.train\n"
+        "print(Value is micrograd.engine.Value, fit is micrograd.train.fit)\n"
+        "print(micrograd.nn.MLP.__name__, micrograd.data.make_moons.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "['micrograd']\nTrue True\nMLP make_moons\n"
+
+
+def test_explain_and_gradcheck_stay_the_functions_after_their_modules_load() -> None:
+    """micrograd.explain and micrograd.gradcheck are the functions micrograd exports, also after
+    `import micrograd.explain` (the import system would set the module there), as before."""
+    import micrograd.explain
+    import micrograd.gradcheck
+    from micrograd.explain import explain
+    from micrograd.gradcheck import gradcheck
+
+    assert (micrograd.explain, micrograd.gradcheck) == (explain, gradcheck)
+    namespace: dict[str, object] = {}
+    exec("from micrograd import *", namespace)
+    assert sorted(k for k in namespace if k != "__builtins__") == sorted(micrograd.__all__)
+    assert namespace["explain"] is explain
+
+
+def test_an_unknown_attribute_of_micrograd_is_an_attribute_error() -> None:
+    """micrograd.nothing raises AttributeError naming it; dir() lists the exports."""
+    with pytest.raises(AttributeError, match="module 'micrograd' has no attribute 'nothing'"):
+        _ = micrograd.nothing  # type: ignore[attr-defined]
+    assert set(micrograd.__all__) <= set(dir(micrograd))
