@@ -145,3 +145,142 @@ def test_missing_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         plot_history([1.0], path=tmp_path / "h.png")
     with pytest.raises(ImportError, match=r'pip install "micrograd-learn\[plot\]"'):
         plot_decision_boundary(vertical, CORNERS, LEFT_RIGHT, tmp_path / "b.png")
+
+
+# --- what the decision-boundary picture shows ---
+
+
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Collect the Figure of each picture as it is saved (and still save it)."""
+    from micrograd import plot
+
+    figures: list[Any] = []
+    save = plot._save
+
+    def keep(fig: Any, *args: Any, **kwargs: Any) -> Path:
+        figures.append(fig)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plot, "_save", keep)
+    return figures
+
+
+def boundary_vertices(fig: Any) -> Any:
+    """The vertices of every boundary line (unfilled contours) in the figure's axes."""
+    from matplotlib.contour import ContourSet
+
+    (ax,) = fig.axes
+    lines = [c for c in ax.collections if isinstance(c, ContourSet) and not c.filled]
+    return np.concatenate([path.vertices for cs in lines for path in cs.get_paths()])
+
+
+def png_text(path: Path) -> dict[str, str]:
+    """The text chunks (tEXt, iTXt) of a PNG file, keyword -> text."""
+    data, found, at = path.read_bytes(), {}, 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        if kind == b"tEXt":
+            key, _, text = body.partition(b"\0")
+            found[key.decode("latin-1")] = text.decode("latin-1")
+        elif kind == b"iTXt":
+            key, _, rest = body.partition(b"\0")
+            text = rest[2:].split(b"\0", 2)[2]  # compression flag, method, language, key
+            found[key.decode("utf-8")] = text.decode("utf-8")
+        at += 12 + length
+    return found
+
+
+@pytest.mark.parametrize("resolution", [12, 20, 40])
+def test_the_boundary_is_smooth_where_the_score_is_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resolution: int
+) -> None:
+    """A circle of radius 0.8 as boundary (score 0.64 - x^2 - y^2) is drawn on the circle to
+    within a twentieth of the grid's spacing: not the grid's staircase, which is off by up to
+    half a spacing."""
+    figures = drawn(monkeypatch)
+    points = [[-1.0, -1.0], [1.0, 1.0], [0.0, 0.0], [1.0, -1.0]]
+    plot_decision_boundary(
+        None,
+        points,
+        [0, 0, 1, 0],
+        tmp_path / "circle.png",
+        predict=lambda p: 0.64 - p[:, 0] ** 2 - p[:, 1] ** 2,
+        resolution=resolution,
+        padding=0.0,
+    )
+    spacing = 2.0 / (resolution - 1)
+    radii = np.hypot(*boundary_vertices(figures[0]).T)
+    assert np.max(np.abs(radii - 0.8)) < spacing / 20
+
+
+def test_multiclass_boundaries_lie_where_two_scores_tie(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three classes scored -x, 0, x (less 1/4 on the sides) tie on the lines x = -1/4 and
+    x = 1/4: every boundary vertex is on one of them (to rounding)."""
+    figures = drawn(monkeypatch)
+    points = [[-1.0, -1.0], [0.0, 0.0], [1.0, 1.0]]
+
+    def three(p: Any) -> Any:
+        return np.column_stack([-p[:, 0] - 0.25, np.zeros(len(p)), p[:, 0] - 0.25])
+
+    plot_decision_boundary(
+        None, points, [0, 1, 2], tmp_path / "three.png", predict=three, resolution=9
+    )
+    xs = boundary_vertices(figures[0])[:, 0]
+    assert np.max(np.minimum(np.abs(xs - 0.25), np.abs(xs + 0.25))) < 1e-12
+    assert sorted(set(np.round(xs, 9))) == [-0.25, 0.25]
+
+
+def test_legend_and_axes_name_the_classes_and_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The legend names each class (the binary labels -1 and 1 here) and the boundary; the axes
+    are labelled x₁ and x₂, or as asked."""
+    figures = drawn(monkeypatch)
+    plot_decision_boundary(vertical, CORNERS, LEFT_RIGHT, tmp_path / "b.png", resolution=6)
+    plot_decision_boundary(
+        vertical,
+        CORNERS,
+        [0, 0, 1, 1],
+        tmp_path / "named.png",
+        resolution=6,
+        class_names=["left", "right"],
+        axis_labels=("width", "height"),
+    )
+    labelled = [
+        ([t.get_text() for t in fig.axes[0].get_legend().get_texts()],
+         fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel())
+        for fig in figures
+    ]  # fmt: skip
+    assert labelled == [
+        (["class -1", "class 1", "decision boundary"], "x₁", "x₂"),
+        (["left", "right", "decision boundary"], "width", "height"),
+    ]
+
+
+def test_class_names_must_name_every_class(tmp_path: Path) -> None:
+    """Fewer class_names than classes is a ValueError saying how many are needed."""
+    with pytest.raises(ValueError, match="class_names must name all 2 classes, not 1"):
+        plot_decision_boundary(
+            vertical, CORNERS, LEFT_RIGHT, tmp_path / "b.png", class_names=["only"]
+        )
+
+
+def test_the_png_carries_its_alt_text(tmp_path: Path) -> None:
+    """The PNG's Title and Description say what it shows (alt text for where it is embedded),
+    or carry the alt text given."""
+    path = plot_decision_boundary(
+        vertical, CORNERS, LEFT_RIGHT, tmp_path / "b.png", resolution=6, title="corners"
+    )
+    assert png_text(path)["Title"] == "corners"
+    assert png_text(path)["Description"] == (
+        "corners: The plane shaded by the class the model predicts (class -1 blue, class 1 "
+        "orange), a black line where the prediction changes, and the 4 data points coloured by "
+        "their own class."
+    )
+    path = plot_decision_boundary(
+        vertical, CORNERS, LEFT_RIGHT, tmp_path / "c.png", resolution=6, alt="two halves"
+    )
+    assert png_text(path)["Description"] == "two halves"

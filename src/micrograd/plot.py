@@ -74,9 +74,13 @@ def _curve(name: str, values: object) -> list[float]:
     ]
 
 
-def _save(fig: Figure, path: str | os.PathLike[str], dpi: int) -> Path:
+def _save(
+    fig: Figure, path: str | os.PathLike[str], dpi: int, metadata: dict[str, str] | None = None
+) -> Path:
+    """Write the PNG (``metadata``: its text chunks, such as Title and Description)."""
     path = Path(path)
-    fig.savefig(path, dpi=dpi, format="png")  # no bbox_inches="tight": that changes the size
+    # no bbox_inches="tight": that changes the size
+    fig.savefig(path, dpi=dpi, format="png", metadata=metadata)
     return path
 
 
@@ -98,6 +102,54 @@ def _classes(out: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], bool]:
     return (out > 0).astype(int), True
 
 
+def _margins(out: npt.NDArray[Any], classes: npt.NDArray[Any], k: int) -> npt.NDArray[Any]:
+    """Per point and class, a number > 0 exactly where that class is predicted, shape (n, k).
+
+    From scores it is continuous: a binary score s gives (-s, s); a row of scores gives each
+    class's lead over the best other class. So the boundary, where it crosses 0, can be drawn
+    between grid points where it really is. From class indices it is only 1/2 or -1/2.
+    """
+    import numpy as np
+
+    scores = out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+    if scores.ndim == 1 and scores.dtype.kind == "f":
+        margins = np.zeros((len(scores), k))
+        margins[:, 0], margins[:, 1] = -scores, scores
+        return margins
+    if scores.ndim == 2 and scores.shape[1] == k:
+        values = scores.astype(float)
+        best_two = np.sort(values, axis=1)[:, -2:]  # second best, best
+        other = np.where(values == best_two[:, 1:], best_two[:, :1], best_two[:, 1:])
+        return values - other
+    indicator: npt.NDArray[Any] = (classes[:, None] == np.arange(k)[None, :]) - 0.5
+    return indicator
+
+
+def _class_names(names: Sequence[str] | None, k: int, binary: bool, labels: Any) -> list[str]:
+    """The legend's name of each class: ``names``, or the binary labels, or ``class i``."""
+    if names is not None:
+        given = [check.text(f"class_names[{i}]", n) for i, n in enumerate(names)]
+        if len(given) < k:
+            raise ValueError(f"class_names must name all {k} classes, not {len(given)}")
+        return given[:k]
+    values = sorted({float(v) for v in labels})
+    if binary and len(values) == 2:
+        return [f"class {v:g}" for v in values]
+    return [f"class {c}" for c in range(k)]
+
+
+def _describe_boundary(names: list[str], colours: list[str], n: int, title: str | None) -> str:
+    """Alt text of a decision-boundary picture."""
+    shades = ", ".join(
+        f"{name} {colour.removeprefix('tab:')}" for name, colour in zip(names, colours, strict=True)
+    )
+    text = (
+        f"The plane shaded by the class the model predicts ({shades}), a black line where the "
+        f"prediction changes, and the {n} data points coloured by their own class."
+    )
+    return f"{title}: {text}" if title else text
+
+
 def plot_decision_boundary(
     model: Model | None,
     X: Sequence[Sequence[float]] | npt.NDArray[Any],
@@ -110,6 +162,9 @@ def plot_decision_boundary(
     size: tuple[int, int] = (640, 480),
     dpi: int = 100,
     title: str | None = None,
+    class_names: Sequence[str] | None = None,
+    axis_labels: tuple[str, str] = ("x₁", "x₂"),
+    alt: str | None = None,
 ) -> Path:
     """Draw the classes ``model`` gives over the plane, with the data on top, to a PNG file.
 
@@ -117,8 +172,15 @@ def plot_decision_boundary(
     labels may be ±1 or 0/1) or a list of Values (multiclass: the argmax; labels 0..K-1). It is
     evaluated on a ``resolution`` x ``resolution`` grid under ``no_grad()``. For speed, pass
     ``predict`` instead: an array of points, shape (n, 2), in; scores (n,) or (n, K), or integer
-    classes (n,), out. The grid spans the data plus ``padding`` of its range on each side. The
-    PNG is ``size`` pixels (width, height); returns its path.
+    classes (n,), out. The grid spans the data plus ``padding`` of its range on each side.
+
+    The boundary is drawn where the scores tie (a score of 0; two largest scores equal),
+    interpolated between grid points, so it is a smooth curve rather than the grid's staircase
+    (integer classes give only the staircase). A legend names the classes (``class_names``, by
+    default ``class 0``, ``class 1``, ... or the two binary labels) and the boundary; the axes
+    are labelled ``axis_labels``. ``alt`` (by default a description of the picture) is stored
+    as the PNG's Description, alt text for wherever the picture is shown. The PNG is ``size``
+    pixels (width, height); returns its path.
 
     >>> import tempfile, os
     >>> X, y = [[0.0, 0.0], [1.0, 1.0]], [-1, 1]
@@ -128,7 +190,6 @@ def plot_decision_boundary(
     """
     _require_matplotlib()
     import numpy as np
-    from matplotlib.colors import ListedColormap
 
     points = np.asarray(check.rows("X", X), dtype=float)
     labels = np.asarray(check.reals("y", y), dtype=float)
@@ -169,23 +230,46 @@ def plot_decision_boundary(
         raise ValueError(f"the model gave {len(out)} outputs for {len(grid)} points")
     classes, binary = _classes(out)
     point_classes = (labels > 0).astype(int) if binary else labels.astype(int)
-
     k = max(2, int(classes.max()) + 1, int(point_classes.max()) + 1)
+    names = _class_names(class_names, k, binary, labels)
+    xlabel, ylabel = (check.text(f"axis_labels[{i}]", t) for i, t in enumerate(axis_labels))
     colours = [_CLASS_COLOURS[i % len(_CLASS_COLOURS)] for i in range(k)]
-    cmap = ListedColormap(colours)
+    margins = _margins(out, classes, k).reshape(*xx.shape, k)
+
+    from matplotlib.lines import Line2D
+
     fig = _figure(size, dpi)
     ax = fig.add_subplot()
-    levels = np.arange(k + 1) - 0.5
-    ax.contourf(xx, yy, classes.reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.3)
-    ax.scatter(
-        points[:, 0], points[:, 1], c=point_classes, cmap=cmap, vmin=-0.5, vmax=k - 0.5,
-        s=20, edgecolors="black", linewidths=0.5,
-    )  # fmt: skip
+    for c in range(k):  # each class's region: where its margin is positive
+        field = margins[..., c]
+        if field.max() > 0:
+            top = float(field.max()) + 1.0
+            ax.contourf(xx, yy, field, levels=[0.0, top], colors=[colours[c]], alpha=0.3)
+    for c in range(k):  # the boundary: where a margin crosses 0
+        field = margins[..., c]
+        if field.min() < 0 < field.max():
+            ax.contour(xx, yy, field, levels=[0.0], colors="black", linewidths=1.2)
+    for c in range(k):
+        mine = point_classes == c
+        ax.scatter(
+            points[mine, 0], points[mine, 1], color=colours[c], s=20, edgecolors="black",
+            linewidths=0.5,
+        )  # fmt: skip
+    handles = [
+        Line2D([], [], linestyle="", marker="o", markersize=6, markerfacecolor=colours[c],
+               markeredgecolor="black", markeredgewidth=0.5, label=names[c])
+        for c in range(k)
+    ] + [Line2D([], [], color="black", linewidth=1.2, label="decision boundary")]  # fmt: skip
+    ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85)
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    return _save(fig, path, dpi)
+    if alt is None:
+        alt = _describe_boundary(names, colours, len(points), title)
+    return _save(fig, path, dpi, {"Title": title or "decision boundary", "Description": alt})
 
 
 def plot_history(
