@@ -221,8 +221,7 @@ def draw_text(root: Value, *, unicode: bool = True, digits: int = 4, max_depth: 
     `-- a   data 2.0000   grad 0.0000
     """
     unicode, digits = check.boolean("unicode", unicode), check.integer("digits", digits, 0)
-    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
-        raise ValueError(f"max_depth must be a whole number of levels >= 1, not {max_depth!r}")
+    max_depth = check.integer("max_depth", max_depth, 1, what="a number of levels, an integer")
     tee, last, bar, gap = (
         ("├── ", "└── ", "│   ", "    ") if unicode else ("|-- ", "`-- ", "|   ", "    ")
     )

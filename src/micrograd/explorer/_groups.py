@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from micrograd import _check as check
 from micrograd.engine import Value
 
 __all__ = ["MAX_DIRECT", "Group", "find_groups", "module_path"]
@@ -130,8 +131,8 @@ def find_groups(
     their neuron go into the neuron's box, inside its layer's box; any box, and the top level,
     with more than ``max_direct`` nodes of its own gets parts of consecutive nodes.
     """
-    if isinstance(max_direct, bool) or not isinstance(max_direct, int) or max_direct < 2:
-        raise ValueError(f"max_direct must be an int >= 2, got {max_direct!r}")
+    max_direct = check.integer("max_direct", max_direct, 2, what="an int")
+    order = check.values("order", order, nonempty=False)
     params = _named_leaves(order, model)
     member: dict[Value, tuple[str, ...]] = {}
     for node in order:

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, overload
 
+from micrograd import _check as check
 from micrograd.engine import Value
 from micrograd.explain import Explanation, explain
 from micrograd.explorer._groups import find_groups
@@ -161,6 +162,14 @@ def page(
     """
     from micrograd import __version__
 
+    if not isinstance(data, dict):
+        check.wrong_type("data", data, "the dict graph_data() gives")
+    if "title" not in data:
+        check.wrong_value("data", data, "the dict graph_data() gives")
+    check.text("before", before)
+    check.text("after", after)
+    if title is not None:
+        check.text("title", title)
     parts = {
         "version": __version__,
         "doc-title": html.escape(data["title"] if title is None else title),
@@ -186,11 +195,9 @@ class Explorer:
     """
 
     def __init__(self, html_page: str, title: str, height: int = 640) -> None:
-        if isinstance(height, bool) or not isinstance(height, int) or height < 200:
-            raise ValueError(f"height must be an int >= 200 (pixels), got {height!r}")
-        self.html = html_page
-        self.title = title
-        self.height = height
+        self.html = check.text("html_page", html_page)
+        self.title = check.text("title", title)
+        self.height = check.integer("height", height, 200, what="an int")  # pixels
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to ``path`` (UTF-8) and return the path."""
@@ -246,6 +253,6 @@ def to_html(
 
 def write(text: str, path: str | os.PathLike[str]) -> Path:
     """Write a page to ``path`` as UTF-8 and return the path."""
-    out = Path(path)
+    out = Path(check.path("path", path))
     out.write_text(text, encoding="utf-8")
     return out

@@ -13,10 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from micrograd import _check as check
 from micrograd.engine import Value
 from micrograd.explorer._page import _asset, _script_json, graph_data, page, write
-from micrograd.nn import MLP
-from micrograd.train import StepRecord, _data_loss, _outputs, _targets, predict
+from micrograd.nn import MLP, Module
+from micrograd.train import (
+    LOSS_KINDS,
+    StepRecord,
+    _check_model,
+    _data_loss,
+    _outputs,
+    _targets,
+    predict,
+)
 
 __all__ = ["Checkpoints", "training_report"]
 
@@ -39,16 +48,20 @@ class Checkpoints:
     steps: list[tuple[int, dict[str, float]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
-            raise ValueError(f"every must be an int >= 1, got {self.every!r}")
+        if not isinstance(self.model, Module):
+            check.wrong_type("model", self.model, "a micrograd Module (an MLP)")
+        self.every = check.integer("every", self.every, 1, what="an int")
+        self.start = check.integer("start", self.start, 0)
 
     def take(self, step: int) -> None:
         """Keep the model's weights as they are after ``step`` steps (once per step)."""
+        step = check.integer("step", step, 0)
         if not self.steps or self.steps[-1][0] != step:
             self.steps.append((step, self.model.state_dict()))
 
     def wrap(self, callback: Callable[[StepRecord], object]) -> Callable[[StepRecord], object]:
         """``callback``, then the weights taken after each ``every``-th step."""
+        check.function("callback", callback, "a fit() callback: a function of a StepRecord")
 
         def on_step(record: StepRecord) -> object:
             stop = callback(record)
@@ -195,8 +208,23 @@ def training_report(
     graph of the loss on the first point. Returns the page, or writes it to ``path`` and returns
     the path. Raises ValueError if ``X`` and ``y`` differ in length or are empty.
     """
-    if len(X) != len(y) or not y:
+    _check_model(model)
+    X, y = check.rows("X", X), check.labels("y", y)
+    if len(X) != len(y):
         raise ValueError(f"X and y need the same, nonzero length: {len(X)} and {len(y)}")
+    loss = check.choice("loss", loss, LOSS_KINDS)
+    losses = check.reals("losses", losses, nonempty=False)
+    accuracies = check.reals("accuracies", accuracies, nonempty=False)
+    for i, kept in enumerate(check.sequence("checkpoints", checkpoints, "(step, state) pairs")):
+        pair = check.sequence(f"checkpoints[{i}]", kept, "a (step, state_dict) pair")
+        if len(pair) != 2 or not isinstance(pair[1], dict):
+            check.wrong_value(f"checkpoints[{i}]", kept, "a (step, state_dict) pair")
+        check.integer(f"checkpoints[{i}][0]", pair[0], 0)
+    if not isinstance(settings, dict):
+        check.wrong_type("settings", settings, "a dict of setting -> value")
+    first_step, summary = check.integer("first_step", first_step, 0), check.text("summary", summary)
+    if path is not None:
+        check.path("path", path)
     if len(losses) != len(accuracies):
         raise ValueError(f"{len(losses)} losses but {len(accuracies)} accuracies: one per step")
     root = _one_input(model, X, y, loss)
