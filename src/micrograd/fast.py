@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
     raise ImportError(f"micrograd.fast needs NumPy: {install_hint('fast')}") from exc
 
+from micrograd import _check as check
 from micrograd._tracing import (
     Recorder,
     StructureError,
@@ -43,7 +44,7 @@ from micrograd.engine import (
     is_grad_enabled,
     topological_order,
 )
-from micrograd.optim import adam_update, sgd_update
+from micrograd.optim import _adam_settings, _sgd_settings, adam_update, sgd_update
 
 __all__ = [
     "FORWARDS",
@@ -171,7 +172,7 @@ def rule_backward(op: str) -> Callable[[Any, Any, Any, Any], tuple[Any, ...]]:
     twin in ``FORWARDS`` (one registered later, whose rule may be written for floats only), the
     rule run with the engine's float math on each element.
     """
-    backward = RULES[op].backward
+    backward = RULES[check.choice("op", op, tuple(RULES))].backward
     if op in FORWARDS:
         return lambda x, y, out, g: tuple(backward(x, y, out, g, NumpyMath))
     arity = RULES[op].arity  # how many Value operands, so how many gradients
@@ -831,6 +832,18 @@ class ArrayOptimizer(Protocol):
         """Move ``theta`` (in place) one step against ``grad``."""
 
 
+def _check_update(theta: object, grad: object) -> Array:
+    """``grad`` as an array for an in-place update of ``theta`` (a float64 array of its shape)."""
+    if not isinstance(theta, np.ndarray) or theta.dtype != np.float64:
+        check.wrong_type("theta", theta, "a float64 NumPy array (it is updated in place)")
+    g = np.asarray(grad)
+    if g.dtype.kind not in "iuf":
+        check.wrong_type("grad", grad, "an array of real numbers")
+    if g.shape != theta.shape:
+        check.wrong_value("grad", grad, f"an array of theta's shape {theta.shape}")
+    return g
+
+
 class ArraySGD:
     """``micrograd.optim.SGD`` (so ``torch.optim.SGD``) on a parameter array, in place.
 
@@ -845,15 +858,13 @@ class ArraySGD:
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        self.lr = lr
-        self.momentum = momentum
-        self.dampening = dampening
-        self.nesterov = nesterov
-        self.weight_decay = weight_decay
+        settings = _sgd_settings(lr, momentum, dampening, nesterov, weight_decay)
+        self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay = settings
         self.momentum_buffer: Array | None = None
 
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
+        grad = _check_update(theta, grad)
         theta[...], buf = sgd_update(
             theta,
             grad,
@@ -881,16 +892,15 @@ class ArrayAdam:
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        self.lr = lr
-        self.betas = betas
-        self.eps = eps
-        self.weight_decay = weight_decay
+        settings = _adam_settings(lr, betas, eps, weight_decay, False)
+        self.lr, self.betas, self.eps, self.weight_decay, _ = settings
         self.step_count = 0
         self.exp_avg: Array | None = None
         self.exp_avg_sq: Array | None = None
 
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
+        grad = _check_update(theta, grad)
         if self.exp_avg is None or self.exp_avg_sq is None:
             self.exp_avg, self.exp_avg_sq = np.zeros_like(theta), np.zeros_like(theta)
         self.step_count += 1
@@ -974,14 +984,14 @@ class Program:
         example_inputs: Sequence[Any],
         retrace: bool = True,
     ) -> None:
-        self.fn = fn
-        self.params = list(params)
+        self.fn = check.function("fn", fn, "a function of the inputs that returns a Value")
+        self.params = check.values("params", params, nonempty=False)
         if len(set(self.params)) != len(self.params):
             raise ValueError("params lists a Value twice")
         for p in self.params:
             if not isinstance(p, Value) or p._a is not None:
                 raise ValueError("params must be leaf Values (no children)")
-        self.retrace = retrace
+        self.retrace = check.boolean("retrace", retrace)
         self.traces = 0
         self.grad: Array = np.zeros(len(self.params))
         self._programs: dict[_Shapes, _Compiled] = {}
@@ -1008,6 +1018,10 @@ class Program:
             root = self.fn(*nested)
         if not isinstance(root, Value):
             raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
+        order, n_loss = _order(root, list(recorder.reads))
+        # A node made by hand or before the trace keeps its number; the program computes it.
+        for node, what in settle(order).items():
+            recorder.reads.setdefault(node, what)
         watched = list(recorder.reads)
         return _Graph(order, n_loss, self.params, leaves, watched), recorder
 
@@ -1016,10 +1030,6 @@ class Program:
         saved = self._theta()
         moved = not _same_bits(saved, theta)
         try:
-        order, n_loss = _order(root, list(recorder.reads))
-        # A node made by hand or before the trace keeps its number; the program computes it.
-        for node, what in settle(order).items():
-            recorder.reads.setdefault(node, what)
             if moved:
                 for p, value in zip(self.params, theta.tolist(), strict=True):
                     p.data = value
@@ -1078,6 +1088,8 @@ class Program:
     def loss_and_grad(self, theta: Any, *inputs: Any) -> tuple[float, Array]:
         """The loss and its gradient (in ``params`` order) at ``theta``; no Value is touched."""
         arrays = self._arrays(inputs)
+        if not (isinstance(theta, np.ndarray) and theta.dtype == np.float64):
+            theta = check.reals("theta", theta, nonempty=False)
         theta = np.asarray(theta, dtype=np.float64)
         if theta.shape != (len(self.params),):
             raise ValueError(f"theta must hold {len(self.params)} numbers, not {theta.shape}")
@@ -1109,6 +1121,10 @@ class Program:
         is updated and its ``.grad`` holds this step's gradient. An ``ArraySGD``/``ArrayAdam``
         updates on arrays; any other optimizer (``micrograd.optim``) steps on the Values.
         """
+        if isinstance(optimizer, type) or not any(
+            hasattr(optimizer, m) for m in ("update", "step")
+        ):
+            check.wrong_type("optimizer", optimizer, "an ArraySGD, ArrayAdam or optim optimizer")
         if not hasattr(optimizer, "update"):
             for p in self.params:
                 p.grad = 0.0
@@ -1219,6 +1235,9 @@ def compile_model(
 
     Call it as ``program(xs, y)`` with a batch of the same shape (new numbers each time).
     """
+    if isinstance(model, type) or not callable(model) or not hasattr(model, "parameters"):
+        check.wrong_type("model", model, "a model: callable on a row, with parameters()")
+    check.function("loss_fn", loss_fn, "a loss function (outputs, targets) -> Value")
 
     def fn(xs: list[list[Value]], ys: list[Value]) -> Value:
         return loss_fn([model(x) for x in xs], ys)
