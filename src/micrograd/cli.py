@@ -165,11 +165,15 @@ Train an MLP on a toy data set. With no options this is micrograd's moons demo:
 MLP(2, [16, 16, 1]) on 100 moons (noise 0.1), hinge loss + 1e-4 * L2, SGD with the
 learning rate falling linearly from 1.0 to 0.1, 100 steps, seed 1337.
 
-Writes into the output folder: model.json (the checkpoint: every --checkpoint-every
-steps and at the end), history.csv (loss, accuracy and lr per step), loss.png and
-boundary.png. Ctrl-C stops after the current step, saves the checkpoint and exits
-with status 130 (a second Ctrl-C stops at once, keeping the last checkpoint); continue
-with --resume. A NaN or infinite loss stops with status 1, keeping the last checkpoint.
+Writes into the output folder, after clearing an earlier run's files from it:
+model.json (the checkpoint: every --checkpoint-every steps and at the end) with
+history.csv (loss, accuracy and lr per step) up to the same step, loss.png and
+boundary.png. One run at a time per folder: a second run into it exits with status 2.
+Ctrl-C stops after the current step, saves the checkpoint and exits with status 130
+(a second Ctrl-C stops at once, keeping the last checkpoint); continue with --resume,
+which goes on exactly as if never stopped (the same batches too). A loss that is NaN
+or infinite, or stays above 10 x max(first loss, 1) for 10 steps in a row, stops with
+status 1, keeping the last checkpoint whose loss was good.
 
 A resumed run takes its settings from the checkpoint; options given on the command
 line override them (the architecture must match the saved model).

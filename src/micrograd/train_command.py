@@ -61,7 +61,6 @@ SGD_LR = {("mse", "lecture"): 0.01, ("mse", None): 0.02, (None, "lecture"): 0.1}
 
 HIDDEN_ACTIVATIONS = [a for a in ACTIVATIONS if a != "linear"]
 
-
 MODEL_FILE = "model.json"
 HISTORY_FILE = "history.csv"
 LOSS_PLOT = "loss.png"
