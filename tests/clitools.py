@@ -6,6 +6,8 @@ import csv
 import json
 import signal
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +72,9 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> None:
         return on_step(self, record)
 
     monkeypatch.setattr(RUN._Run, "on_step", on_step_then_ctrl_c)
+
+
+def python_prints(code: str) -> str:
+    """What a fresh Python (this interpreter) prints running ``code`` (it must succeed)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from clitools import interrupt_after, metadata, png_size, run, train
+from clitools import interrupt_after, metadata, png_size, python_prints, run, train
 from micrograd import cli
 from micrograd.data import DATASETS, make_moons
 from micrograd.engine import Value
@@ -399,8 +399,7 @@ def test_help_imports_no_heavy_library() -> None:
         "    main(['--help']); main(['train', '--help']); main(['graph', '--help'])\n"
         "print(sorted({'numpy', 'matplotlib', 'graphviz', 'tqdm'} & set(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout == "[]\n"
+    assert python_prints(code) == "[]\n"
 
 
 def test_python_dash_m_and_the_console_script(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import micrograd
+from clitools import python_prints
 
 # The console script's own lines, with an audit hook that sends SIGINT to this process the moment
 # the module named by argv[1] starts to load: a Ctrl-C at exactly that point of the start-up.
@@ -42,10 +43,8 @@ def test_the_command_loads_only_itself_before_main_runs() -> None:
     """Importing micrograd.cli (what the console script and python -m do before calling main)
     loads the two small modules micrograd and micrograd.cli, and nothing else but __future__
     and types: the library, argparse and the rest load inside main, where Ctrl-C is handled."""
-    out = subprocess.run(
-        [sys.executable, "-c", BEFORE_MAIN], capture_output=True, text=True, check=True
-    )
-    assert sorted(out.stdout.split()) == ["__future__", "micrograd", "micrograd.cli", "types"]
+    loaded = python_prints(BEFORE_MAIN).split()
+    assert sorted(loaded) == ["__future__", "micrograd", "micrograd.cli", "types"]
 
 
 @pytest.mark.parametrize(
@@ -135,8 +134,7 @@ def test_import_micrograd_loads_none_of_the_library_until_used() -> None:
         "print(Value is micrograd.engine.Value, fit is micrograd.train.fit)\n"
         "print(micrograd.nn.MLP.__name__, micrograd.data.make_moons.__name__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout == "['micrograd']\nTrue True\nMLP make_moons\n"
+    assert python_prints(code) == "['micrograd']\nTrue True\nMLP make_moons\n"
 
 
 def test_explain_and_gradcheck_stay_the_functions_after_their_modules_load() -> None:
