@@ -50,9 +50,13 @@ def _scores(name: str, scores: object) -> list[Value]:
     ]
 
 
-def _target(name: str, t: object) -> Target:
-    """A target: a Value (kept as an input of the graph) or a real number, as a float."""
-    return t if isinstance(t, Value) else check.number(name, t, "a real number or a Value")
+def _targets(name: str, targets: list[object]) -> list[Target]:
+    """Targets: Values (kept as inputs of the graph) or real numbers, as floats."""
+    out = list(targets)
+    for i, t in enumerate(out):
+        if type(t) is not float and not isinstance(t, Value):  # the checks' slow path
+            out[i] = check.number(f"{name}[{i}]", t, "a real number or a Value")
+    return out  # type: ignore[return-value]
 
 
 def _pairs(scores: Sequence[Score], targets: Sequence[Target]) -> list[tuple[Value, Target]]:
@@ -62,7 +66,7 @@ def _pairs(scores: Sequence[Score], targets: Sequence[Target]) -> list[tuple[Val
         raise ValueError(
             f"targets must hold one target per score: {len(values)} scores but {len(ts)} targets"
         )
-    return [(v, _target(f"targets[{i}]", t)) for i, (v, t) in enumerate(zip(values, ts))]
+    return list(zip(values, _targets("targets", ts)))
 
 
 def mse_loss(scores: Sequence[Score], targets: Sequence[Target], reduction: str = "mean") -> Value:
@@ -178,7 +182,7 @@ def cross_entropy(
             if len(probs) != n:
                 check.wrong_value(f"targets[{i}]", t, f"a row of {n} class probabilities")
             # -Σ p log softmax = Σ p (lse - v), summed from 0 as _reduce sums.
-            weights = [_target(f"targets[{i}][{j}]", p) for j, p in enumerate(probs)]
+            weights = _targets(f"targets[{i}]", probs)
             terms.append(
                 sum(((lse - v) * p for v, p in zip(values, weights, strict=True)), Value(0.0))
             )
