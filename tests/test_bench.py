@@ -32,6 +32,7 @@ def rows(text: str, header: str) -> list[list[str]]:
     return table
 
 
+@pytest.mark.torch
 def test_quick_suite_prints_tables_and_saves_json_plot_markdown(
     reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -58,7 +58,7 @@ def test_setup_commands_are_the_main_job_and_cis_test_command() -> None:
     assert awk in (ROOT / ".ci" / "run").read_text()
     ci = subprocess.run(["bash", "-c", awk], cwd=ROOT, capture_output=True, text=True, check=True)
     assert ci.stdout.strip() == tests
-    assert tests.endswith(".venv/bin/python -m pytest")
+    assert tests == "bash scripts/test"
 
 
 def python_blocks() -> list[int]:
