@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import operator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from graphs import and_gate, seed002
-from micrograd.engine import RULES, Rule, Value, topological_order
+from lecture import lecture_op
+from micrograd.engine import RULES, Rule, Value, register_op, topological_order
 from micrograd.explain import (
     Explanation,
     compare_naive_recursion,
@@ -118,6 +122,7 @@ INFIX = {
     "*": operator.mul,
     "/": operator.truediv,
     "**": operator.pow,
+    "pow": operator.pow,  # a Value ** a Value
 }
 UNARY_ARGS = {"log": 1.5, "sqrt": 2.0, "ReLU": 0.7, "leaky_relu": -0.7, "abs": -0.7}
 
@@ -126,9 +131,11 @@ UNARY_ARGS = {"log": 1.5, "sqrt": 2.0, "ReLU": 0.7, "leaky_relu": -0.7, "abs": -
 def test_every_op_agrees_with_backward(op: str) -> None:
     """For every op in the rule table the narrator's gradients equal backward()'s."""
     x, w = Value(UNARY_ARGS.get(op, 0.6), label="x"), Value(1.7, label="w")
-    if not op.isidentifier():  # an infix op
+    if op in INFIX:
         f = INFIX[op]
-        root = f(f(x, w), 1.3)  # a Value operand, then a plain-number one
+        root = f(f(x, w), 1.3) if op != "pow" else f(x, w)  # a Value operand, then a number
+    elif RULES[op].arity == 2:  # a method of two operands, such as maximum
+        root = getattr(getattr(x, op)(w), op)(1.3)
     else:
         root = getattr(x * w, op.lower())()
     narrated = explain(root)
@@ -181,14 +188,14 @@ def test_negation_shows_as_multiplication_by_minus_one() -> None:
 
 
 def test_power_shows_its_exponent() -> None:
-    """x**3 shows as `x**3`, with the exponent as y and the local derivative 3 * x**2."""
+    """x**3 shows as `x**3`, with the exponent as k and the local derivative 3 * x**2."""
     x = Value(2.0, label="x")
     step = explain(x**3)[0]
     assert (
         step.expression,
         step.operands[1],
         step.contributions[0].local,
-    ) == ("x**3", ("y", "", 3.0), 12.0)
+    ) == ("x**3", ("k", "", 3.0), 12.0)
 
 
 def test_division_and_its_rule() -> None:
@@ -309,3 +316,188 @@ def test_narrator_uses_floats_not_values() -> None:
     """The narrator evaluates rules on floats: every local derivative is a float."""
     locals_ = [c.local for s in explain(seed002()) for c in s.contributions]
     assert [float] * len(locals_) == [type(v) for v in locals_]
+
+
+# --- Lecture-style ops: a node built by hand whose _backward is a closure ---
+
+
+def cube(x: Value) -> Value:
+    """The issue's example: an op named 'cube', with no rule, d/dx x**3 = 3x**2."""
+    return lecture_op("cube", x.data**3, (x,), [3 * x.data**2])
+
+
+def test_a_closure_op_is_narrated_with_the_closures_numbers() -> None:
+    """cube(x) has no rule: the step says so and shows what its closure added, 3 * 2**2 * 0.5."""
+    x = Value(2.0, label="x")
+    y = cube(x) * 0.5
+    y.label = "y"
+    narrated = explain(y)
+    step = narrated[1]
+    y.backward()
+    assert (step.op, step.expression, step.closure) == ("cube", "cube(x)", True)
+    assert "'cube' has no rule to narrate" in step.formula
+    assert [
+        (c.child, c.local, c.upstream, c.product, c.grad_after) for c in step.contributions
+    ] == [("x", None, 0.5, 6.0, 6.0)]
+    assert (narrated.grads["x"], x.grad) == (6.0, 6.0)
+    assert "x.grad += 6, what the closure added   so x.grad = 6" in step.text()
+    assert "| `x.grad` | closure | 0.5 | 6 | 6 |" in step.markdown()
+
+
+def test_lecture_ops_with_a_rules_name_run_their_closure() -> None:
+    """The lecture's own '*' and '+' closures are narrated by running them, not by RULES."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = lecture_op("*", a.data * b.data, (a, b), [b.data, a.data])
+    d = lecture_op("+", c.data + a.data, (c, a), [1.0, 1.0])
+    d.label = "d"
+    narrated = explain(d)
+    d.backward()
+    assert [(s.expression, s.closure) for s in narrated] == [("n1 + a", True), ("a * b", True)]
+    assert "own closure" in narrated[0].formula
+    assert (narrated.grads["a"], narrated.grads["b"]) == (a.grad, b.grad) == (-2.0, 2.0)
+
+
+def test_the_lectures_overwrite_bug_is_narrated_as_backward_does_it() -> None:
+    """A closure that sets grad (=) instead of adding (+=): b = a + a gives a.grad 1, not 2."""
+    a = Value(3.0, label="a")
+    b = Value(6.0, (a, a), "+")
+    b.label = "b"
+
+    def _backward() -> None:
+        a.grad = 1.0 * b.grad  # the lecture's bug: the second operand overwrites the first
+        a.grad = 1.0 * b.grad
+
+    b._backward = _backward  # type: ignore[assignment,method-assign]
+    narrated = explain(b)
+    b.backward()
+    assert (narrated.grads["a"], a.grad) == (1.0, 1.0)
+
+
+def test_a_closure_op_with_three_children() -> None:
+    """An op of three Values is drawn and narrated with all three, as x1, x2, x3."""
+    a, b, c = Value(1.0, label="a"), Value(2.0, label="b"), Value(3.0, label="c")
+    s = lecture_op("sum3", 6.0, (a, b, c), [1.0, 1.0, 1.0])
+    s.label = "s"
+    step = explain(s)[0]
+    assert (step.expression, step.operands) == (
+        "sum3(a, b, c)",
+        (("x1", "a", 1.0), ("x2", "b", 2.0), ("x3", "c", 3.0)),
+    )
+    assert [(c.child, c.operand, c.grad_after) for c in step.contributions] == [
+        ("a", "x1", 1.0),
+        ("b", "x2", 1.0),
+        ("c", "x3", 1.0),
+    ]
+
+
+def test_explaining_a_closure_op_leaves_the_graph_alone() -> None:
+    """The narrator runs closures on the side: every .grad is as it was before."""
+    x = Value(1.5, label="x")
+    y = cube(cube(x) + x)
+    nodes = topological_order(y)
+    for i, node in enumerate(nodes):
+        node.grad = float(i) + 0.25
+    before = [n.grad for n in nodes]
+    explain(y).text()
+    compare_naive_recursion(y)
+    assert before == [n.grad for n in nodes]
+
+
+def test_a_hand_built_op_without_a_closure_is_the_error_backward_gives() -> None:
+    """An op with no rule and no closure set: explain raises backward()'s ValueError."""
+    x = Value(2.0, label="x")
+    y = Value(8.0, (x,), "cube")
+    with pytest.raises(ValueError, match="'cube'") as by_backward:
+        y.backward()
+    with pytest.raises(ValueError, match="'cube'") as by_explain:
+        explain(y)
+    assert str(by_explain.value) == str(by_backward.value)
+
+
+LECTURE_OPS = {
+    # name: (forward, local derivative), as the lecture's closures compute them
+    "*2": (lambda x: x * 2.0, lambda x: 2.0),
+    "tanh": (math.tanh, lambda x: 1.0 - math.tanh(x) ** 2),
+    "cube": (lambda x: x**3, lambda x: 3.0 * x**2),
+    "**2": (lambda x: x**2, lambda x: 2.0 * x),
+    "exp": (math.exp, math.exp),
+}
+
+
+@given(
+    values=st.lists(st.floats(-2.0, 2.0), min_size=2, max_size=4),
+    plan=st.lists(
+        st.tuples(st.sampled_from([*LECTURE_OPS, "+", "*", "rule tanh"]), st.integers(0, 99)),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_graphs_mixing_closures_and_rules_narrate_backwards_numbers(
+    values: list[float], plan: list[tuple[str, int]]
+) -> None:
+    """On random graphs of lecture closures and built-in ops, each narrated grad is backward()'s."""
+    nodes = [Value(v, label=f"v{i}") for i, v in enumerate(values)]
+    for op, pick in plan:
+        x, y = nodes[pick % len(nodes)], nodes[(pick // 7) % len(nodes)]
+        if abs(x.data) > 100.0 or abs(y.data) > 100.0:
+            op = "rule tanh"  # (the closures' own forwards, on floats, would overflow)
+        if op == "+":
+            out = lecture_op("+", x.data + y.data, (x, y), [1.0, 1.0])
+        elif op == "*":
+            out = x * y
+        elif op == "rule tanh":
+            out = x.tanh()
+        else:
+            forward, local = LECTURE_OPS[op]
+            out = lecture_op(op, forward(x.data), (x,), [local(x.data)])
+        nodes.append(out)
+    root = nodes[-1]
+    narrated = explain(root)
+    root.backward()
+    assert {name: node.grad for node, name in narrated.names.items()} == narrated.grads
+
+
+def test_a_registered_op_is_narrated_with_its_formula() -> None:
+    """An op added with register_op is a RULES row: narrated with its formula and derivative."""
+    twice_sin = register_op(
+        "twice_sin",
+        lambda x: 2.0 * math.sin(x),
+        lambda x, y, out, g, m: (g * 2.0 * m.cos(x),),
+        "d(2 sin x)/dx = 2 cos x",
+    )
+    try:
+        x = Value(0.5, label="x")
+        y = twice_sin(x)
+        y.label = "y"
+        step = explain(y)[0]
+        y.backward()
+        assert (step.expression, step.formula, step.closure) == (
+            "twice_sin(x)",
+            "d(2 sin x)/dx = 2 cos x",
+            False,
+        )
+        assert [c.local for c in step.contributions] == [x.grad] == [2.0 * math.cos(0.5)]
+    finally:
+        del RULES["twice_sin"]
+
+
+def test_a_registered_two_operand_op_shows_its_number_operand() -> None:
+    """A registered op of x and a plain number y is written hypot(x, 4), y a constant."""
+    hypot = register_op(
+        "hypot",
+        math.hypot,
+        lambda x, y, out, g, m: (g * m.div(x, out), g * m.div(y, out)),
+        "d hypot(x, y)/dx = x/hypot, d/dy = y/hypot",
+        arity=2,
+    )
+    try:
+        x = Value(3.0, label="x")
+        step = explain(hypot(x, 4.0))[0]
+        assert (step.expression, step.operands, step.data) == (
+            "hypot(x, 4)",
+            (("x", "x", 3.0), ("y", "", 4.0)),
+            5.0,
+        )
+        assert [c.local for c in step.contributions] == [0.6]
+    finally:
+        del RULES["hypot"]

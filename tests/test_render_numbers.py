@@ -124,7 +124,7 @@ def test_negative_zero_keeps_its_sign() -> None:
     z.label = "z"
     assert "y = x * -1   data -0.0000" in draw_text(z)
     assert "{ y | data -0.0000 | grad 0.0000 }" in draw_dot(z).source
-    assert "values    x = y = -0, y = -1 (a constant)" in explain(z).text()
+    assert "values    x = y = -0, k = -1 (a constant)" in explain(z).text()
 
 
 def test_an_exponent_is_not_rounded() -> None:

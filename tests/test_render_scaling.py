@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import micrograd
+from lecture import lecture_op
 from micrograd.engine import Value
 from micrograd.explain import compare_naive_recursion, explain_markdown, explain_text, node_names
 from micrograd.viz import draw_dot, draw_text
@@ -27,12 +28,16 @@ SMALL, LARGE = 256, 1024
 MAX_GROWTH = 4 * 1.15
 
 
-def chain(n: int) -> Value:
+def chain_from(x: Value, n: int) -> Value:
     """x + 1 + 1 + ... : n ops in a line, as deep as the graph is big."""
-    x = Value(0.5, label="x")
     for _ in range(n):
         x = x + 1.0
     return x
+
+
+def chain(n: int) -> Value:
+    """A chain of n ops from a leaf x."""
+    return chain_from(Value(0.5, label="x"), n)
 
 
 def same_label_chain(n: int) -> Value:
@@ -71,12 +76,21 @@ def ladder(n: int) -> Value:
     return b
 
 
+def closure_chain(n: int) -> Value:
+    """n lecture-style 'step' ops in a line, each with a closure and no rule."""
+    x = Value(0.5, label="x")
+    for _ in range(n):
+        x = lecture_op("step", x.data + 1.0, (x,))
+    return x
+
+
 GRAPHS: dict[str, Callable[[int], Value]] = {
     "chain": chain,
     "same_label_chain": same_label_chain,
     "tree": tree,
     "wide": wide,
     "ladder": ladder,
+    "closure_chain": closure_chain,
 }
 RENDERERS: dict[str, Callable[[Value], str]] = {
     "draw_text": draw_text,
@@ -160,3 +174,17 @@ def test_a_200000_deep_chain_renders_as_text_and_names() -> None:
     assert len(lines) == n + 1 + 2 * (trees - 1)  # + one "(see below)" and one blank per tree
     assert max(len(line) for line in lines) <= 16 * 4 + 60
     assert sum(" = " in line for line in lines) == n
+
+
+def test_one_long_label_does_not_pad_every_line() -> None:
+    """A 10,000-character label adds about its own length to the gradient table, not once a line."""
+    x = Value(1.0, label="x" * 10_000)
+    root = chain_from(x, 100)
+    short = chain_from(Value(1.0, label="x"), 100)
+    extra = {
+        "explain_text": len(explain_text(root)) - len(explain_text(short)),
+        "compare_naive_recursion": len(compare_naive_recursion(root).text())
+        - len(compare_naive_recursion(short).text()),
+    }
+    # The label appears a few times (its line, the order, its step), never once per node.
+    assert {k: v for k, v in extra.items() if v > 10 * 10_000} == {}

@@ -12,6 +12,7 @@ import graphviz
 import pytest
 
 from graphs import and_gate, seed002
+from lecture import lecture_op
 from micrograd.engine import Value, topological_order
 from micrograd.viz import draw_dot, draw_text, render_dot
 
@@ -267,10 +268,15 @@ a = exp(n1)   data 7.3891   grad 0.0000
     assert draw_text(c, unicode=False, max_depth=2) == expected
 
 
-@pytest.mark.parametrize("max_depth", [0, -1, 1.5, True, "2", None])
-def test_draw_text_max_depth_must_be_a_positive_whole_number(max_depth: object) -> None:
-    """max_depth below 1 or not an int is a ValueError naming it."""
-    with pytest.raises(ValueError, match="max_depth"):
+@pytest.mark.parametrize(
+    ("max_depth", "error"),
+    [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)],
+)
+def test_draw_text_max_depth_must_be_a_positive_whole_number(
+    max_depth: object, error: type[Exception]
+) -> None:
+    """max_depth below 1 is a ValueError, not an int a TypeError, each naming it."""
+    with pytest.raises(error, match="max_depth"):
         draw_text(Value(1.0) + 1.0, max_depth=max_depth)  # type: ignore[arg-type]
 
 
@@ -282,3 +288,43 @@ def test_importing_the_drawing_modules_loads_no_extra() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "[]\n"
+
+
+def closure_graph() -> Value:
+    """s = sum3(x, p, c) with p = x**2 (the lecture's '**2') and c = cube(p), all closures."""
+    x = Value(2.0, label="x")
+    p = lecture_op("**2", 4.0, (x,))
+    c = lecture_op("cube", 64.0, (p,))
+    s = lecture_op("sum3", 70.0, (x, p, c))
+    s.label = "s"
+    return s
+
+
+def test_draw_dot_shows_closure_ops_by_name_with_every_child() -> None:
+    """Lecture-style ops show their own name (and **2's exponent), with an edge from each child."""
+    dot = draw_dot(closure_graph())
+    edges = [line.strip() for line in dot.body if "->" in line]
+    assert op_labels(dot) == ["**2", "cube", "sum3"]
+    assert edges[-4:] == ["v3op -> v3", "v0 -> v3op", "v1 -> v3op", "v2 -> v3op"]
+
+
+def test_draw_text_shows_closure_ops() -> None:
+    """draw_text writes a closure op as name(children...), and **2 as x**2."""
+    root = closure_graph()
+    root.backward()
+    expected = """\
+s = sum3(x, n1, n2)   data 70.0000   grad 1.0000
+|-- x   data 2.0000   grad 3.0000
+|-- n1 = x**2   data 4.0000   grad 2.0000
+|   `-- x   data 2.0000   grad 3.0000
+`-- n2 = cube(n1)   data 64.0000   grad 1.0000
+    `-- n1   (see above)"""
+    assert draw_text(root, unicode=False) == expected
+
+
+def test_render_a_closure_graph(tmp_path: Path) -> None:
+    """dot renders a graph of closure ops: the SVG has the op names and the gradients."""
+    root = closure_graph()
+    root.backward()
+    texts = svg_texts(render_dot(root, tmp_path / "closures.svg").read_bytes())
+    assert {"sum3", "cube", "**2", "grad 3.0000"} - set(texts) == set()

@@ -1,7 +1,8 @@
 """The backprop narrator: the chain rule, one node at a time, with real numbers.
 
-Every number comes from the engine's own rule table (``RULES[op]``), in the order
-``backward()`` uses, so the narrator and ``backward()`` agree to the last bit.
+Every number comes from what ``backward()`` runs at each node, in its order: the engine's rule
+table (``RULES[op]``), or a lecture-style node's own ``_backward`` closure, so the narrator and
+``backward()`` agree to the last bit.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from micrograd import _check as check
-from micrograd.engine import RULES, Rule, Value, _FloatMath, topological_order
+from micrograd.engine import RULES, Rule, Value, _FloatMath, rule_of, topological_order
 
 __all__ = [
     "Contribution",
@@ -29,6 +30,8 @@ __all__ = [
 # Naive recursion visits a node once per path to it, which grows exponentially with reuse.
 _NAIVE_VISIT_LIMIT = 100_000
 _NAIVE_TRACE_LINES = 60
+# Columns are aligned up to this width: one long label must not pad every other line to it.
+_ALIGN = 24
 
 
 def _num(x: float, digits: int = 6) -> str:
@@ -88,50 +91,59 @@ def node_names(root: Value) -> dict[Value, str]:
     return {node: names[node] for node in order}
 
 
+# How an op is written when that is not its name: a Value ** a Value is the row "pow".
+_WRITTEN = {"pow": "**"}
+# A rule's constant, by the symbol its formula uses: d(x**k)/dx, leaky_relu's slope.
+_CONSTANT_SYMBOL = {"exponent": "k"}
+
+
+def _written(op: str) -> str:
+    """The op as written in an expression: ``+``, ``**``, ``tanh``."""
+    return _WRITTEN.get(op, op)
+
+
 def _is_infix(op: str) -> bool:
     """Whether ``op`` is written between its operands (``+ * / **``) rather than as a call."""
-    return not op.isidentifier()
+    return not _written(op).isidentifier()
 
 
-def _rule(node: Value) -> Rule | None:
-    """The row of ``RULES`` that ``backward()`` applies at ``node``, or None for its own closure.
+def _constant_of(node: Value) -> float | None:
+    """The op's plain-number operand, if it has one: the 3 in ``x * 3``, an exponent, a slope.
 
-    A lecture-style node (``out._backward = fn``) is differentiated by its closure, whatever its
-    op is called; any other interior node by its op's rule.
+    The lecture's ``Value(x.data**2, (x,), '**2')`` keeps its exponent even though a closure
+    differentiates it; a two-operand op built by hand with one child has no constant.
     """
-    if _closure(node) is not None:
+    rule = RULES.get(node._op)
+    if rule is None or len(node._prev) != 1:
         return None
-    return RULES[node._op]
+    if rule.constant or (rule.arity == 2 and rule_of(node) is not None):
+        return node._arg
+    return None
 
 
-def _closure(node: Value) -> Callable[[], None] | None:
-    """The backward closure a learner set on ``node`` (``out._backward = fn``), if any."""
-    fn = getattr(node, "_closure", None)  # set by the engine when the lecture's code assigns one
-    if fn is not None:
-        return fn  # type: ignore[no-any-return]
-    return None if node._op in RULES and len(node._prev) <= 2 else node._backward
+def _constant_symbol(node: Value) -> str:
+    """The symbol of the node's constant in its rule's formula: ``y``, ``k``, ``slope``."""
+    kind = RULES[node._op].constant
+    return _CONSTANT_SYMBOL.get(kind, kind) if kind else "y"
 
 
 def _expression(node: Value, names: dict[Value, str]) -> tuple[str, str]:
     """The op as the user wrote it, in terms of the children's names, and a note on sugar."""
-    op, k = node._op, node._arg
+    op, k = node._op, _constant_of(node)
     args = [names[child] for child in node._prev]
     assert args  # only interior nodes have an expression
-    x = args[0]
-    # A rule's op with one Value operand has a constant: the 3 in x * 3, a leaky slope.
-    constant = len(args) == 1 and _rule(node) is not None
-    if _is_infix(op) and (len(args) == 2 or constant):
-        y = args[1] if len(args) == 2 else _constant(k)
-        if op == "*" and constant and k == -1.0:
+    operands = args if k is None else [*args, _constant(k)]
+    written = _written(op)
+    if _is_infix(op) and len(operands) == 2:
+        x, y = operands
+        if op == "*" and k == -1.0:
             return f"{x} * -1", "this is -x: the engine writes -x (and 2 - x) with x * -1"
-        return (f"{x}{op}{y}" if op == "**" else f"{x} {op} {y}"), ""
-    if op == "abs" and len(args) == 1:
-        return f"|{x}|", ""
-    if op == "ReLU" and len(args) == 1:
-        return f"relu({x})", ""
-    if op == "leaky_relu" and constant:
-        return f"leaky_relu({x}, {_constant(k)})", ""
-    return f"{op or 'op'}({', '.join(args)})", ""
+        return (f"{x}{written}{y}" if written == "**" else f"{x} {written} {y}"), ""
+    if op == "abs" and len(operands) == 1:
+        return f"|{args[0]}|", ""
+    if op == "ReLU" and len(operands) == 1:
+        return f"relu({args[0]})", ""
+    return f"{written or 'op'}({', '.join(operands)})", ""
 
 
 @dataclass(frozen=True)
@@ -280,7 +292,7 @@ class Explanation(Sequence[Step]):
         for step in self.steps:
             lines += ["", step.text(digits)]
         lines += ["", "Gradients:"]
-        width = max(len(name) for name in self.grads)
+        width = min(max(len(name) for name in self.grads), _ALIGN)
         lines += [f"    {name:<{width}}  {_num(g, digits)}" for name, g in self.grads.items()]
         return "\n".join(lines)
 
@@ -310,18 +322,15 @@ def _symbols(node: Value) -> tuple[str, ...]:
 
 
 def _operands(node: Value, names: dict[Value, str]) -> tuple[tuple[str, str, float], ...]:
-    """The symbols of the node's rule with their values: x, and y (or the slope) if any."""
-    children = node._prev
+    """The symbols of the node's rule with their values: x, and y (or k, or the slope) if any."""
     operands = tuple(
         (symbol, names[child], child.data)
-        for symbol, child in zip(_symbols(node), children, strict=True)
+        for symbol, child in zip(_symbols(node), node._prev, strict=True)
     )
-    if len(children) == 1 and _rule(node) is not None:
-        if _is_infix(node._op):
-            return (*operands, ("y", "", node._arg))  # a plain-number operand: not a node
-        if node._op == "leaky_relu":
-            return (*operands, ("slope", "", node._arg))
-    return operands
+    k = _constant_of(node)
+    if k is None:
+        return operands
+    return (*operands, (_constant_symbol(node), "", k))  # a plain-number operand: not a node
 
 
 def _shares(node: Value, rule: Rule, g: float) -> tuple[tuple[float, float], ...]:
@@ -351,7 +360,7 @@ def _as_grad(node: Value, op: str) -> float:
 
 
 def _run_closure(
-    node: Value, fn: Callable[[], None], g: float, grads: dict[Value, float]
+    node: Value, fn: Callable[[], object], g: float, grads: dict[Value, float]
 ) -> list[tuple[Value, float, float]]:
     """(child, what the closure adds, child's grad after) per distinct child, in operand order.
 
@@ -398,11 +407,10 @@ def _step(
     Same arithmetic, same order as the engine's chain rule: the node's rule, or its closure.
     """
     g = grads[node]
-    rule = _rule(node)
+    rule = rule_of(node)
     contributions = []
-    if rule is None:
-        fn = _closure(node)
-        assert fn is not None
+    if rule is None:  # a lecture-style node: backward() runs its closure, and so do we
+        fn = node._backward
         symbols: dict[Value, str] = {}
         for symbol, child in zip(_symbols(node), node._prev, strict=True):
             symbols.setdefault(child, symbol)  # a repeated child is named by its first operand
@@ -423,7 +431,10 @@ def explain(root: Value) -> Explanation:
 
     The narrator does not run ``backward()`` and changes nothing in the graph: it reads ``.data``
     and keeps its own gradients, starting from zero (as a first ``backward()`` does), so its
-    numbers equal ``.grad`` after ``root.backward()`` on a fresh graph.
+    numbers equal ``.grad`` after ``root.backward()`` on a fresh graph. An op with no rule (a
+    lecture-style ``out._backward = fn``) is narrated as such: its closure runs on the side, with
+    the grads put back after, and the step shows what it added (``Contribution.local`` is None).
+    An op without a rule or a closure raises ``backward()``'s ValueError.
 
     >>> a = Value(2.0, label='a'); b = Value(-3.0, label='b')
     >>> c = a * b; c.label = 'c'
@@ -446,7 +457,7 @@ def explain(root: Value) -> Explanation:
         upstream = grads[node]
         contributions = _step(node, names, grads)
         expression, note = _expression(node, names)
-        closure = _rule(node) is None
+        closure = rule_of(node) is None
         steps.append(
             Step(
                 index=len(steps) + 1,
@@ -502,7 +513,7 @@ class NaiveComparison:
         for name, g in self.correct.items():
             bad = "<- wrong" if _differ(self.naive[name], g) else ""
             rows.append((name, _num(self.naive[name], digits), _num(g, digits), bad))
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        widths = [min(max(len(r[i]) for r in rows), _ALIGN) for i in range(3)]
         return [
             f"    {r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip()
             for r in rows

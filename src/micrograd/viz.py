@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from micrograd import _check as check
 from micrograd._extras import install_hint
 from micrograd.engine import Value, topological_order
-from micrograd.explain import _constant, _expression, _rule, node_names
+from micrograd.explain import _constant, _constant_of, _expression, _written, node_names
 from micrograd.explorer import to_html  # the explorer: one offline HTML page
 
 if TYPE_CHECKING:
@@ -102,16 +102,10 @@ def _op_label(node: Value) -> str:
 
     A closure op (the lecture's ``Value(x.data**3, (x,), 'cube')``) shows its own name.
     """
-    op = node._op
-    if len(node._prev) != 1 or _rule(node) is None:  # no constant: the op's name says it all
-        return op
-    if op == "**":
-        return f"**{_constant(node._arg)}"
-    if not op.isidentifier():  # an infix op with a plain-number operand
-        return f"{op} {_constant(node._arg)}"
-    if op == "leaky_relu":
-        return f"leaky_relu {_constant(node._arg)}"
-    return op
+    written, k = _written(node._op), _constant_of(node)
+    if k is None:  # no plain-number operand: the op's name says it all
+        return written
+    return f"**{_constant(k)}" if written == "**" else f"{written} {_constant(k)}"
 
 
 def _heat(g: float, top: float) -> str:
