@@ -16,7 +16,7 @@ import pytest
 
 import micrograd
 from lecture import lecture_op
-from micrograd.engine import Value
+from micrograd.engine import Value, topological_order
 from micrograd.explain import compare_naive_recursion, explain_markdown, explain_text, node_names
 from micrograd.viz import draw_dot, draw_text
 
@@ -84,6 +84,12 @@ def closure_chain(n: int) -> Value:
     return x
 
 
+def closure_wide(n: int) -> Value:
+    """One lecture-style op of n Values: 'total'(x1, ..., xn)."""
+    xs = tuple(Value(float(i)) for i in range(n))
+    return lecture_op("total", sum(x.data for x in xs), xs)
+
+
 GRAPHS: dict[str, Callable[[int], Value]] = {
     "chain": chain,
     "same_label_chain": same_label_chain,
@@ -91,6 +97,7 @@ GRAPHS: dict[str, Callable[[int], Value]] = {
     "wide": wide,
     "ladder": ladder,
     "closure_chain": closure_chain,
+    "closure_wide": closure_wide,
 }
 RENDERERS: dict[str, Callable[[Value], str]] = {
     "draw_text": draw_text,
@@ -188,3 +195,13 @@ def test_one_long_label_does_not_pad_every_line() -> None:
     }
     # The label appears a few times (its line, the order, its step), never once per node.
     assert {k: v for k, v in extra.items() if v > 10 * 10_000} == {}
+
+
+def test_topological_order_of_a_wide_closure_op_is_linear() -> None:
+    """Every renderer walks the graph with topological_order: one op of n children costs O(n)."""
+
+    def walk(root: Value) -> str:
+        return " " * len(topological_order(root))
+
+    small, large = (measured(walk, closure_wide(n))[1] for n in (SMALL, LARGE))
+    assert large / small <= MAX_GROWTH
