@@ -14,6 +14,7 @@ import pytest
 from graphs import and_gate, seed002
 from lecture import lecture_op
 from micrograd.engine import Value, topological_order
+from micrograd.explain import explain
 from micrograd.viz import draw_dot, draw_text, render_dot
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -328,3 +329,33 @@ def test_render_a_closure_graph(tmp_path: Path) -> None:
     root.backward()
     texts = svg_texts(render_dot(root, tmp_path / "closures.svg").read_bytes())
     assert {"sum3", "cube", "**2", "grad 3.0000"} - set(texts) == set()
+
+
+@pytest.mark.parametrize(
+    ("op", "expression", "label"),
+    [
+        ("**2", "x**2", "**2"),  # the lecture's pow: its name gives the exponent
+        ("**-1", "x**-1", "**-1"),
+        ("**", "**(x)", "**"),  # no number in the name: none is shown (not x**0)
+        ("leaky_relu", "leaky_relu(x)", "leaky_relu"),  # slope unknown: not shown as 0
+        ("*", "*(x)", "*"),  # a two-operand op built with one child: no constant
+        ("cube", "cube(x)", "cube"),
+        ("relu", "relu(x)", "ReLU"),
+    ],
+)
+def test_hand_built_closure_ops_show_only_numbers_someone_wrote(
+    op: str, expression: str, label: str
+) -> None:
+    """A closure op built by hand shows the exponent its name gives, and never a made-up 0."""
+    x = Value(3.0, label="x")
+    y = lecture_op(op, 9.0, (x,))
+    y.label = "y"
+    step = explain(y)[0]
+    assert (draw_text(y).splitlines()[0], op_labels(draw_dot(y)), step.expression) == (
+        f"y = {expression}   data 9.0000   grad 0.0000",
+        [label],
+        expression,
+    )
+    assert [v for _, name, v in step.operands if not name] == (
+        [float(op[2:])] if op.startswith("**") and op != "**" else []
+    )

@@ -110,15 +110,16 @@ def _is_infix(op: str) -> bool:
 def _constant_of(node: Value) -> float | None:
     """The op's plain-number operand, if it has one: the 3 in ``x * 3``, an exponent, a slope.
 
-    The lecture's ``Value(x.data**2, (x,), '**2')`` keeps its exponent even though a closure
-    differentiates it; a two-operand op built by hand with one child has no constant.
+    A node with a closure may have been built by hand, where only a name such as the lecture's
+    ``'**2'`` gives a number; otherwise its constant is a 0.0 that nobody wrote. So there a
+    constant shows only when it is not zero: a number may be left out, never made up.
     """
     rule = RULES.get(node._op)
-    if rule is None or len(node._prev) != 1:
+    if rule is None or len(node._prev) != 1 or not (rule.constant or rule.arity == 2):
         return None
-    if rule.constant or (rule.arity == 2 and rule_of(node) is not None):
-        return node._arg
-    return None
+    if rule_of(node) is None and node._arg == 0.0:
+        return None
+    return node._arg
 
 
 def _constant_symbol(node: Value) -> str:
