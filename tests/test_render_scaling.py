@@ -18,7 +18,7 @@ import micrograd
 from lecture import lecture_op
 from micrograd.engine import Value, topological_order
 from micrograd.explain import compare_naive_recursion, explain_markdown, explain_text, node_names
-from micrograd.viz import draw_dot, draw_text
+from micrograd.viz import draw_dot, draw_text, to_html
 
 SOURCE = str(Path(micrograd.__file__).parent)
 SMALL, LARGE = 256, 1024
@@ -107,6 +107,7 @@ RENDERERS: dict[str, Callable[[Value], str]] = {
     "explain_text": explain_text,
     "explain_markdown": explain_markdown,
     "compare_naive_recursion": lambda root: compare_naive_recursion(root).text(),
+    "to_html": to_html,  # the explorer page
 }
 # Naive recursion visits a node once per path: exponential on a ladder, so it refuses that.
 CASES = [
