@@ -273,7 +273,9 @@ def numpy_moons_step() -> Callable[[], float]:
         ds = np.where(margins > 0.0, -ya, 0.0) / n  # d loss / d score
         dz2 = np.outer(ds, W3[:, 0]) * (z2 > 0.0)
         dz1 = (dz2 @ W2.T) * (z1 > 0.0)
-        grads = [Xa.T @ dz1, dz1.sum(0), h1.T @ dz2, dz2.sum(0), h2.T @ ds[:, None], ds.sum()]
+        # Any: arrays and one scalar, which NumPy 2.5's stubs would not add to an array
+        grads: list[Any] = [Xa.T @ dz1, dz1.sum(0), h1.T @ dz2, dz2.sum(0), h2.T @ ds[:, None]]
+        grads.append(ds.sum())
         for p, g in zip(params, grads):
             p -= LR * (g + 2.0 * ALPHA * p)
         return float(loss)
