@@ -147,13 +147,14 @@ FORWARDS: dict[str, Callable[[Any, Any], Any]] = {
     "sqrt": _unary(np.sqrt),
     "sin": _unary(np.sin),
     "cos": _unary(np.cos),
+    "maximum": lambda x, y: np.where((x < y) | np.isnan(y), y, x),  # x at a tie, nan wins
 }
 
 
 # Twins that round exactly as the float forward does (IEEE arithmetic, sqrt, comparisons). A node
 # whose number the traced function read is computed so, or by the float forward itself: its guard
 # compares that number to the last bit.
-_EXACT_TWINS = frozenset({"+", "-", "*", "/", "abs", "sqrt", "ReLU", "leaky_relu"})
+_EXACT_TWINS = frozenset({"+", "-", "*", "/", "abs", "sqrt", "ReLU", "leaky_relu", "maximum"})
 
 
 def _forward(op: str, exact: bool = False) -> Callable[[Any, Any], Any]:
