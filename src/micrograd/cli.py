@@ -419,7 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     name = "micrograd"
     try:
-        args = list(sys.argv[1:] if argv is None else argv)
+        from micrograd import _check  # standard library only: still a fast start
+
+        args = list(sys.argv[1:]) if argv is None else _check.strings("argv", argv)
         if args and args[0] == "bench":
             name = "micrograd bench"
             return _bench(args[1:])
