@@ -48,6 +48,9 @@ OPS: dict[str, Op] = {
     "pow_0.5": Op("**", lambda a: a**0.5, lambda a: a**0.5, ((1.5,), (0.1,))),
     "pow_1.7": Op("**", lambda a: a**1.7, lambda a: a**1.7, ((1.5,), (0.1,))),
     "rpow": Op("pow", lambda a: 2**a, lambda a: 2**a, ((1.5,), (-3.0,))),
+    "maximum": Op(
+        "maximum", lambda a, b: a.maximum(b), lambda a, b: a.maximum(b), ((1.5, -0.25), (-3.0, 2.0))
+    ),
     "pow_-0.5": Op("**", lambda a: a**-0.5, lambda a: a**-0.5, ((1.5,), (0.1,))),
     "exp": Op("exp", lambda a: a.exp(), lambda a: a.exp(), ((1.5,), (-3.0,))),
     "log": Op("log", lambda a: a.log(), lambda a: a.log(), ((1.5,), (0.01,))),

@@ -175,6 +175,11 @@ def test_cross_entropy_on_probability_rows_matches_torch(
     logits: list[list[float]], data: st.DataObject
 ) -> None:
     """Target rows of class probabilities (one-hot or soft) give PyTorch's cross_entropy."""
+    check_probability_rows(logits, data)
+
+
+def check_probability_rows(logits: list[list[float]], data: st.DataObject) -> None:
+    """cross_entropy on rows cut to one width, with drawn probability rows, against PyTorch's."""
     width = min(len(r) for r in logits)
     logits = [r[:width] for r in logits]
     weights = [[data.draw(st.floats(0.0, 1.0)) + 1e-3 for _ in range(width)] for _ in logits]
@@ -204,11 +209,109 @@ def test_one_hot_rows_give_the_class_index_loss_exactly() -> None:
 
 
 def test_log_softmax_reads_no_constant_from_the_data() -> None:
-    """cross_entropy's graph holds no logit as a constant: every op's constant is 0, 1 or 1/n."""
+    """cross_entropy's graph holds no logit as a constant: its max shift is a node of the graph
+    (a maximum op), and every op's constant is 0 or 1 (1/n for the mean of one row)."""
     row = [Value(700.0), Value(-3.0), Value(12.5)]
     loss = cross_entropy([row], [0])
-    constants = {v._arg for v in topological_order(loss) if v._b is None and v._a is not None}
-    assert constants <= {0.0, 1.0}
+    nodes = topological_order(loss)
+    constants = {v._arg for v in nodes if v._b is None and v._a is not None}
+    assert (constants <= {0.0, 1.0}, sum(v._op == "maximum" for v in nodes)) == (True, 2)
+
+
+@pytest.mark.parametrize(
+    ("size", "n"), [(1e15, 3), (1e16, 2), (-1e16, 2), (1e300, 4), (-1e300, 5), (1.7e308, 3)]
+)
+def test_equal_logits_of_any_size_give_ln_n(size: float, n: int) -> None:
+    """n equal logits, however large, give cross-entropy ln n, gradient 1/n to each logit and
+    1/n - 1 to the target's (as torch; a large logit once cancelled to 1.125 for ln 3)."""
+    row = [Value(size) for _ in range(n)]
+    loss = cross_entropy([row], [n - 1])
+    loss.backward()
+    expected = [1 / n] * (n - 1) + [1 / n - 1]
+    assert math.isclose(loss.data, math.log(n), rel_tol=1e-15)
+    assert all(math.isclose(v.grad, e, abs_tol=1e-15) for v, e in zip(row, expected, strict=True))
+
+
+def test_the_issues_equal_logits_example() -> None:
+    """[1e15]*3 with target 2 gives ln 3 (grads 1/3, 1/3, -2/3); [1e16, 1e16] gives ln 2."""
+    row = [Value(1e15) for _ in range(3)]
+    loss = cross_entropy([row], [2])
+    loss.backward()
+    assert (round(loss.data, 15), [round(float(v.grad), 15) for v in row]) == (
+        round(math.log(3), 15),
+        [round(1 / 3, 15), round(1 / 3, 15), round(-2 / 3, 15)],
+    )
+    assert cross_entropy([[Value(1e16), Value(1e16)]], [0]).data == math.log(2)
+
+
+# Scores around large numbers: beyond exp's range, equal or a few units apart, rows mixing them.
+BASES = [0.0, 1e15, -1e15, 1e16, -1e16, 1e300, -1e300, 1.7e308, -1.7e308]
+huge = st.builds(
+    lambda base, offset: base + offset,
+    st.sampled_from(BASES),
+    st.sampled_from([0.0, 0.5, -1.0, 3.0]) | st.floats(-20.0, 20.0),
+)
+
+
+@pytest.mark.torch
+@given(st.lists(st.lists(huge, min_size=1, max_size=4), min_size=1, max_size=3), st.data())
+def test_cross_entropy_matches_torch_for_huge_logits(
+    logits: list[list[float]], data: st.DataObject
+) -> None:
+    """Logits up to ±1.7e308, equal or nearly so, give torch's loss and gradients: no
+    large-magnitude cancellation in the log-softmax."""
+    check_cross_entropy(logits, data, abs_tol=1e-12)
+
+
+@pytest.mark.torch
+@given(st.lists(st.lists(huge, min_size=2, max_size=4), min_size=1, max_size=3), st.data())
+def test_cross_entropy_on_probability_rows_matches_torch_for_huge_logits(
+    logits: list[list[float]], data: st.DataObject
+) -> None:
+    """Probability-row targets with logits up to ±1.7e308 give torch's loss and gradients."""
+    check_probability_rows(logits, data)
+
+
+@pytest.mark.torch
+@given(st.lists(st.tuples(huge, huge, st.floats(0.0, 1.0)), min_size=1, max_size=5))
+def test_every_loss_matches_torch_for_huge_scores(rows: list[tuple[float, float, float]]) -> None:
+    """mse_loss, hinge_loss and binary_cross_entropy give torch's value and gradients on scores
+    up to ±1.7e308, to 1e-12 relative, or to torch's own rounding of its largest term (torch's
+    bce cancels (1-t)x against -x for large negative x; ours sums two terms of one sign)."""
+    scale = 1e-15 * max(1.0, *(abs(x) for r in rows for x in r[:2] if math.isfinite(x)))
+    scores, other, probs = ([r[k] for r in rows] for k in range(3))
+    signs = [1.0 if p > 0.5 else -1.0 for p in probs]
+    cases = [
+        (
+            lambda v: mse_loss(v, other),
+            lambda t: tnf.mse_loss(t, torch.tensor(other, dtype=torch.float64)),
+        ),
+        (
+            lambda v: hinge_loss(v, signs),
+            lambda t: torch.relu(1 - torch.tensor(signs, dtype=torch.float64) * t).mean(),
+        ),
+        (
+            lambda v: binary_cross_entropy(v, probs),
+            lambda t: tnf.binary_cross_entropy_with_logits(
+                t, torch.tensor(probs, dtype=torch.float64)
+            ),
+        ),
+    ]
+    for ours, theirs in cases:
+        values, tensor = leaves(scores)
+        loss, expected = ours(values), theirs(tensor)
+        loss.backward()
+        expected.backward()
+        grads = list(zip([float(v.grad) for v in values], tensor.grad.tolist(), strict=True))
+        assert same(loss.data, expected.item(), scale), (loss.data, expected.item())
+        assert all(same(a, b, 1e-14) for a, b in grads), grads  # after sigmoid(x) - t cancels
+
+
+def same(ours: float, theirs: float, abs_tol: float) -> bool:
+    """Equal to 1e-12 relative or ``abs_tol`` (nan with nan, an infinity with itself)."""
+    if math.isnan(ours) or math.isnan(theirs) or math.isinf(ours) or math.isinf(theirs):
+        return ours == theirs or (math.isnan(ours) and math.isnan(theirs))
+    return math.isclose(ours, theirs, rel_tol=1e-12, abs_tol=abs_tol)
 
 
 LOSS_CASES: list[tuple[Callable[..., Value], Callable[..., torch.Tensor], list[float]]] = [

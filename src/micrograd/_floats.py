@@ -106,6 +106,11 @@ def leaky_relu(x: float, slope: float) -> float:
     return x if x > 0.0 else x * slope
 
 
+def maximum(x: float, y: float) -> float:
+    """The larger of x and y: x at a tie (so max(0.0, -0.0) is 0.0), nan if either is nan."""
+    return y if x < y or y != y else x
+
+
 def sign(x: float) -> float:
     """1, -1, or 0 at 0 and at nan (torch's sgn)."""
     if x > 0.0:

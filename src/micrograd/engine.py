@@ -32,8 +32,7 @@ __all__ = [
     "topological_order",
 ]
 
-# What may stand beside a Value in an expression (an int is a float to a type checker).
-Operand = Union["Value", float]  # a string forward reference needs Union
+Operand = Union["Value", float]  # beside a Value in an expression (Union: a forward reference)
 
 
 # --- The math a derivative rule is written in: on floats for backward(), on Values for
@@ -79,16 +78,22 @@ def _power_backward(x: Any, y: Any, out: Any, g: Any, m: Any) -> tuple[Any, Any]
     return gx, gy
 
 
+def _maximum_backward(x: Any, y: Any, out: Any, g: Any, m: Any) -> tuple[Any, Any]:
+    # d max(x, y)/dx = 1 where x > y, 0 where x < y; a tie splits g in halves, as torch (nan: both)
+    xv, yv = m.num(x), m.num(y)
+    half = m.where(xv == yv, 0.5 * g, g)
+    return m.where(xv < yv, 0.0, half), m.where(xv > yv, 0.0, half)
+
+
 class Rule(NamedTuple):
     """A primitive op: its forward on floats beside its backward.
 
-    ``backward(x, y, out, g, math) -> (gx[, gy])`` gives what each operand's grad receives when
-    the op's output has grad ``g``: the local derivative times ``g``, written as PyTorch writes
-    it (a mask, as in relu's, gives 0 even where ``g`` is inf). ``y`` is the second operand, or
-    the op's constant (the 3 in ``x * 3``, a leaky slope) when there is one Value operand. Rules
-    use ``* + -`` and the functions of ``math`` (``num where div pow power log sin cos sigmoid
-    sign``): ``_FloatMath`` on floats, ``_ValueMath`` on Values (differentiable gradients), NumPy
-    arrays in ``fast.py``. So one rule serves every path, and no derivative is written twice.
+    ``backward(x, y, out, g, math) -> (gx[, gy])``: what each operand's grad receives when the
+    output has grad ``g``, written as PyTorch writes it (relu's mask gives 0 even where ``g`` is
+    inf). ``y`` is the second operand, or the op's constant (the 3 in ``x * 3``) when one operand
+    is a Value. Only ``* + -`` and ``math``'s functions (``num where div pow power log sin cos
+    sigmoid sign``): on floats, on Values (create_graph) or on NumPy arrays (``fast.py``), one
+    rule serves every path, and no derivative is written twice.
     """
 
     forward: Callable[[float, float], float]
@@ -117,6 +122,7 @@ RULES: dict[str, Rule] = {
                lambda x, k, out, g, m: (m.where(k == 0.0, 0.0, g * (k * m.pow(x, k - 1.0))),),
                "d(x**k)/dx = k*x**(k-1)", 1, "exponent"),
     "pow": Rule(fl.power, _power_backward, "d(x**y)/dx = y*x**(y-1), d(x**y)/dy = x**y*ln(x)"),
+    "maximum": Rule(fl.maximum, _maximum_backward, "d max(x,y)/dx = 1 if x > y else 0 (1/2 if =)"),
     "exp": _unary_rule(fl.exp, lambda x, y, out, g, m: (g * out,), "d(exp x)/dx = exp x"),
     "log": _unary_rule(fl.log, lambda x, y, out, g, m: (m.div(g, x),), "d(ln x)/dx = 1/x"),
     "tanh": _unary_rule(math.tanh, lambda x, y, out, g, m: (g * (1.0 - out * out),),
@@ -300,10 +306,7 @@ class Value:
 
     @property
     def _backward(self) -> Callable[[], object]:
-        """One chain-rule step: add this node's share of ``self.grad`` into each child's grad.
-
-        Code written for the lecture may set it (``out._backward = fn``): ``fn`` is then the step.
-        """
+        """One chain-rule step into the children's grads; lecture code may set it to a closure."""
         if type(self._b) is _Closure and self._b.fn is not None:
             return self._b.fn
         return partial(_chain_rule, (self,), _FloatMath)
@@ -326,6 +329,7 @@ class Value:
     __sub__ = _binary("-")
     __mul__ = _binary("*")
     __pow__ = _binary("**", "pow")  # x ** a number; x ** a Value is C's pow, as in torch
+    maximum = _binary("maximum")  # max(self, other), as torch.maximum
 
     exp = _unary("exp")
     log = _unary("log")
@@ -450,11 +454,8 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
 
 
 def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
-    """For each node in turn, add what its rule's backward gives into each child's grad.
-
-    With ``m = _FloatMath`` the rules see numbers; with ``_ValueMath`` they see the nodes
-    themselves, so the gradients they build are Values connected to the graph.
-    """
+    """For each node in turn, add what its rule's backward gives into each child's grad: numbers
+    with ``m = _FloatMath``, Values connected to the graph with ``_ValueMath``."""
     rules = RULES
     if m is _FloatMath:  # plain numbers: the hot loop of every backward()
         todo = iter(nodes)
@@ -498,9 +499,9 @@ def topological_order(root: Value) -> list[Value]:
 
 
 def _walk(root: Value, zero_interior: bool) -> list[Value]:
-    # Depth-first with an explicit stack; a node is emitted once its children are. A node on
-    # the stack is an ancestor of the one above it, so (the graph being acyclic) a child
-    # already seen is already emitted. backward() zeroes interior grads on the way.
+    # Depth-first with an explicit stack; a node is emitted once its children are. A node on the
+    # stack is an ancestor of the one above it, so (the graph being acyclic) a child already seen
+    # is already emitted. backward() zeroes interior grads on the way.
     if root._a is None:
         return [root]
     order: list[Value] = []

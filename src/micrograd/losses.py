@@ -79,7 +79,8 @@ def mse_loss(scores: Sequence[Score], targets: Sequence[Target], reduction: str 
     >>> mse_loss([Value(1.0), Value(3.0)], [Value(0.0), Value(1.0)]).data
     2.5
     """
-    return _reduce([(s - t) ** 2 for s, t in _pairs(scores, targets)], reduction)
+    # d * d equals d ** 2, and its gradient (g*d twice) overflows only where torch's 2d/n*g does.
+    return _reduce([d * d for d in (s - t for s, t in _pairs(scores, targets))], reduction)
 
 
 def hinge_loss(
@@ -135,16 +136,21 @@ def binary_cross_entropy(
 binary_cross_entropy_with_logits = binary_cross_entropy
 
 
-def _logsumexp(values: Sequence[Value]) -> Value:
-    """``log(Σ exp(v))`` as a fold of ``log(e^a + e^b) = a + softplus(b - a)``.
+def _log_softmax_terms(values: Sequence[Value]) -> tuple[Value, list[Value]]:
+    """``(lse, z)`` with ``-log softmax(values)_c = lse - z_c``: ``z = v - max v`` and
+    ``lse = log Σ exp(z)``, as torch computes it.
 
-    softplus never overflows, so no shift is needed, and none is read from the data: a traced
-    program stays exact however large its logits grow later.
+    ``z <= 0`` and ``0 <= lse <= ln n``, so nothing large cancels: equal logits of any size give
+    ``ln n``, and the differences between large logits, hence the gradients, stay exact. The
+    max is an op of the graph, not a number read from the data, so a traced program stays
+    exact for any later logits; the gradient it passes on, ``1 - Σ softmax``, is zero up to
+    rounding (torch detaches it).
     """
-    acc = values[0]
+    top = values[0]
     for v in values[1:]:
-        acc = acc + (v - acc).softplus()
-    return acc
+        top = top.maximum(v)
+    z = [v - top for v in values]
+    return sum((zi.exp() for zi in z[1:]), z[0].exp()).log(), z
 
 
 def cross_entropy(
@@ -176,16 +182,14 @@ def cross_entropy(
     for i, (row, t) in enumerate(zip(rows, ts)):
         values = _scores(f"logits[{i}]", row)
         n = len(values)
-        lse = _logsumexp(values)
+        lse, z = _log_softmax_terms(values)
         if hasattr(t, "__len__") and not isinstance(t, (str, bytes)):  # a row of probabilities
             probs = check.sequence(f"targets[{i}]", t, "a row of class probabilities")
             if len(probs) != n:
                 check.wrong_value(f"targets[{i}]", t, f"a row of {n} class probabilities")
-            # -Σ p log softmax = Σ p (lse - v), summed from 0 as _reduce sums.
+            # -Σ_c p_c log softmax_c, summed from 0 as _reduce sums.
             weights = _targets(f"targets[{i}]", probs)
-            terms.append(
-                sum(((lse - v) * p for v, p in zip(values, weights, strict=True)), Value(0.0))
-            )
+            terms.append(sum(((lse - zc) * p for zc, p in zip(z, weights)), Value(0.0)))
             continue
         if isinstance(t, Value):
             # A class index in a Value (a traced program's input): its number picks the logit,
@@ -197,7 +201,7 @@ def cross_entropy(
             c = check.integer(f"targets[{i}]", t, 0, what="a class index, an integer")
             if c >= n:
                 check.wrong_value(f"targets[{i}]", t, f"a class index below {n}")
-        terms.append(lse - values[int(c)])
+        terms.append(lse - z[int(c)])
     return _reduce(terms, reduction)
 
 

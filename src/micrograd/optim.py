@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from micrograd import _check as check
+from micrograd._floats import div
 from micrograd.engine import Value
 
 __all__ = [
@@ -188,7 +189,9 @@ def _adam_rule(
     if amsgrad:
         vmax = maximum(vmax, v)
     denom = sqrt(vmax if amsgrad else v) / (1 - beta2**t) ** 0.5 + eps
-    return p + -(lr / (1 - beta1**t)) * (m / denom), m, v, vmax
+    # IEEE division: with eps=0 and a zero gradient m / denom is 0/0 = nan, as in torch (on
+    # floats Python would raise ZeroDivisionError; on arrays it is NumPy's division).
+    return p + -(lr / (1 - beta1**t)) * div(m, denom), m, v, vmax
 
 
 class Optimizer:
