@@ -367,7 +367,8 @@ def test_a_new_run_clears_the_outputs_of_the_one_before(
 ) -> None:
     """A run into a used folder removes the earlier run's model, history and pictures first (and
     says so): a 3-input run leaves no boundary.png of a moons run beside its model."""
-    for name in ("model.json", "history.csv", "loss.png", "boundary.png", "report.html"):
+    assert train(capsys, tmp_path, "--steps", "2", "--no-plots")[0] == 0  # an earlier run
+    for name in ("loss.png", "boundary.png", "report.html"):
         (tmp_path / name).write_text("an earlier run's\n", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("mine\n", encoding="utf-8")
     code, out, _ = train(capsys, tmp_path, "--dataset", "lecture", "--steps", "2", "--no-plots")
@@ -379,6 +380,21 @@ def test_a_new_run_clears_the_outputs_of_the_one_before(
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["history.csv", "model.json", "notes.txt"]
     assert MLP.from_file(tmp_path / "model.json").nouts == [16, 16, 1]
+
+
+@pytest.mark.parametrize("name", ["model.json", "history.csv", "loss.png", "report.html"])
+def test_files_no_run_wrote_are_never_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """A folder whose output-named files are not an earlier run's (no micrograd checkpoint) is
+    refused with exit 2 and every file in it is kept byte for byte."""
+    (tmp_path / name).write_text('{"mine": 1}\n', encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("mine\n", encoding="utf-8")
+    code, _, err = train(capsys, tmp_path, "--steps", "2", "--no-plots")
+    assert code == 2
+    assert f"holds {name} but no micrograd checkpoint" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "notes.txt"])
+    assert (tmp_path / name).read_text(encoding="utf-8") == '{"mine": 1}\n'
 
 
 def test_resuming_in_its_own_folder_keeps_the_history_and_drops_old_pictures(

@@ -694,10 +694,18 @@ def _run_folder(out: Path, keep_run: bool) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         keep = (MODEL_FILE, HISTORY_FILE) if keep_run else ()
+        present = [n for n in OUTPUTS if (out / n).exists() or (out / n).is_symlink()]
+        if present and not keep_run and not _earlier_run(out):
+            # Files by these names that no micrograd run wrote are the user's: never delete them.
+            raise CommandError(
+                f"{out} holds {', '.join(present)} but no micrograd checkpoint ({MODEL_FILE}): "
+                "not an earlier run's folder, so nothing was removed; give another --out",
+                EXIT_USAGE,
+            )
         removed = []
-        for name in OUTPUTS:
+        for name in present:
             path = out / name
-            if name in keep or not (path.exists() or path.is_symlink()):
+            if name in keep:
                 continue
             try:
                 path.unlink()
@@ -711,6 +719,15 @@ def _run_folder(out: Path, keep_run: bool) -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.remove(lock)  # still holding it: a run waiting for this file sees it is gone
         os.close(fd)
+
+
+def _earlier_run(out: Path) -> bool:
+    """Whether ``out`` holds an earlier run: its model.json is a micrograd checkpoint."""
+    try:
+        read_checkpoint(out / MODEL_FILE)
+    except (OSError, CheckpointError):
+        return False
+    return True
 
 
 def _lock(path: Path) -> int:
