@@ -146,3 +146,18 @@ def real(x: object, what: str) -> float:
         shape = f" of shape {getattr(x, 'shape', '?')}" if getattr(x, "ndim", 0) else ""
         raise TypeError(f"{what} must be a real number, not {type(x).__name__}{shape}: {x!r:.40}")
     return value
+
+
+class FloatMath:
+    """The functions a derivative rule may call (``Rule``), on plain floats: backward()'s math."""
+
+    div = staticmethod(div)
+    pow = staticmethod(pow_number)  # x ** a number, as torch computes it
+    power = staticmethod(power)  # x ** y of two Values: C's pow
+    log = staticmethod(log)
+    cos = staticmethod(cos)
+    sin = staticmethod(sin)
+    sigmoid = staticmethod(sigmoid)
+    sign = staticmethod(sign)
+    num = staticmethod(lambda x: x)  # the plain number(s) behind an operand, to compare
+    where = staticmethod(lambda cond, a, b: a if cond else b)  # elementwise, on arrays

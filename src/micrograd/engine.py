@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, NamedTuple, SupportsFloat, Union
 
+from micrograd import _check as check
 from micrograd import _floats as fl
 from micrograd._lecture import Closure as _Closure
 from micrograd._lecture import hand_built_rule
@@ -35,23 +36,11 @@ __all__ = [
 Operand = Union["Value", float]  # beside a Value in an expression (Union: a forward reference)
 
 
-# --- The math a derivative rule is written in: on floats for backward(), on Values for
-# backward(create_graph=True). The same rule serves both. ---
+# --- The math a derivative rule is written in: on floats for backward() (_floats.FloatMath), on
+# Values for backward(create_graph=True). The same rule serves both. ---
 
 
-class _FloatMath:
-    """Gradients as plain floats."""
-
-    div = staticmethod(fl.div)
-    pow = staticmethod(fl.pow_number)  # x ** a number, as torch computes it
-    power = staticmethod(fl.power)  # x ** y of two Values: C's pow
-    log = staticmethod(fl.log)
-    cos = staticmethod(fl.cos)
-    sin = staticmethod(fl.sin)
-    sigmoid = staticmethod(fl.sigmoid)
-    sign = staticmethod(fl.sign)
-    num = staticmethod(lambda x: x)  # the plain number(s) behind an operand, to compare
-    where = staticmethod(lambda cond, a, b: a if cond else b)  # elementwise, on arrays
+_FloatMath = fl.FloatMath  # gradients as plain floats
 
 
 class _ValueMath:
@@ -247,6 +236,7 @@ def _unary(op: str) -> Callable[[Value], Value]:
 
 
 _leaky_relu_method = _binary("leaky_relu")  # the slope rides as the op's constant
+_maximum = _binary("maximum")
 
 
 class Value:
@@ -277,7 +267,7 @@ class Value:
     ) -> None:
         self.data = data if type(data) is float else fl.real(data, "Value(data)")
         self.grad = 0.0
-        self.label = label
+        self.label = label if type(label) is str else check.text("label", label)
         self._a = self._b = None
         self._op = _op
         self._arg = 0.0
@@ -329,7 +319,6 @@ class Value:
     __sub__ = _binary("-")
     __mul__ = _binary("*")
     __pow__ = _binary("**", "pow")  # x ** a number; x ** a Value is C's pow, as in torch
-    maximum = _binary("maximum")  # max(self, other), as torch.maximum
 
     exp = _unary("exp")
     log = _unary("log")
@@ -348,7 +337,11 @@ class Value:
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
         """x if x > 0 else negative_slope * x (torch's default slope 0.01)."""
-        return _leaky_relu_method(self, fl.real(negative_slope, "negative_slope"))
+        return _leaky_relu_method(self, check.real("negative_slope", negative_slope))
+
+    def maximum(self, other: Operand) -> Value:
+        """max(self, other) as torch.maximum: self at a tie, nan if either is nan."""
+        return _maximum(self, other if isinstance(other, Value) else check.number("other", other))
 
     # --- sugar, built from primitives (another operand type gets NotImplemented) ---
 
@@ -397,7 +390,8 @@ class Value:
         >>> x.grad
         12.0
         """
-        _backprop(self, grad, create_graph)
+        seed = grad if isinstance(grad, Value) else check.number("grad", grad)
+        _backprop(self, seed, check.boolean("create_graph", create_graph))
 
 
 def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value] = ()) -> None:
@@ -437,7 +431,9 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     >>> dy.data, d2y, x.grad
     (12.0, 12.0, 0.0)
     """
-    reached = set(topological_order(output))
+    inputs = check.values("inputs", inputs, nonempty=False)
+    create_graph = check.boolean("create_graph", create_graph)
+    reached = set(topological_order(check.value("output", output)))
     leaves = [node for node in reached if node._a is None]
     saved = [node.grad for node in leaves]
     kept = reached.intersection(inputs)
@@ -476,6 +472,8 @@ def _chain_rule(nodes: Iterable[Value], m: Any) -> None:
                 return
             except (KeyError, AttributeError):  # b.data of a _Closure, or no rule: its closure
                 if type(node._b) is not _Closure:
+                    if node._op not in rules:  # a registered op taken out of RULES since
+                        raise ValueError(f"op {node._op!r} has no rule in RULES") from None
                     raise
                 node._b.run(node)  # a lecture-style node; the others pay nothing for it
     for node in nodes:  # the same on Values (_backprop refused closures)
@@ -495,7 +493,7 @@ def topological_order(root: Value) -> list[Value]:
     >>> [n._op or n.label for n in topological_order(y)]
     ['x', '*', 'exp']
     """
-    return _walk(root, zero_interior=False)
+    return _walk(check.value("root", root), zero_interior=False)
 
 
 def _walk(root: Value, zero_interior: bool) -> list[Value]:
@@ -550,7 +548,9 @@ def _walk(root: Value, zero_interior: bool) -> list[Value]:
 def rule_of(node: Value) -> Rule | None:
     """The row of ``RULES`` backward() applies at ``node``: None at a leaf, and at a node that
     its own ``_backward`` closure differentiates (whose op may even share a rule's name)."""
-    return None if node._a is None or type(node._b) is _Closure else RULES[node._op]
+    if check.value("node", node)._a is None or type(node._b) is _Closure:
+        return None
+    return RULES[node._op]
 
 
 def register_op(
@@ -573,15 +573,14 @@ def register_op(
     (8.0, 12.0)
     >>> del RULES["cube"]  # (as it was)
     """
-    if not isinstance(name, str) or not isinstance(formula, str):
-        raise TypeError(f"register_op's name and formula must be str, not {name!r}, {formula!r}")
+    name, formula = check.text("name", name), check.text("formula", formula)
     taken = [r for r in RULES if r.lower() == name.lower() and r != name]
     if not name.isidentifier() or name.lower() in _BUILT_IN or taken:
-        raise ValueError(f"op name {name!r}: not an identifier, or a built-in's, or {taken}'s")
-    if not callable(forward) or not callable(backward):
-        raise TypeError("register_op's forward and backward must be functions")
-    if arity not in (1, 2) or type(arity) is not int:
-        raise ValueError(f"arity must be 1 or 2, not {arity!r}")
+        check.wrong_value("name", name, f"an identifier, not a built-in op's name nor {taken}")
+    check.function("forward", forward), check.function("backward", backward)
+    if check.integer("arity", arity) not in (1, 2):
+        check.wrong_value("arity", arity, "1 or 2")
+    arity = int(arity)
     fwd = forward if arity == 2 else lambda x, _: forward(x)
     RULES[name] = rule = Rule(fwd, backward, formula, arity)
     method = _binary(name)
