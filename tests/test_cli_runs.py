@@ -411,25 +411,47 @@ def test_resuming_in_its_own_folder_keeps_the_history_and_drops_old_pictures(
     assert not (tmp_path / "loss.png").exists()
 
 
+def earlier_run_with_a_folder_named(name: str) -> Any:
+    """A maker of an earlier run's folder ``run`` in which ``name`` is a folder, not a file."""
+
+    def make(d: Path) -> None:
+        (d / "run").mkdir()
+        MLP(2, [1]).save(d / "run" / "model.json")
+        (d / "run" / name).mkdir()
+
+    return make
+
+
+IN_THE_WAY = "micrograd train: error: cannot "
+NOT_A_RUN = "holds model.json but no micrograd checkpoint (model.json): not an earlier run's"
+
+
 @pytest.mark.parametrize(
-    ("make", "out"),
+    ("make", "out", "code", "expected"),
     [
-        (lambda d: (d / "taken").write_text(""), "taken"),  # --out is a file
-        (lambda d: (d / "file").write_text(""), "file/run"),  # its parent is a file
-        (lambda d: (d / "run" / "model.json").mkdir(parents=True), "run"),  # a folder in the way
-        (lambda d: (d / "run" / "history.csv").mkdir(parents=True), "run"),
-        (lambda d: (d / "run" / RUN.LOCK_FILE).mkdir(parents=True), "run"),
+        (lambda d: (d / "taken").write_text(""), "taken", 1, IN_THE_WAY),  # --out is a file
+        (lambda d: (d / "file").write_text(""), "file/run", 1, IN_THE_WAY),  # its parent is
+        (lambda d: (d / "run" / RUN.LOCK_FILE).mkdir(parents=True), "run", 1, IN_THE_WAY),
+        (earlier_run_with_a_folder_named("history.csv"), "run", 1, IN_THE_WAY),
+        (earlier_run_with_a_folder_named("boundary.png"), "run", 1, IN_THE_WAY),
+        (lambda d: (d / "run" / "model.json").mkdir(parents=True), "run", 2, NOT_A_RUN),
     ],
 )
 def test_an_output_place_that_cannot_be_written_fails_before_training(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], make: Any, out: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Any,
+    out: str,
+    code: int,
+    expected: str,
 ) -> None:
-    """A file in the way of the folder or of one of its outputs: status 1 and one line, before
-    the first step (nothing is printed about training)."""
+    """A file in the way of the folder, of its lock or of an earlier run's output: status 1 and
+    one line; a model.json that no run wrote: status 2, kept. Either way before the first step
+    (nothing is printed about training)."""
     make(tmp_path)
-    code, stdout, err = train(capsys, tmp_path / out, "--steps", "1", "--no-plots")
-    assert code == 1
-    assert one_error_line(err).startswith("micrograd train: error: cannot ")
+    status, stdout, err = train(capsys, tmp_path / out, "--steps", "1", "--no-plots")
+    assert status == code
+    assert expected in one_error_line(err)
     assert "training" not in stdout
 
 
