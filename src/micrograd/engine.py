@@ -259,11 +259,7 @@ class Value:
     _b: Any  # the second operand, or None; a lecture-style node's _Closure (first child in _a)
 
     def __init__(
-        self,
-        data: SupportsFloat,
-        _children: Iterable[Value] = (),
-        _op: str = "",
-        label: str = "",
+        self, data: SupportsFloat, _children: Iterable[Value] = (), _op: str = "", label: str = ""
     ) -> None:
         self.data = data if type(data) is float else fl.real(data, "Value(data)")
         self.grad = 0.0
@@ -290,9 +286,7 @@ class Value:
         a, b = self._a, self._b
         if a is None:
             return ()
-        if b is None:
-            return (a,)
-        return b.children if type(b) is _Closure else (a, b)
+        return (a,) if b is None else b.children if type(b) is _Closure else (a, b)
 
     @property
     def _backward(self) -> Callable[[], object]:
@@ -506,6 +500,7 @@ def _walk(root: Value, zero_interior: bool) -> list[Value]:
     seen: set[object] = {root}
     stack = [root]  # only interior nodes: a leaf is emitted as soon as it is seen
     push, pop, mark, emit = stack.append, stack.pop, seen.add, order.append
+    resume: dict[Value, int] = {}  # a lecture-style node: where the scan of its children stopped
     while True:
         try:
             while stack:
@@ -532,17 +527,20 @@ def _walk(root: Value, zero_interior: bool) -> list[Value]:
             if type(node._b) is not _Closure:
                 raise
             seen.discard(node._b)  # the node comes back here until all its children are in
-            child = next((c for c in node._b.children if c not in seen), None)
-            if child is None:
+            children, start = node._b.children, resume.pop(node, 0)  # each child looked at once
+            for i in range(start, len(children)):
+                child = children[i]
+                if child not in seen:
+                    mark(child)
+                    if child._a is not None:
+                        resume[node] = i + 1
+                        push(child)
+                        break
+                    emit(child)
+            else:
                 if zero_interior:
                     node.grad = 0.0
                 emit(pop())
-            else:
-                mark(child)
-                if child._a is not None:
-                    push(child)
-                else:
-                    emit(child)
 
 
 def rule_of(node: Value) -> Rule | None:
