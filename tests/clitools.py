@@ -74,6 +74,13 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> None:
     monkeypatch.setattr(RUN._Run, "on_step", on_step_then_ctrl_c)
 
 
+def sigint_default() -> None:
+    """For ``preexec_fn``: the child gets Ctrl-C as a terminal's program does, even when this
+    process was started with SIGINT ignored (``nohup``, a background job of a script), which a
+    child would inherit and micrograd would then rightly keep ignoring."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def python_prints(code: str) -> str:
     """What a fresh Python (this interpreter) prints running ``code`` (it must succeed)."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from clitools import interrupt_after, metadata, png_size, python_prints, run, train
+from clitools import interrupt_after, metadata, png_size, python_prints, run, sigint_default, train
 from micrograd import cli
 from micrograd.data import DATASETS, make_moons
 from micrograd.engine import Value
@@ -180,7 +180,13 @@ def test_divergence_is_reported_and_keeps_the_last_good_checkpoint(
 def test_ctrl_c_stops_cleanly_and_keeps_a_loadable_checkpoint(tmp_path: Path) -> None:
     """SIGINT to a long real run: status 130, a message, and a checkpoint that loads."""
     cmd = [sys.executable, "-m", "micrograd", "train", "--steps", "100000", "--out", str(tmp_path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_default,
+    )
     deadline = time.monotonic() + 60
     while not (tmp_path / "model.json").exists() and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -15,6 +15,7 @@ import operator
 import pkgutil
 import random
 import re
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1572,7 +1573,9 @@ def entry_points() -> Iterator[tuple[str, Any]]:
                 continue  # a Protocol: a type to check against, never called
             if takes_arguments(obj, bound=False):
                 yield where, obj
-            if not isinstance(obj, type) or obj in NAMESPACES:
+            # A generic alias (Callable[[int], float]) passes isinstance(_, type) on Python 3.10.
+            alias = isinstance(obj, types.GenericAlias)
+            if not isinstance(obj, type) or alias or obj in NAMESPACES:
                 continue
             for attr, member in vars(obj).items():
                 if attr.startswith("_") and attr != "__call__":

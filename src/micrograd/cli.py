@@ -417,35 +417,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     A Ctrl-C at any moment (while loading, parsing, drawing; training handles its own) ends the
     command with ``micrograd COMMAND: interrupted`` and status 130, never a traceback.
     """
-    name = "micrograd"
+    name = ["micrograd"]  # the name messages use: the command's, once it is known
     try:
-        from micrograd import _check  # standard library only: still a fast start
+        from micrograd._interrupt import STARTUP  # standard library only: still a fast start
 
-        args = list(sys.argv[1:]) if argv is None else _check.strings("argv", argv)
-        if args and args[0] == "bench":
-            name = "micrograd bench"
-            return _bench(args[1:])
-        parser = build_parser()  # the first heavy import: the library itself
-        try:
-            ns, unknown = parser.parse_known_args(args)
-            if unknown:  # after the command: shown with the command's own usage
-                after = unknown[0] not in args[: args.index(ns.command)]
-                owner: argparse.ArgumentParser = ns.command_parser if after else parser
-                owner.error(f"unrecognized arguments: {' '.join(unknown)}")
-        except SystemExit as e:  # --help, --version, or a usage error argparse has printed
-            return e.code if isinstance(e.code, int) else EXIT_USAGE
-        name = f"micrograd {ns.command}"
-        handler: Callable[[argparse.Namespace], int] = ns.handler
-        try:
-            return handler(ns)
-        except CommandError as e:
-            # Lone surrogates (from odd command-line bytes) cannot be printed: escape them.
-            message = str(e).encode("utf-8", "backslashreplace").decode("utf-8")
-            print(f"{name}: error: {message}", file=sys.stderr)
-            return e.code
+        with STARTUP.watching():
+            try:
+                code = _run_command(argv, name)
+            except Exception:
+                # A Ctrl-C while NumPy loads can come out as its ImportError or RuntimeError.
+                STARTUP.check()
+                raise
+            STARTUP.check()  # a Ctrl-C that something swallowed is still a Ctrl-C
+            return code
     except KeyboardInterrupt:
-        _say_interrupted(name)
+        _say_interrupted(name[0])
         return EXIT_INTERRUPTED
+
+
+def _run_command(argv: Sequence[str] | None, name: list[str]) -> int:
+    """Parse ``argv`` and run its command; its name goes into ``name[0]``. The exit status."""
+    from micrograd import _check
+    from micrograd._interrupt import STARTUP
+
+    args = list(sys.argv[1:]) if argv is None else _check.strings("argv", argv)
+    if args and args[0] == "bench":
+        name[0] = "micrograd bench"
+        return _bench(args[1:])
+    parser = build_parser()  # the first heavy import: the library itself
+    try:
+        ns, unknown = parser.parse_known_args(args)
+        if unknown:  # after the command: shown with the command's own usage
+            after = unknown[0] not in args[: args.index(ns.command)]
+            owner: argparse.ArgumentParser = ns.command_parser if after else parser
+            owner.error(f"unrecognized arguments: {' '.join(unknown)}")
+    except SystemExit as e:  # --help, --version, or a usage error argparse has printed
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    name[0] = f"micrograd {ns.command}"
+    handler: Callable[[argparse.Namespace], int] = ns.handler
+    try:
+        return handler(ns)
+    except CommandError as e:
+        STARTUP.check()  # an error made of a swallowed Ctrl-C (a failed import) is a Ctrl-C
+        # Lone surrogates (from odd command-line bytes) cannot be printed: escape them.
+        message = str(e).encode("utf-8", "backslashreplace").decode("utf-8")
+        print(f"{name[0]}: error: {message}", file=sys.stderr)
+        return e.code
 
 
 def _say_interrupted(name: str) -> None:

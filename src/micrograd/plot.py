@@ -120,7 +120,8 @@ def _margins(out: npt.NDArray[Any], classes: npt.NDArray[Any], k: int) -> npt.ND
         values = scores.astype(float)
         best_two = np.sort(values, axis=1)[:, -2:]  # second best, best
         other = np.where(values == best_two[:, 1:], best_two[:, :1], best_two[:, 1:])
-        return values - other
+        lead: npt.NDArray[Any] = values - other  # annotated: NumPy 2.2 (Python 3.10) gives Any
+        return lead
     indicator: npt.NDArray[Any] = (classes[:, None] == np.arange(k)[None, :]) - 0.5
     return indicator
 

@@ -12,19 +12,17 @@ import itertools
 import math
 import os
 import random
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from micrograd import _check as check
 from micrograd._extras import install_hint
+from micrograd._interrupt import StopRequest
 from micrograd.cli import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -202,30 +200,6 @@ def _schedule(name: str, lr: float, steps: int, warmup: int) -> Schedule:
 # --- train: the run ---
 
 
-class _StopRequest:
-    """Ctrl-C while training: the first asks to stop after the current step, a second at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    @contextmanager
-    def installed(self) -> Iterator[_StopRequest]:
-        """Catch SIGINT inside the block (in the main thread; elsewhere do nothing)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-        previous = signal.signal(signal.SIGINT, self._handle)
-        try:
-            yield self
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-
 # A run whose loss stays above BLOWUP_FACTOR times its reference for BLOWUP_STEPS steps in a row
 # has blown up (not only NaN or inf): it stops with status 1. The reference is the run's first
 # loss (step 0 of history.csv), or 1.0 if that is smaller: an untrained net's loss is about 1
@@ -283,7 +257,7 @@ class _Run:
     start: int
     every: int
     engine: str
-    stop: _StopRequest
+    stop: StopRequest
     bar: Any = None
     step: int = 0  # completed steps
     first: int = 0  # the step of history's first row
@@ -486,7 +460,7 @@ def run(ns: argparse.Namespace) -> int:
     resumed_here = ns.resume is not None and _same_file(Path(ns.resume), out / MODEL_FILE)
     with _run_folder(out, keep_run=resumed_here):
         run = _Run(
-            model, optimizer, sampler, s, out, start, ns.checkpoint_every, engine, _StopRequest()
+            model, optimizer, sampler, s, out, start, ns.checkpoint_every, engine, StopRequest()
         )
         if start:
             earlier = _read_history(Path(ns.resume).parent / HISTORY_FILE, start)

@@ -1,0 +1,96 @@
+"""Ctrl-C in the ``micrograd`` command: never lost, never a traceback.
+
+Two handlers, for the two phases of a command:
+
+* While the command starts (loading the library, NumPy, matplotlib; parsing), ``STARTUP`` raises
+  ``KeyboardInterrupt`` as Python's own handler does, and also remembers that it did. Some C
+  extensions turn an exception raised while they load into something else: NumPy reports a
+  Ctrl-C during its import as ``ImportError`` ("Importing the numpy C-extensions failed"), and
+  code that falls back when an optional package is missing would then go on without it, the
+  Ctrl-C lost. ``STARTUP.check()`` raises ``KeyboardInterrupt`` again at the next safe point.
+* While training, ``StopRequest``: the first Ctrl-C asks to stop after the current step, a second
+  stops at once.
+
+A process started with Ctrl-C ignored (``nohup``, ``cmd &`` in a script) keeps ignoring it, as
+Python itself does: neither handler replaces ``SIG_IGN``.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+__all__ = ["STARTUP", "Startup", "StopRequest"]
+
+Handler = Callable[[int, "FrameType | None"], Any]
+
+
+@contextmanager
+def _handling(handler: Handler) -> Iterator[None]:
+    """SIGINT goes to ``handler`` inside the block, unless it is ignored or this is not the main
+    thread (where Python delivers no signal)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Startup:
+    """Ctrl-C while a command starts: ``KeyboardInterrupt`` now, and remembered for ``check``."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def watching(self) -> Iterator[Startup]:
+        """Handle SIGINT inside the block; ``seen`` starts False."""
+        self.seen = False
+        with _handling(self._handle):
+            yield self
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if a Ctrl-C came since ``watching`` began (even one that
+        something swallowed or turned into another error), once: the one that handles it
+        stops the command."""
+        if self.seen:
+            self.seen = False
+            raise KeyboardInterrupt
+
+
+STARTUP = Startup()
+
+
+class StopRequest:
+    """Ctrl-C while training: the first asks to stop after the current step, a second at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    @contextmanager
+    def installed(self) -> Iterator[StopRequest]:
+        """Catch SIGINT inside the block. A Ctrl-C the command's start-up saw (and something
+        swallowed) stops at once: ``KeyboardInterrupt`` before the block runs."""
+        STARTUP.check()
+        with _handling(self._handle):
+            yield self
