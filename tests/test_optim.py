@@ -334,3 +334,32 @@ def test_model_load_with_mismatched_optimizer_changes_neither(tmp_path: Path) ->
     with pytest.raises(CheckpointError, match="optimizer state"):
         other.load(tmp_path / "c.json", optimizer=adam)
     assert before == ([p.data for p in other.parameters()], adam.state_dict())
+
+
+@pytest.mark.parametrize("max_norm", [0.0, 1.0])
+def test_clip_grad_norm_leaves_all_zero_gradients_zero_even_with_no_eps(max_norm: float) -> None:
+    """Zero gradients have norm 0 and stay 0, also with max_norm = eps = 0 (0 / 0 in torch)."""
+    vs = [Value(1.0), Value(2.0)]
+    for v in vs:
+        v.grad = 0.0
+    assert clip_grad_norm(vs, max_norm, eps=0.0) == 0.0
+    assert [v.grad for v in vs] == [0.0, 0.0]
+
+
+def test_clip_grad_norm_scales_gradients_whose_norm_overflows() -> None:
+    """Finite gradients of norm beyond the largest float are scaled to max_norm all the same."""
+    vs = [Value(0.0), Value(0.0)]
+    vs[0].grad, vs[1].grad = 1.5e308, -1.5e308
+    assert clip_grad_norm(vs, 2.0) == math.inf
+    root2 = math.sqrt(2.0)  # 1.5e308 * 2 / (1.5e308 * sqrt 2), to one rounding of the division
+    assert [v.grad for v in vs] == pytest.approx([root2, -root2], rel=2.3e-16, abs=0.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_clip_grad_norm_refuses_a_gradient_that_is_not_finite(bad: float) -> None:
+    """A nan or inf gradient is a ValueError naming it, not gradients scaled to nan."""
+    vs = [Value(0.0), Value(0.0)]
+    vs[0].grad, vs[1].grad = 1.0, bad
+    with pytest.raises(ValueError, match=r"params\[1\]\.grad is"):
+        clip_grad_norm(vs, 1.0)
+    assert vs[0].grad == 1.0

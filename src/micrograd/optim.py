@@ -622,7 +622,10 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float, eps: float = 1e-6) 
     """Scale all gradients down together so their global 2-norm is at most ``max_norm``.
 
     Returns the norm before clipping, as ``torch.nn.utils.clip_grad_norm_`` does (and scales by
-    ``max_norm / (norm + eps)`` as it does).
+    ``max_norm / (norm + eps)`` as it does). All-zero gradients stay zero (also with
+    ``max_norm=0, eps=0``, where torch makes them nan); finite gradients whose norm overflows
+    are scaled by ``max_norm / norm`` all the same (the norm returned is ``inf``). Raises
+    ValueError for a nan or inf gradient, which no scaling can bring to ``max_norm``.
 
     >>> a, b = Value(0.0), Value(0.0)
     >>> a.grad, b.grad = 3.0, 4.0
@@ -635,7 +638,19 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float, eps: float = 1e-6) 
     max_norm = check.real("max_norm", max_norm, 0.0, infinite=True)
     eps = check.real("eps", eps, 0.0)
     grads = [float(p.grad) for p in params]
-    total = math.hypot(*grads)
+    for i, g in enumerate(grads):
+        if not math.isfinite(g):  # torch would scale every gradient to nan (or leave it inf)
+            raise ValueError(f"params[{i}].grad is {g}: gradients must be finite to be clipped")
+    total = math.hypot(*grads)  # exact to rounding, with no overflow on the way
+    if total + eps == 0.0:
+        return total  # all zero: nothing to scale (and max_norm / 0 is no coefficient)
+    if math.isinf(total) and math.isfinite(max_norm):  # finite gradients, norm past the floats
+        largest = max(abs(g) for g in grads)  # g * max_norm / norm, computed from g / largest
+        grads = [g / largest for g in grads]
+        coef = max_norm / math.hypot(*grads)  # eps is nothing beside such a norm
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g * coef
+        return total
     coef = max_norm / (total + eps)
     if coef < 1.0:
         for p, g in zip(params, grads, strict=True):
