@@ -1,0 +1,274 @@
+"""Kernels: one vectorized op over a group of isomorphic nodes, reading operands and adding
+gradients through index plans fixed when the program is compiled."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from micrograd.fast._rules import Array, Index, _forward, rule_backward
+
+# --- Reading operands and accumulating gradients through precomputed index plans ---
+
+
+def _affine(idx: Index) -> tuple[int, tuple[int, ...]] | None:
+    """``(start, strides)`` when ``idx[i, j, ...] == start + i*s0 + j*s1 + ...``, else None."""
+    if idx.size == 0:
+        return None
+    start = int(idx.flat[0])
+    strides = []
+    expected: Any = np.full(idx.shape, start, dtype=np.intp)
+    for axis, length in enumerate(idx.shape):
+        step = 0
+        if length > 1:
+            at = [0] * idx.ndim
+            at[axis] = 1
+            step = int(idx[tuple(at)]) - start
+        if step < 0:
+            return None
+        strides.append(step)
+        shape = [1] * idx.ndim
+        shape[axis] = length
+        expected = expected + np.arange(length, dtype=np.intp).reshape(shape) * step
+    return (start, tuple(strides)) if np.array_equal(idx, expected) else None
+
+
+def _view(buf: Array, start: int, strides: tuple[int, ...], shape: tuple[int, ...]) -> Array:
+    size = buf.itemsize
+    view: Array = np.lib.stride_tricks.as_strided(
+        buf[start:], shape=shape, strides=tuple(s * size for s in strides)
+    )
+    return view
+
+
+class _Reader:
+    """Operands at fixed slots of the value buffer: a static view when they are evenly spaced."""
+
+    __slots__ = ("buf", "idx", "view")
+
+    def __init__(self, buf: Array, idx: Index) -> None:
+        self.buf = buf
+        self.idx = idx
+        affine = _affine(idx)
+        self.view = None if affine is None else _view(buf, affine[0], affine[1], idx.shape)
+
+    def get(self) -> Array:
+        """The operand values, in the shape of the index."""
+        if self.view is not None:
+            return self.view
+        out: Array = self.buf.take(self.idx)
+        return out
+
+
+class _Accumulator:
+    """Adds contributions into gradient slots; repeated slots are summed first (bincount)."""
+
+    __slots__ = ("buf", "idx", "inverse", "shape", "target", "unique_count", "view")
+
+    def __init__(self, buf: Array, idx: Index) -> None:
+        self.buf = buf
+        self.idx = idx
+        self.shape = idx.shape
+        self.view: Array | None = None
+        self.target: _Accumulator | None = None
+        unique, inverse = np.unique(idx.ravel(), return_inverse=True)
+        if len(unique) < idx.size:
+            self.inverse = inverse.reshape(-1)
+            self.unique_count = len(unique)
+            self.target = _Accumulator(buf, unique)
+            return
+        affine = _affine(idx)
+        if affine is not None:
+            self.view = _view(buf, affine[0], affine[1], idx.shape)
+
+    def add(self, contribution: Any) -> None:
+        """``buf[idx] += contribution`` where a repeated slot receives every share."""
+        if self.view is not None:
+            self.view += contribution
+        elif self.target is not None:
+            weights = np.broadcast_to(contribution, self.shape).ravel()
+            self.target.add(np.bincount(self.inverse, weights, self.unique_count))
+        else:
+            self.buf[self.idx] += contribution
+
+
+def _accumulator(g: Array, idx: Index, needs: npt.NDArray[np.bool_]) -> _Accumulator | None:
+    """An accumulator into ``idx``, or None when no slot there needs a gradient."""
+    return _Accumulator(g, idx) if needs[idx].any() else None
+
+
+# --- Kernels: one vectorized op over a group of isomorphic nodes ---
+
+
+class _Kernel(Protocol):
+    def forward(self) -> None: ...
+    def backward(self) -> None: ...
+    def describe(self) -> str: ...
+
+
+class _Elementwise:
+    """One primitive op over many nodes: its NumPy twin forward, its rule's backward."""
+
+    def __init__(
+        self,
+        op: str,
+        v: Array,
+        g: Array,
+        out: slice,
+        x_idx: Index,
+        y_idx: Index | None,
+        y_const: float | Array,
+        needs: npt.NDArray[np.bool_],
+        exact: bool = False,
+        in_loss: bool = True,
+    ) -> None:
+        self.op = op
+        self.fn = _forward(op, exact)
+        self.backward_fn = rule_backward(op)
+        self.out = v[out]
+        self.gout = g[out]
+        self.read_x = _Reader(v, x_idx)
+        # A node only read by the traced function, not used by the loss, sends back nothing.
+        self.acc_x = _accumulator(g, x_idx, needs) if in_loss else None
+        self.read_y: _Reader | None = None
+        self.acc_y: _Accumulator | None = None
+        self.y_const = y_const
+        if y_idx is not None:
+            self.read_y = _Reader(v, y_idx)
+            self.acc_y = _accumulator(g, y_idx, needs) if in_loss else None
+        self.x: Any = None
+        self.y: Any = None
+
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        operands = "x, y" if self.read_y is not None else "x, constant"
+        return f"{self.op}({operands}) over {self.out.size} nodes"
+
+    def forward(self) -> None:
+        self.x = x = self.read_x.get()
+        self.y = y = self.y_const if self.read_y is None else self.read_y.get()
+        self.out[...] = self.fn(x, y)
+
+    def backward(self) -> None:
+        if self.acc_x is None and self.acc_y is None:
+            return
+        grads = self.backward_fn(self.x, self.y, self.out, self.gout)
+        if self.acc_x is not None:
+            self.acc_x.add(grads[0])
+        if self.acc_y is not None:
+            self.acc_y.add(grads[1])
+
+
+_MUL_BACKWARD = rule_backward("*")
+
+
+class _Sum:
+    """Rows of ``sum(plain terms) + sum(a_k * b_k)``: n-ary sums and dot products, gathered."""
+
+    def __init__(
+        self,
+        v: Array,
+        g: Array,
+        out: slice,
+        plain: Index,
+        a: Index,
+        b: Index,
+        needs: npt.NDArray[np.bool_],
+    ) -> None:
+        self.out = v[out]
+        self.gout = g[out]
+        self.read_p = _Reader(v, plain) if plain.shape[1] else None
+        self.read_a = _Reader(v, a) if a.shape[1] else None
+        self.read_b = _Reader(v, b) if a.shape[1] else None
+        # Only columns of plain terms that lead to a parameter receive gradients.
+        columns = np.flatnonzero(needs[plain].any(axis=0))
+        self.acc_p = _Accumulator(g, plain[:, columns]) if len(columns) else None
+        self.acc_a = _accumulator(g, a, needs) if a.shape[1] else None
+        self.acc_b = _accumulator(g, b, needs) if a.shape[1] else None
+        self.va: Any = None
+        self.vb: Any = None
+
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        k = 0 if self.read_a is None else self.read_a.idx.shape[1]
+        p = 0 if self.read_p is None else self.read_p.idx.shape[1]
+        return f"sum of {p} terms + dot of {k} products, over {self.out.size} nodes"
+
+    def forward(self) -> None:
+        total: Any = 0.0
+        if self.read_a is not None and self.read_b is not None:
+            self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
+            total = va[:, 0] * vb[:, 0] if va.shape[1] == 1 else np.einsum("ij,ij->i", va, vb)
+        if self.read_p is not None:
+            p = self.read_p.get()
+            total = total + (p[:, 0] if p.shape[1] == 1 else p.sum(axis=1))
+        self.out[...] = total
+
+    def backward(self) -> None:
+        g = self.gout[:, None]
+        if self.acc_p is not None:
+            self.acc_p.add(g)  # broadcast over the terms of each row
+        if self.acc_a is not None or self.acc_b is not None:
+            ga, gb = _MUL_BACKWARD(self.va, self.vb, None, g)  # (g * b, g * a)
+            if self.acc_a is not None:
+                self.acc_a.add(ga)
+            if self.acc_b is not None:
+                self.acc_b.add(gb)
+
+
+class _MatMul:
+    """Dot products whose rows pair every row of ``A`` with every row of ``B``: ``B @ A.T``.
+
+    A dense layer over a batch is this: each (sample, neuron) pair is one dot product. The
+    gradient of a factor is the other factor (the rule of ``*``), summed over the pairs it
+    meets: ``G.T @ B`` and ``G @ A``.
+    """
+
+    def __init__(
+        self,
+        v: Array,
+        g: Array,
+        out: slice,
+        a: Index,
+        b: Index,
+        bias: Index | None,
+        bias_per_a: bool,
+        needs: npt.NDArray[np.bool_],
+    ) -> None:
+        shape = (len(b), len(a))
+        self.out = v[out].reshape(shape)
+        self.gout = g[out].reshape(shape)
+        self.read_a, self.read_b = _Reader(v, a), _Reader(v, b)
+        self.acc_a = _accumulator(g, a, needs)
+        self.acc_b = _accumulator(g, b, needs)
+        self.read_bias = None if bias is None else _Reader(v, bias)
+        self.acc_bias = None if bias is None else _accumulator(g, bias, needs)
+        self.bias_per_a = bias_per_a
+        self.va: Any = None
+        self.vb: Any = None
+
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        (nb, k), na = self.read_b.idx.shape, len(self.read_a.idx)
+        bias = "" if self.read_bias is None else " + bias"
+        return f"matmul ({nb}x{k}) @ ({k}x{na}){bias}"
+
+    def forward(self) -> None:
+        self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
+        np.matmul(vb, va.T, out=self.out)
+        if self.read_bias is not None:
+            terms = self.read_bias.get()
+            bias = terms[:, 0] if terms.shape[1] == 1 else terms.sum(axis=1)
+            self.out += bias if self.bias_per_a else bias.reshape(self.out.shape)
+
+    def backward(self) -> None:
+        gout = self.gout
+        if self.acc_a is not None:
+            self.acc_a.add(gout.T @ self.vb)
+        if self.acc_b is not None:
+            self.acc_b.add(gout @ self.va)
+        if self.acc_bias is not None:
+            gb = gout.sum(axis=0) if self.bias_per_a else gout.reshape(-1)
+            self.acc_bias.add(gb[:, None])

@@ -1,0 +1,107 @@
+"""Optimizers that update a parameter array in place, by the very rules of ``micrograd.optim``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from micrograd import _check as check
+from micrograd.fast._rules import Array
+from micrograd.optim import _adam_settings, _sgd_settings, adam_update, sgd_update
+
+
+class ArrayOptimizer(Protocol):
+    """An optimizer that updates a parameter array in place from its gradient."""
+
+    lr: float
+
+    def update(self, theta: Array, grad: Array) -> None:
+        """Move ``theta`` (in place) one step against ``grad``."""
+
+
+def _check_update(theta: object, grad: object) -> Array:
+    """``grad`` as an array for an in-place update of ``theta`` (a float64 array of its shape)."""
+    if not isinstance(theta, np.ndarray) or theta.dtype != np.float64:
+        check.wrong_type("theta", theta, "a float64 NumPy array (it is updated in place)")
+    g = np.asarray(grad)
+    if g.dtype.kind not in "iuf":
+        check.wrong_type("grad", grad, "an array of real numbers")
+    if g.shape != theta.shape:
+        check.wrong_value("grad", grad, f"an array of theta's shape {theta.shape}")
+    return g
+
+
+class ArraySGD:
+    """``micrograd.optim.SGD`` (so ``torch.optim.SGD``) on a parameter array, in place.
+
+    The update is ``optim.sgd_update``, the very rule ``SGD.step()`` applies to each Value.
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        settings = _sgd_settings(lr, momentum, dampening, nesterov, weight_decay)
+        self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay = settings
+        self.momentum_buffer: Array | None = None
+
+    def update(self, theta: Array, grad: Array) -> None:
+        """One step, in place."""
+        grad = _check_update(theta, grad)
+        theta[...], buf = sgd_update(
+            theta,
+            grad,
+            self.momentum_buffer,
+            lr=self.lr,
+            momentum=self.momentum,
+            dampening=self.dampening,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay,
+        )
+        # The first buffer is the gradient itself: keep a copy, not the caller's array.
+        self.momentum_buffer = buf.copy() if buf is grad else buf
+
+
+class ArrayAdam:
+    """``micrograd.optim.Adam`` (so ``torch.optim.Adam``) on a parameter array, in place.
+
+    The update is ``optim.adam_update``, the very rule ``Adam.step()`` applies to each Value.
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        settings = _adam_settings(lr, betas, eps, weight_decay, False)
+        self.lr, self.betas, self.eps, self.weight_decay, _ = settings
+        self.step_count = 0
+        self.exp_avg: Array | None = None
+        self.exp_avg_sq: Array | None = None
+
+    def update(self, theta: Array, grad: Array) -> None:
+        """One step, in place."""
+        grad = _check_update(theta, grad)
+        if self.exp_avg is None or self.exp_avg_sq is None:
+            self.exp_avg, self.exp_avg_sq = np.zeros_like(theta), np.zeros_like(theta)
+        self.step_count += 1
+        theta[...], self.exp_avg, self.exp_avg_sq, _ = adam_update(
+            theta,
+            grad,
+            self.exp_avg,
+            self.exp_avg_sq,
+            None,
+            self.step_count,
+            lr=self.lr,
+            betas=self.betas,
+            eps=self.eps,
+            weight_decay=self.weight_decay,
+            sqrt=np.sqrt,
+        )

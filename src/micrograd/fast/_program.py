@@ -1,0 +1,363 @@
+"""Program: the public face of a traced loss. It traces (again when a guard fails), loads
+parameters and inputs, runs the compiled kernels and hands gradients back to the Values."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from micrograd import _check as check
+from micrograd._tracing import Recorder, StructureError, settle, traced_input, watching
+from micrograd.engine import Value, gc_paused, is_grad_enabled
+from micrograd.fast._rules import Array
+from micrograd.fast._schedule import _Compiled, _data
+from micrograd.fast._trace import _Graph, _order
+
+
+def _same_bits(a: Array, b: Array) -> bool:
+    """Equal as stored (nan equals nan; -0.0 differs from 0.0)."""
+    return a.shape == b.shape and bool((a.view(np.int64) == b.view(np.int64)).all())
+
+
+def _nest(flat: list[Value], shape: tuple[int, ...]) -> Any:
+    """Values in nested lists of the given shape (one Value for shape ``()``)."""
+    if not shape:
+        return flat[0]
+    if len(shape) == 1:
+        return flat
+    step = math.prod(shape[1:])
+    return [_nest(flat[k * step : (k + 1) * step], shape[1:]) for k in range(shape[0])]
+
+
+def _as_input(x: Any, k: int) -> Array:
+    """Input ``k`` as a float64 array: a real number, an array, or nested lists of them.
+
+    Refuses what the Value engine would not take as a number (None, text, complex) and Values
+    (a Value that needs a gradient is a parameter); nan and inf are numbers and pass.
+    """
+    accepts = f"input {k} must be a real number, an array or nested lists of real numbers"
+    if isinstance(x, Value):
+        raise TypeError(f"{accepts}, not a Value (a Value that needs a gradient is a parameter)")
+    try:
+        array = np.asarray(x)
+    except ValueError as exc:  # lists of unequal lengths
+        raise ValueError(f"{accepts} of one shape: {exc}") from None
+    kind = array.dtype.kind
+    if kind in "biuf":
+        converted: Array = np.asarray(array, dtype=np.float64)
+        return converted
+    if kind == "O":
+        numbers = []
+        for item in array.ravel().tolist():
+            if isinstance(item, (Value, str, bytes, complex)) or not hasattr(
+                type(item), "__float__"
+            ):
+                raise TypeError(f"{accepts}, not {type(item).__name__}: {item!r:.40}")
+            numbers.append(float(item))
+        return np.array(numbers, dtype=np.float64).reshape(array.shape)
+    raise TypeError(f"{accepts}, not an array of {array.dtype}")
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package."""
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+class RetraceWarning(UserWarning):
+    """A program is traced again: a number its function read (said where) is different now."""
+
+
+_Shapes = tuple[tuple[int, ...], ...]
+
+
+class Program:
+    """A traced loss, replayed on arrays: ``program(*inputs)`` runs forward and backward.
+
+    Made by ``trace`` or ``compile_model``. Each call reads the parameters' current ``.data``,
+    adds the gradient into each parameter's ``.grad`` (as ``loss.backward()`` does) and returns
+    the loss. Inputs of another shape are retraced (or refused with ``retrace=False``). So is a
+    call where a number the function read while traced (a guard: ``x.data``, ``float(x)``,
+    ``f"{x}"``, a parameter's ``.data`` or ``.grad``) differs: see ``guards``.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Value],
+        params: Sequence[Value],
+        example_inputs: Sequence[Any],
+        retrace: bool = True,
+    ) -> None:
+        self.fn = check.function("fn", fn, "a function of the inputs that returns a Value")
+        self.params = check.values("params", params, nonempty=False)
+        if len(set(self.params)) != len(self.params):
+            raise ValueError("params lists a Value twice")
+        for p in self.params:
+            if not isinstance(p, Value) or p._a is not None:
+                raise ValueError("params must be leaf Values (no children)")
+        self.retrace = check.boolean("retrace", retrace)
+        self.traces = 0
+        self.grad: Array = np.zeros(len(self.params))
+        self._programs: dict[_Shapes, _Compiled] = {}
+        self._arity = len(example_inputs)
+        arrays = self._arrays(example_inputs)
+        self._compile(arrays, self._theta())
+
+    def _arrays(self, inputs: Sequence[Any]) -> list[Array]:
+        if len(inputs) != self._arity:
+            raise TypeError(f"the program takes {self._arity} inputs, got {len(inputs)}")
+        return [_as_input(x, k) for k, x in enumerate(inputs)]
+
+    def _build(self, arrays: Sequence[Array]) -> tuple[_Graph, Recorder]:
+        """Run the function on Values of these inputs: its graph, and the numbers it read."""
+        if not is_grad_enabled():
+            raise RuntimeError("trace records a graph: call it outside no_grad()")
+        leaves: list[Value] = []
+        nested = []
+        for x in arrays:
+            flat = [traced_input(f) for f in x.ravel().tolist()]
+            leaves.extend(flat)
+            nested.append(_nest(flat, x.shape))
+        with watching(self.params) as recorder:
+            root = self.fn(*nested)
+        if not isinstance(root, Value):
+            raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
+        order, n_loss = _order(root, list(recorder.reads))
+        # A node made by hand or before the trace keeps its number; the program computes it.
+        for node, what in settle(order).items():
+            recorder.reads.setdefault(node, what)
+        watched = list(recorder.reads)
+        return _Graph(order, n_loss, self.params, leaves, watched), recorder
+
+    def _compile(self, arrays: Sequence[Array], theta: Array) -> _Compiled:
+        """Trace at ``theta`` (the parameters' numbers meanwhile) and these inputs."""
+        saved = self._theta()
+        moved = not _same_bits(saved, theta)
+        try:
+            if moved:
+                for p, value in zip(self.params, theta.tolist(), strict=True):
+                    p.data = value
+            with gc_paused():  # a traced graph has no cycles; the collector would only rescan it
+                graph, recorder = self._build(arrays)
+                compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
+        finally:
+            if moved:
+                for p, value in zip(self.params, saved.tolist(), strict=True):
+                    p.data = value
+        compiled.guards = list(recorder.reads.values())  # what each guard is, in their order
+        index = {p: k for k, p in enumerate(self.params)}
+        compiled.grad_guards = [
+            (index[p], grad, at) for p, (grad, at) in recorder.grad_reads.items()
+        ]
+        self._programs[tuple(x.shape for x in arrays)] = compiled
+        self.traces += 1
+        return compiled
+
+    def _changed(self, what: str, arrays: Sequence[Array], theta: Array) -> _Compiled:
+        """A guard failed: trace again (with a RetraceWarning), or raise StructureError."""
+        if not self.retrace:
+            raise StructureError(
+                f"the traced function's graph depends on {what}, which is different now: the "
+                "compiled graph may not be the one the function builds; trace again, or pass "
+                "retrace=True"
+            )
+        warnings.warn(
+            f"the traced function's graph depends on {what}, which is different now: tracing "
+            "again (a function whose graph depends on numbers it reads is traced at each change)",
+            RetraceWarning,
+            stacklevel=_caller_level(),
+        )
+        return self._compile(arrays, theta)
+
+    def _program(self, arrays: Sequence[Array], theta: Array) -> _Compiled:
+        shapes = tuple(x.shape for x in arrays)
+        compiled = self._programs.get(shapes)
+        if compiled is None:
+            if not self.retrace:
+                known = ", ".join(str(list(s)) for s in self._programs)
+                raise StructureError(
+                    f"inputs of shapes {[list(s) for s in shapes]} build another graph than the "
+                    f"traced one ({known}); trace again or pass retrace=True"
+                )
+            return self._compile(arrays, theta)
+        for k, grad, at in compiled.grad_guards:
+            now = self.params[k].grad
+            if not (type(now) is float and _same_bits(np.array([now]), np.array([grad]))):
+                return self._changed(f"the .grad of parameter {k} read at {at}", arrays, theta)
+        return compiled
+
+    def _theta(self) -> Array:
+        return np.fromiter(map(_data, self.params), dtype=np.float64, count=len(self.params))
+
+    def loss_and_grad(self, theta: Any, *inputs: Any) -> tuple[float, Array]:
+        """The loss and its gradient (in ``params`` order) at ``theta``; no Value is touched."""
+        arrays = self._arrays(inputs)
+        if not (isinstance(theta, np.ndarray) and theta.dtype == np.float64):
+            theta = check.reals("theta", theta, nonempty=False)
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (len(self.params),):
+            raise ValueError(f"theta must hold {len(self.params)} numbers, not {theta.shape}")
+        compiled = self._program(arrays, theta)
+        failed = compiled.forward(theta, arrays)
+        if failed >= 0:
+            compiled = self._changed(compiled.guards[failed], arrays, theta)
+            failed = compiled.forward(theta, arrays)
+            if failed >= 0:
+                raise StructureError(
+                    f"traced again on these very inputs, the function's graph depends on "
+                    f"{compiled.guards[failed]}, which its own graph does not give: it depends "
+                    "on something besides its inputs and parameters"
+                )
+        compiled.backward()
+        return float(compiled.v[compiled.root]), compiled.g[: len(self.params)].copy()
+
+    def __call__(self, *inputs: Any) -> float:
+        """Forward and backward at the parameters' ``.data``; add into ``.grad``; the loss."""
+        loss, self.grad = self.loss_and_grad(self._theta(), *inputs)
+        for p, gp in zip(self.params, self.grad.tolist(), strict=True):
+            p.grad = p.grad + gp
+        return loss
+
+    def step(self, *inputs: Any, optimizer: Any) -> float:
+        """One training step: the loss, its gradient, the optimizer's update; returns the loss.
+
+        ``zero_grad(); loss = program(*inputs); optimizer.step()``: each parameter's ``.data``
+        is updated and its ``.grad`` holds this step's gradient. An ``ArraySGD``/``ArrayAdam``
+        updates on arrays; any other optimizer (``micrograd.optim``) steps on the Values.
+        """
+        if isinstance(optimizer, type) or not any(
+            hasattr(optimizer, m) for m in ("update", "step")
+        ):
+            check.wrong_type("optimizer", optimizer, "an ArraySGD, ArrayAdam or optim optimizer")
+        if not hasattr(optimizer, "update"):
+            for p in self.params:
+                p.grad = 0.0
+            loss = self(*inputs)
+            optimizer.step()
+            return loss
+        theta = self._theta()
+        loss, grad = self.loss_and_grad(theta, *inputs)
+        self.grad = grad
+        optimizer.update(theta, grad)
+        for p, value, gp in zip(self.params, theta.tolist(), grad.tolist(), strict=True):
+            p.data = value
+            p.grad = gp
+        return loss
+
+    @property
+    def guards(self) -> list[str]:
+        """Where the traced function read numbers out of Values: one line per place in the code.
+
+        Each number read is a guard: a call where it differs traces again (or, with
+        ``retrace=False``, raises StructureError). Empty when the graph depends on no number.
+
+        >>> w = Value(2.0)
+        >>> program = trace(lambda xs: sum(w * x if x.data > 0 else w for x in xs), [w], [1, -2])
+        >>> program.guards[0].split(" at ")[0]
+        '2 numbers read'
+        """
+        found: dict[str, None] = {}
+        for compiled in self._programs.values():
+            for what, n in Counter(compiled.guards).items():
+                if n > 1:
+                    what = what.replace("a number read", f"{n} numbers read", 1)
+                found[what] = None
+            for k, _, at in compiled.grad_guards:
+                found[f"the .grad of parameter {k} read at {at}"] = None
+        return list(found)
+
+    def describe(self) -> str:
+        """The kernels of each traced structure, one line each, in the order they run.
+
+        >>> w = Value(2.0)
+        >>> print(trace(lambda xs: sum(w * x for x in xs).relu(), [w], [1.0, 2.0]).describe())
+        inputs [2]: 2 kernels
+          matmul (1x2) @ (2x1) + bias
+          ReLU(x, constant) over 1 nodes
+        """
+        lines = []
+        for shapes, compiled in self._programs.items():
+            lines.append(
+                f"inputs {', '.join(str(list(s)) for s in shapes)}: {len(compiled.kernels)} kernels"
+            )
+            lines.extend(f"  {kernel.describe()}" for kernel in compiled.kernels)
+            count = len(compiled.guards) + len(compiled.grad_guards)
+            if count:
+                lines.append(f"  guards: {count} number{'s' * (count > 1)} the function read")
+        return "\n".join(lines)
+
+    def check(self, *inputs: Any) -> None:
+        """Trace again on these inputs; raise StructureError if the graph is not the traced one.
+
+        Guards already catch what the function reads; this also catches a changed Python
+        number the function closes over (a constant of its graph).
+        """
+        arrays = self._arrays(inputs)
+        shapes = tuple(x.shape for x in arrays)
+        compiled = self._programs.get(shapes)
+        if compiled is None:
+            raise StructureError(f"no program traced for inputs of shapes {list(shapes)}")
+        if self._build(arrays)[0].signature != compiled.signature:
+            raise StructureError(
+                "these inputs build a different graph than the traced one (Python control "
+                "flow on data, or a changed constant): the compiled program would be wrong"
+            )
+
+
+def trace(
+    fn: Callable[..., Value],
+    params: Sequence[Value],
+    *example_inputs: Any,
+    retrace: bool = True,
+) -> Program:
+    """Trace ``fn(*inputs) -> Value`` once into a Program over ``params``.
+
+    Each input (an array or nested lists of numbers) reaches ``fn`` as nested lists of Values of
+    the same shape; a leaf that is neither a parameter nor an input (a Value ``fn`` closes over)
+    is read at each call without a gradient. A number ``fn`` reads out of a Value (``x.data``,
+    ``float(x)``, ``f"{x}"``; see ``Program.guards``) makes the program trace again when it
+    differs (``retrace=False``: StructureError); setting a Value's ``.data`` or a parameter's
+    ``.grad`` inside ``fn``, or an op whose derivative is a ``_backward`` closure, is refused
+    (TraceError, naming the line or the op). Python numbers ``fn`` closes over are constants.
+
+    >>> w = Value(2.0)
+    >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
+    >>> program(5.0), w.grad
+    (10.0, 5.0)
+    """
+    return Program(fn, params, example_inputs, retrace=retrace)
+
+
+def compile_model(
+    model: Any,
+    loss_fn: Callable[[list[Any], list[Value]], Value],
+    xs: Any,
+    y: Any,
+    retrace: bool = True,
+) -> Program:
+    """A Program for ``loss_fn([model(x) for x in xs], y)`` over ``model.parameters()``.
+
+    Call it as ``program(xs, y)`` with a batch of the same shape (new numbers each time).
+    """
+    if isinstance(model, type) or not callable(model) or not hasattr(model, "parameters"):
+        check.wrong_type("model", model, "a model: callable on a row, with parameters()")
+    check.function("loss_fn", loss_fn, "a loss function (outputs, targets) -> Value")
+
+    def fn(xs: list[list[Value]], ys: list[Value]) -> Value:
+        return loss_fn([model(x) for x in xs], ys)
+
+    return Program(fn, model.parameters(), (xs, y), retrace=retrace)

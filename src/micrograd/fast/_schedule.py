@@ -1,0 +1,159 @@
+"""Schedule: a traced graph laid out in one value buffer and one gradient buffer, its groups
+compiled into kernels in level order, and the guards that say when a replay would be wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+
+from micrograd.fast._kernels import _Elementwise, _Kernel, _MatMul, _Sum
+from micrograd.fast._rules import Array, Index
+from micrograd.fast._trace import _Graph
+
+_data = attrgetter("data")
+
+
+# --- Laying the graph out in one buffer and compiling kernels ---
+
+
+def _outer(a: Index, b: Index) -> tuple[Index, Index, Index] | None:
+    """If rows pair every distinct row of ``a`` with every distinct row of ``b`` exactly once:
+    the row order that makes the outputs ``(B @ A.T).ravel()``, and the distinct rows."""
+    rows = len(a)
+    ua, inv_a = np.unique(a, axis=0, return_inverse=True)
+    ub, inv_b = np.unique(b, axis=0, return_inverse=True)
+    if len(ua) * len(ub) != rows:
+        return None
+    key = inv_b.reshape(-1) * len(ua) + inv_a.reshape(-1)
+    if len(np.unique(key)) != rows:
+        return None
+    return np.argsort(key), ua, ub
+
+
+class _Compiled:
+    """One traced structure: a value buffer, a gradient buffer and the kernels between them."""
+
+    def __init__(self, graph: _Graph, n_params: int, n_inputs: int) -> None:
+        self.signature = graph.signature
+        self.n_params = n_params
+        self.other_leaves = graph.other_leaves
+        consts = sorted(graph.const_value)
+        first_const = n_params + n_inputs + len(self.other_leaves)
+        ops_total = sum(len(m) for m in graph.groups.values())
+        size = first_const + len(consts) + ops_total
+        self.v: Array = np.zeros(size)
+        self.g: Array = np.zeros(size)
+        needs = np.zeros(size, dtype=bool)
+        needs[:n_params] = True
+        slot = np.full(graph.n_ids, -1, dtype=np.intp)
+        for i, s in graph.leaf_slot.items():
+            slot[i] = s
+        for k, c in enumerate(consts):
+            slot[c] = first_const + k
+            self.v[first_const + k] = graph.const_value[c]
+
+        def slots(refs: Any) -> Index:
+            found: Index = slot[np.asarray(refs, dtype=np.intp)]
+            if (found < 0).any():
+                raise AssertionError("an operand was scheduled after its use")
+            return found
+
+        self.kernels: list[_Kernel] = []
+        top = first_const + len(consts)
+        for key in sorted(graph.groups, key=lambda k: k[1]):
+            members = np.array(graph.groups[key], dtype=np.intp)
+            rows = len(members)
+            out = slice(top, top + rows)
+            kernel: _Kernel
+            if key[0] == "sum":
+                data = [graph.members[i] for i in members.tolist()]
+                # Typed Index: NumPy 2.2 stubs type reshape as 2-d, which plain[perm] is not.
+                plain: Index = slots([d[0] for d in data]).reshape(rows, key[2])
+                fa: Index = slots([d[1] for d in data]).reshape(rows, key[3])
+                fb: Index = slots([d[2] for d in data]).reshape(rows, key[3])
+                outer = _outer(fa, fb) if key[3] else None
+                if outer is not None:
+                    perm, ua, ub = outer
+                    members, plain = members[perm], plain[perm]
+                    grid = plain.reshape(len(ub), len(ua), key[2])
+                    per_a = bool((grid == grid[:1]).all())
+                    bias = (grid[0] if per_a else plain) if key[2] else None
+                    slot[members] = np.arange(top, top + rows)
+                    needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                    kernel = _MatMul(self.v, self.g, out, ua, ub, bias, per_a, needs)
+                else:
+                    first = fb[:, 0] if key[3] else plain[:, 0]
+                    perm = np.argsort(first, kind="stable")
+                    members, plain, fa, fb = members[perm], plain[perm], fa[perm], fb[perm]
+                    slot[members] = np.arange(top, top + rows)
+                    needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                    kernel = _Sum(self.v, self.g, out, plain, fa, fb, needs)
+            else:
+                data = [graph.members[i] for i in members.tolist()]
+                x = slots([d[0] for d in data])
+                y_idx: Index | None = None
+                if key[2]:
+                    y_idx = slots([d[1] for d in data])
+                    perm = np.lexsort((y_idx, x))
+                    y_idx = y_idx[perm]
+                    y: float | Array = 0.0
+                else:
+                    perm = np.argsort(x, kind="stable")
+                    arg = np.array([d[2] for d in data], dtype=np.float64)[perm]
+                    bits = arg.view(np.int64)
+                    y = float(arg[0]) if (bits == bits[0]).all() else arg  # one constant
+                members, x = members[perm], x[perm]
+                slot[members] = np.arange(top, top + rows)
+                needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                kernel = _Elementwise(
+                    key[0], self.v, self.g, out, x, y_idx, y, needs, exact=key[3], in_loss=key[4]
+                )
+            self.kernels.append(kernel)
+            top += rows
+        self.root = int(slots([graph.root_ref])[0])
+        # Guards: the slots of the numbers the traced function read, and what it read there.
+        self.guard_slots = slots(graph.watched) if graph.watched else np.zeros(0, dtype=np.intp)
+        self.guard_values: Array = graph.watched_values
+        self.guards: list[str] = []  # what each guard is: the number read, and where
+        self.grad_guards: list[tuple[int, float, str]] = []  # (parameter, its .grad, where read)
+
+    def forward(self, theta: Array, inputs: Sequence[Array]) -> int:
+        """Load the numbers and run the forward kernels; the loss is at ``v[root]``.
+
+        Returns -1 when every guard holds, else the index of the first whose number differs from
+        the one the traced function read (the program would not be the function's graph).
+        """
+        v = self.v
+        n = self.n_params
+        v[:n] = theta
+        for x in inputs:
+            v[n : n + x.size] = x.ravel()
+            n += x.size
+        if self.other_leaves:
+            count = len(self.other_leaves)
+            v[n : n + count] = np.fromiter(map(_data, self.other_leaves), np.float64, count)
+        with np.errstate(all="ignore"):
+            for kernel in self.kernels:
+                kernel.forward()
+        if self.guard_slots.size:
+            seen, read = v[self.guard_slots], self.guard_values
+            if not (seen.view(np.int64) == read.view(np.int64)).all():
+                same = (seen.view(np.int64) == read.view(np.int64)) | (
+                    np.isnan(seen) & np.isnan(read)
+                )
+                differ = np.flatnonzero(~same)
+                if differ.size:
+                    return int(differ[0])
+        return -1
+
+    def backward(self) -> None:
+        """The gradient of the loss in ``g`` (after ``forward``)."""
+        g = self.g
+        g.fill(0.0)
+        g[self.root] = 1.0
+        with np.errstate(all="ignore"):
+            for kernel in reversed(self.kernels):
+                kernel.backward()
