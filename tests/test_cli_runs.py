@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from clitools import RUN, interrupt_after, metadata, one_error_line, rows, run, train
 from micrograd import cli
+from micrograd._interrupt import StopRequest
 from micrograd.data import DATASETS
 from micrograd.losses import l2, mse_loss
 from micrograd.nn import MLP
@@ -131,7 +132,7 @@ def detector_run(tmp_path: Path) -> Any:
         0,
         1,
         "value",
-        RUN._StopRequest(),
+        StopRequest(),
     )
     run_.committed = []
     run_.commit = lambda snap: run_.committed.append(snap.step)
@@ -495,3 +496,28 @@ def test_the_work_of_a_step_is_limited(tmp_path: Path, capsys: pytest.CaptureFix
     options = ["--samples", "10000", "--steps", "1", "--no-plots"]
     assert train(capsys, tmp_path, *options)[0] == 2
     assert train(capsys, tmp_path, *options, "--batch-size", "64")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ["--batch-size", "101"],
+            "--batch-size 101 is more than the 100 points of moons: use at most 100, or leave it "
+            "out to train on all of them at each step",
+        ),
+        (
+            ["--steps", "5", "--warmup", "5"],
+            "--warmup 5 is not shorter than the run (--steps 5): the learning rate would never "
+            "reach --lr; use fewer warm-up steps or more steps",
+        ),
+    ],
+)
+def test_options_that_would_silently_do_something_else_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    """A batch larger than the data (it would be the full batch) and a warm-up as long as the run
+    (the peak lr never reached) are status 2 and one line, before anything is written."""
+    code, _, err = train(capsys, tmp_path, *options, "--no-plots")
+    assert (code, one_error_line(err)) == (2, f"micrograd train: error: {message}")
+    assert not (tmp_path / "model.json").exists()

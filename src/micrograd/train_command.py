@@ -434,6 +434,7 @@ def run(ns: argparse.Namespace) -> int:
         s["lr"] = _default_lr(s["optimizer"], loss, s["dataset"])
     width = _output_width(loss, classes, s["dataset"])
     _check_work(s, len(X[0]), width, len(X))
+    _check_plan(s, len(X))
     if ns.out is not None:
         out = Path(ns.out)
     elif ns.resume is not None:
@@ -605,6 +606,24 @@ def _check_work(s: dict[str, Any], inputs: int, outputs: int, points: int) -> No
             f"a step of {points:,} points through {params:,} parameters is "
             f"{params * points:,} weight-uses, more than the limit of {MAX_WORK:,}: use smaller "
             "--layers, fewer --samples or a --batch-size",
+            EXIT_USAGE,
+        )
+
+
+def _check_plan(s: dict[str, Any], points: int) -> None:
+    """Refuse options that would silently do something else than they say: a batch larger than
+    the data (it would be the full batch) and a warm-up as long as the run (the learning rate
+    would never reach --lr)."""
+    if s["batch_size"] is not None and s["batch_size"] > points:
+        raise CommandError(
+            f"--batch-size {s['batch_size']} is more than the {points} points of {s['dataset']}: "
+            f"use at most {points}, or leave it out to train on all of them at each step",
+            EXIT_USAGE,
+        )
+    if s["warmup"] and s["warmup"] >= s["steps"]:
+        raise CommandError(
+            f"--warmup {s['warmup']} is not shorter than the run (--steps {s['steps']}): the "
+            "learning rate would never reach --lr; use fewer warm-up steps or more steps",
             EXIT_USAGE,
         )
 
