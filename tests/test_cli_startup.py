@@ -106,7 +106,10 @@ def test_ctrl_c_in_the_first_200_ms_is_never_a_traceback_from_micrograd(tmp_path
     cmd = [sys.executable, "-m", "micrograd", "train", "--steps", "100000", "--no-plots"]
     subprocess.run([*cmd[:3], "--version"], env=env, capture_output=True, check=True)
     handled = 0
-    for delay in (0.0, 0.005, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.15, 0.2):
+    delays = [0.0, 0.005, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.15, 0.2]
+    later = [0.4, 0.8, 1.6, 3.2]  # on a loaded machine the start may take longer than 200 ms
+    while delays:
+        delay = delays.pop(0)
         out = tmp_path / f"run-{delay}"
         proc = subprocess.Popen(
             [*cmd, "--out", str(out)],
@@ -130,6 +133,8 @@ def test_ctrl_c_in_the_first_200_ms_is_never_a_traceback_from_micrograd(tmp_path
             handled += 1
         elif "Traceback" not in err:
             assert (proc.returncode, err) == (-signal.SIGINT, ""), delay
+        if not delays and not handled and later:
+            delays.append(later.pop(0))
     assert handled >= 1  # the run reached micrograd's code at least once
 
 
