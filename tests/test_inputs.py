@@ -595,6 +595,15 @@ def specs() -> Iterator[Spec]:
         {"root": one_value()},
     )
 
+    def hooked(fn: Any = lambda g: 2 * g) -> Any:
+        x = Value(1.5)
+        y = x * x
+        with y.register_hook(fn):
+            y.backward()
+        return x.grad
+
+    yield Spec(Value.register_hook, hooked, {"fn": func()})
+
     # --- nn ---
     for cls in (nn.Neuron, nn.Layer):
         extra = {"nout": 2} if cls is nn.Layer else {}

@@ -9,7 +9,7 @@ import types
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from micrograd.engine import Value, grad, no_grad
+    from micrograd.engine import AnomalyError, Value, detect_anomaly, grad, no_grad
     from micrograd.explain import explain, explain_markdown, explain_text
     from micrograd.gradcheck import gradcheck, numerical_grad
     from micrograd.nn import MLP, Layer, Module, Neuron
@@ -21,11 +21,13 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "AnomalyError",
     "Layer",
     "Module",
     "Neuron",
     "Value",
     "__version__",
+    "detect_anomaly",
     "explain",
     "explain_markdown",
     "explain_text",
@@ -42,7 +44,7 @@ __version__ = "0.2.0"
 # modules as attributes (micrograd.nn): `import micrograd` loads nothing more, and the `micrograd`
 # command handles Ctrl-C before any of the library is imported.
 _HOMES = {
-    **dict.fromkeys(("Value", "grad", "no_grad"), "engine"),
+    **dict.fromkeys(("AnomalyError", "Value", "detect_anomaly", "grad", "no_grad"), "engine"),
     **dict.fromkeys(("explain", "explain_markdown", "explain_text"), "explain"),
     **dict.fromkeys(("gradcheck", "numerical_grad"), "gradcheck"),
     **dict.fromkeys(("MLP", "Layer", "Module", "Neuron"), "nn"),

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from types import CodeType, FrameType
 from typing import Any
 
-from micrograd import engine
+from micrograd import _hooks, engine
 from micrograd.engine import Value
 
 __all__ = ["Recorder", "StructureError", "TraceError", "settle", "traced_input", "watching"]
@@ -181,6 +181,7 @@ def traced_input(number: float) -> Value:
 def watching(params: Sequence[Value]) -> Iterator[Recorder]:
     """Within this block new nodes and ``params`` note every read of their numbers."""
     global _recorder
+    _hooks.refuse_compiled(params)  # a program would run no hook, check no op (detect_anomaly)
     recorder = Recorder()
     classes = [type(p) for p in params]
     previous = _recorder, engine._new
@@ -219,6 +220,11 @@ def settle(order: Sequence[Value]) -> dict[Value, str]:
     kept: dict[Value, str] = {}
     for node in order:
         a, b, op = node._a, node._b, node._op
+        if _hooks.hooks_of(node):
+            raise TraceError(
+                f"a Value in the traced graph (op {op!r}) has a hook (register_hook), which a "
+                "compiled program would not run: remove it (handle.remove()) or use Values"
+            )
         if a is not None and (op not in rules or not (b is None or isinstance(b, Value))):
             raise TraceError(
                 f"the traced function uses op {op!r}, whose derivative is a _backward closure "

@@ -7,7 +7,6 @@ chain rule for that op). Sugar (negation, reflected forms) is built from primiti
 
 from __future__ import annotations
 
-import gc
 import math
 import operator
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -17,13 +16,18 @@ from typing import Any, NamedTuple, SupportsFloat, Union
 
 from micrograd import _check as check
 from micrograd import _floats as fl
+from micrograd._anomaly import AnomalyError, detect_anomaly
+from micrograd._gc import gc_paused
+from micrograd._hooks import register_hook as _register_hook
 from micrograd._lecture import Closure as _Closure
 from micrograd._lecture import hand_built_rule
 
 __all__ = [
     "RULES",
+    "AnomalyError",
     "Rule",
     "Value",
+    "detect_anomaly",
     "gc_paused",
     "grad",
     "is_grad_enabled",
@@ -161,23 +165,9 @@ def no_grad() -> Iterator[None]:
         _grad_enabled = previous
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector within this block (training loops use it).
-
-    Graphs have no reference cycles, so reference counting frees them; but while a big graph
-    is built the collector rescans every live node, again and again: about 40% of a step.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
 _new = object.__new__
+_watch: Any = None  # set by _hooks while a hook is registered or detect_anomaly() is on
+_REGISTERED: dict[str, Callable[[Value, Operand], Value]] = {}  # register_op: the op methods
 
 
 def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
@@ -307,6 +297,8 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
+    register_hook = _register_hook  # (micrograd._hooks)
+
     # --- primitives ---
 
     __add__ = _binary("+")
@@ -400,12 +392,18 @@ def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value
                     "its _backward closure computes numbers. Add it with engine.register_op"
                 )
         seed = seed if isinstance(seed, Value) else Value(seed)
-    root.grad = root.grad + seed if root._a is None else seed
+    watch = _watch  # a hook or detect_anomaly() (micrograd._hooks): one look per call, not per node
+    if watch is None:
+        root.grad = root.grad + seed if root._a is None else seed
     order.reverse()
     # Differentiable gradients record a graph; plain ones never build a Value.
     previous, _grad_enabled = _grad_enabled, create_graph
     try:
-        _chain_rule(order, _ValueMath if create_graph else _FloatMath)
+        m = _ValueMath if create_graph else _FloatMath
+        if watch is None:
+            _chain_rule(order, m)
+        else:  # it seeds the root, runs hooks where a gradient is complete, checks each step
+            watch(order, seed, m)
     finally:
         _grad_enabled = previous
     if create_graph:  # an interior gradient refers to the node's parents, which refer to it
@@ -581,14 +579,14 @@ def register_op(
     arity = int(arity)
     fwd = forward if arity == 2 else lambda x, _: forward(x)
     RULES[name] = rule = Rule(fwd, backward, formula, arity)
-    method = _binary(name)
+    _REGISTERED[name] = _binary(name)
 
     def op(x: Operand, *y: Operand) -> Value:
         if RULES.get(name) is not rule:
             raise ValueError(f"op {name!r} was registered again: use the function returned then")
         if len(y) != arity - 1:
             raise TypeError(f"{name} takes {arity} operand(s), got {1 + len(y)}")
-        out = method(x if isinstance(x, Value) else Value(x), *y or (0.0,))
+        out = _REGISTERED[name](x if isinstance(x, Value) else Value(x), *y or (0.0,))
         if out is NotImplemented:
             raise TypeError(f"{name}'s y must be a Value or a real number, not {y[0]!r:.40}")
         return out

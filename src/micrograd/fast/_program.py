@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from micrograd import _check as check
+from micrograd import _hooks
 from micrograd._tracing import Recorder, StructureError, settle, traced_input, watching
 from micrograd.engine import Value, gc_paused, is_grad_enabled
 from micrograd.fast._rules import Array
@@ -205,6 +206,7 @@ class Program:
 
     def loss_and_grad(self, theta: Any, *inputs: Any) -> tuple[float, Array]:
         """The loss and its gradient (in ``params`` order) at ``theta``; no Value is touched."""
+        _hooks.refuse_compiled(self.params)  # no hook runs here, and detect_anomaly() checks no op
         arrays = self._arrays(inputs)
         if not (isinstance(theta, np.ndarray) and theta.dtype == np.float64):
             theta = check.reals("theta", theta, nonempty=False)
