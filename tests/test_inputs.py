@@ -1462,6 +1462,21 @@ def specs() -> Iterator[Spec]:
         },
     )
 
+    # --- interop: the model or module is checked before PyTorch is imported ---
+    interop = importlib.import_module("micrograd.interop")
+    no_model = Kind(((3, T), ("MLP", T), (None, T), (Value(1.0), T), (nn.Neuron(2), T)))
+    for fn in (interop.to_torch, interop.pytorch_script):
+        yield Spec(
+            fn,
+            lambda model=FRESH, fn=fn: fn(mlp() if model is FRESH else model),
+            {"model": no_model},
+        )
+    yield Spec(
+        interop.from_torch,
+        lambda module=None: interop.from_torch(module),
+        {"module": Kind(((3, T), ("Sequential", T), (None, T), ([1.0], T), (mlp(), T)))},
+    )
+
     # --- expr, cli, bench ---
     for fn in (expr.parse, expr.evaluate):
         yield Spec(fn, lambda text="a=1: a*2", fn=fn: fn(text), {"text": text()})
