@@ -1569,6 +1569,12 @@ EXEMPT: dict[Any, str] = {
     importlib.import_module("micrograd.train_command").run: (
         "the CLI's train command, given argparse's parsed options (cli.main's rows cover them)"
     ),
+    importlib.import_module("micrograd.export_command").run: (
+        "the CLI's export command, given argparse's parsed options (cli.main's rows cover them)"
+    ),
+    importlib.import_module("micrograd.export_command").add_parser: (
+        "adds the export command to cli.build_parser's subparsers (its only caller)"
+    ),
     bench.Target: "a record of the benchmark's table of goals",
     bench.Workload: "a record of the benchmark's table of workloads",
 }

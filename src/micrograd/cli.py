@@ -156,6 +156,7 @@ examples:
   micrograd train --resume runs/moons/model.json --steps 200
   micrograd graph "a=-4, b=2: (a*b + b**3).relu() / 2" -o graph.svg
   micrograd explain "x=0.5: tanh(2*x + 1)" --markdown
+  micrograd export runs/moons/model.json --torch moons.py
 
 Run 'micrograd COMMAND --help' for a command's options.
 """
@@ -245,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
             "backward pass (opens from disk, needs no network)",
         )
         sub.set_defaults(handler=_graph if name == "graph" else _explain, command_parser=sub)
+    from micrograd import export_command
+
+    export_command.add_parser(commands, raw)
     # Only listed here: ``main`` hands everything after ``bench`` to micrograd.bench unparsed.
     commands.add_parser(
         "bench",

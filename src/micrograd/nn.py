@@ -615,8 +615,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return doc
 
 
-def _atomic_write(path: str, text: str) -> None:
-    """Replace the file at ``path`` (a symlink's target) with ``text``, all or nothing.
+def _atomic_write(path: str, text: str | bytes) -> None:
+    """Replace the file at ``path`` (a symlink's target) with ``text`` (UTF-8, or bytes as they
+    are), all or nothing.
 
     The text goes to ``.<name>.<pid>.<random>.tmp`` beside the target, is synced, and is renamed
     over the target, so a crash leaves the old file. Temporary files of the same target left by
@@ -630,8 +631,9 @@ def _atomic_write(path: str, text: str) -> None:
     except OSError as e:
         raise _save_error(path, e) from e
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
