@@ -1305,19 +1305,23 @@ def specs() -> Iterator[Spec]:
             ),
             {"theta": update, "grad": Kind(update.bad[1:4])},
         )
+    # Positions of a program's index inputs (it has one input, 0.5, which is no index).
+    positions = Kind(((3, T), (None, T), ([1], V), ([-1], V), ([0.0], T), ([True], T), ("0", T)))
+    trace_args = {"fn": func(), "params": many_values(nonempty=False), "retrace": flag()}
+    trace_args["indices"] = positions
     yield Spec(
         fast.trace,
-        lambda fn=lambda x: x.tanh(), params=FRESH, retrace=True: fast.trace(
-            fn, [Value(1.0)] if params is FRESH else params, 0.5, retrace=retrace
+        lambda fn=lambda x: x.tanh(), params=FRESH, retrace=True, indices=(): fast.trace(
+            fn, [Value(1.0)] if params is FRESH else params, 0.5, retrace=retrace, indices=indices
         ),
-        {"fn": func(), "params": many_values(nonempty=False), "retrace": flag()},
+        trace_args,
     )
     yield Spec(
         fast.Program,
-        lambda fn=lambda x: x.tanh(), params=FRESH, retrace=True: fast.Program(
-            fn, [Value(1.0)] if params is FRESH else params, (0.5,), retrace=retrace
+        lambda fn=lambda x: x.tanh(), params=FRESH, retrace=True, indices=(): fast.Program(
+            fn, [Value(1.0)] if params is FRESH else params, (0.5,), retrace, indices
         ),
-        {"fn": func(), "params": many_values(nonempty=False), "retrace": flag()},
+        trace_args,
     )
     yield Spec(
         fast.compile_model,

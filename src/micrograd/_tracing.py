@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import linecache
 import math
+import numbers
+import operator
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import CodeType, FrameType
 from typing import Any
@@ -20,7 +22,15 @@ from typing import Any
 from micrograd import _hooks, engine
 from micrograd.engine import Value
 
-__all__ = ["Recorder", "StructureError", "TraceError", "settle", "traced_input", "watching"]
+__all__ = [
+    "Recorder",
+    "StructureError",
+    "TraceError",
+    "TracedIndex",
+    "settle",
+    "traced_input",
+    "watching",
+]
 
 
 class StructureError(ValueError):
@@ -72,11 +82,16 @@ def _refuse(what: str, frame: FrameType) -> TraceError:
 
 
 class Recorder:
-    """The reads of one trace: node -> what was read, where; parameter -> its read ``.grad``."""
+    """The reads of one trace: node -> what was read, where; parameter -> its read ``.grad``;
+    the comparisons made of index inputs, and the lookups they picked (``TracedIndex``)."""
 
     def __init__(self) -> None:
         self.reads: dict[Value, str] = {}
         self.grad_reads: dict[Value, tuple[float, str]] = {}
+        # (index leaf, comparison, number) -> (outcome, where): the graph holds while each does
+        self.predicates: dict[tuple[Value, str, float], tuple[bool, str]] = {}
+        # picked node -> (index leaf, the column it was picked from): a gather, for any index
+        self.gathers: dict[Value, tuple[Value, list[Value]]] = {}
 
     def read(self, node: Value, frame: FrameType) -> None:
         """Note that user code at ``frame`` read ``node``'s number."""
@@ -90,6 +105,14 @@ class Recorder:
             raise _refuse("reads .grad of a parameter that holds a Value (create_graph)", frame)
         if param not in self.grad_reads:
             self.grad_reads[param] = (grad, where(frame))
+
+    def compared(
+        self, leaf: Value, op: str, number: float, outcome: bool, frame: FrameType
+    ) -> None:
+        """Note that an index input (held by ``leaf``) was compared: ``index op number``."""
+        key = (leaf, op, float(number))
+        if key not in self.predicates:
+            self.predicates[key] = (outcome, where(frame))
 
 
 _recorder: Recorder | None = None
@@ -202,6 +225,122 @@ def watching(params: Sequence[Value]) -> Iterator[Recorder]:
         _recorder, engine._new = previous
         for p, cls in zip(params[:switched], classes, strict=False):
             p.__class__ = cls
+
+
+# The comparisons an index may take part in (``index op number``).
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+class TracedIndex:
+    """An integer input while traced: each way its number leaves is noted, so the program
+    replays the graph only for the indices that build it.
+
+    ``lookup(table, index)`` (``micrograd._lookup``) picks the row as a gather the program does
+    for any index; a comparison with a number (``index < n``) is guarded by its outcome; any other
+    use (``int()``, ``table[index]``, ``hash``, arithmetic) reads the number, guarded exactly.
+    Not an ``int`` subclass on purpose: C code would read an int's number without asking.
+    """
+
+    __slots__ = ("leaf",)
+
+    def __init__(self, leaf: Value) -> None:
+        self.leaf = leaf  # the input's number, as a Value the program loads (and guards)
+
+    def _number(self) -> int:
+        return int(_get_data(self.leaf))
+
+    def __index__(self) -> int:
+        if _recorder is not None:
+            _recorder.read(self.leaf, _getframe(1))
+        return self._number()
+
+    __int__ = __index__
+
+    def __float__(self) -> float:
+        return float(self.__index__())
+
+    def __hash__(self) -> int:
+        return hash(self.__index__())
+
+    def __bool__(self) -> bool:
+        return bool(self._compare("!=", 0))
+
+    def _compare(self, op: str, other: object) -> Any:
+        if isinstance(other, TracedIndex):
+            other = other.__index__()
+        elif not isinstance(other, (int, float)) or isinstance(other, bool):
+            return NotImplemented
+        outcome = bool(_COMPARE[op](self._number(), other))
+        if _recorder is not None:
+            _recorder.compared(self.leaf, op, other, outcome, _getframe(2))
+        return outcome
+
+    def __lt__(self, other: object) -> Any:
+        return self._compare("<", other)
+
+    def __le__(self, other: object) -> Any:
+        return self._compare("<=", other)
+
+    def __gt__(self, other: object) -> Any:
+        return self._compare(">", other)
+
+    def __ge__(self, other: object) -> Any:
+        return self._compare(">=", other)
+
+    def __eq__(self, other: object) -> Any:
+        return self._compare("==", other)
+
+    def __ne__(self, other: object) -> Any:
+        return self._compare("!=", other)
+
+    def __repr__(self) -> str:
+        return repr(self.__index__())
+
+    def __lookup__(self, table: Any) -> Any:
+        """``table[self]`` for every index: a row of Values (or one Value) picked by a gather."""
+        rows = list(table)
+        n = len(rows)
+        number = self._number()
+        first = rows[number] if -n <= number < n else None
+        if isinstance(first, Value) and all(isinstance(r, Value) for r in rows):
+            return self._gather(rows)
+        width = len(first) if isinstance(first, (list, tuple)) else -1
+        if width > 0 and all(_row_of_values(r, width) for r in rows):
+            return [self._gather([r[j] for r in rows]) for j in range(width)]
+        return table[self.__index__()]  # no table of Values: the number is read (guarded)
+
+    def _gather(self, column: list[Value]) -> Value:
+        recorder = _recorder
+        n = len(column)
+        if recorder is None or not engine._grad_enabled:  # no graph to hold a gather: a read
+            return column[self.__index__()]
+        number = self._number()
+        for op, bound in ((">=", -n), ("<", n)):  # the pick exists: -n <= index < n
+            outcome = bool(_COMPARE[op](number, bound))
+            recorder.compared(self.leaf, op, bound, outcome, _getframe(2))
+        # ``x * 1.0`` is x to the bit (nan and -0.0 too), and 1.0 * g its gradient: the Value
+        # engine's own node for the pick, which the program computes for any index.
+        picked = column[number] * 1.0
+        recorder.gathers[picked] = (self.leaf, column)
+        return picked
+
+
+def _row_of_values(row: object, width: int) -> bool:
+    return (
+        isinstance(row, (list, tuple))
+        and len(row) == width
+        and all(isinstance(v, Value) for v in row)
+    )
+
+
+numbers.Integral.register(TracedIndex)  # accepted where an integer is (and read when converted)
 
 
 def settle(order: Sequence[Value]) -> dict[Value, str]:

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from micrograd.fast._rules import Array, Index, _forward, rule_backward
+from micrograd.fast._rules import FORWARDS, Array, Index, _forward, rule_backward
 
 # --- Reading operands and accumulating gradients through precomputed index plans ---
 
@@ -272,3 +272,102 @@ class _MatMul:
         if self.acc_bias is not None:
             gb = gout.sum(axis=0) if self.bias_per_a else gout.reshape(-1)
             self.acc_bias.add(gb[:, None])
+
+
+class _Gather:
+    """Picks by index inputs: ``out[r] = column[r][index[r]]``, an embedding lookup or the logit
+    of a class-index target. The pick is the picked node's number (``x * 1.0``, to the bit); its
+    gradient goes back to the picked slot, where picks of one slot add up."""
+
+    def __init__(
+        self,
+        v: Array,
+        g: Array,
+        out: slice,
+        at: Index,
+        column: Index,
+        needs: npt.NDArray[np.bool_],
+    ) -> None:
+        self.v, self.g = v, g
+        self.out = v[out]
+        self.gout = g[out]
+        self.read_index = _Reader(v, at)
+        self.column = column
+        self.rows = np.arange(len(column))
+        self.width = column.shape[1]
+        self.sends = bool(needs[column].any())
+        self.picked: Index = column[:, 0]
+
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        return f"gather {self.out.size} picks from columns of {self.width} by index inputs"
+
+    def forward(self) -> None:
+        index = self.read_index.get().astype(np.intp)
+        # Negative picks count from the end, as a list's; guards keep -width <= index < width.
+        index[index < 0] += self.width
+        self.picked = self.column[self.rows, index]
+        self.out[...] = self.v.take(self.picked)
+
+    def backward(self) -> None:
+        if self.sends:
+            np.add.at(self.g, self.picked, self.gout)
+
+
+_MAXIMUM = FORWARDS["maximum"]
+_MAXIMUM_BACKWARD = rule_backward("maximum")
+
+
+class _Fold:
+    """Rows of left folds ``max(…max(max(c0, c1), c2)…, c_n)``: the max of a stable softmax or
+    log-sum-exp, one kernel where the chain of maximum ops took a kernel a link.
+
+    Forward: the running max of each row (``np.maximum.accumulate``, the rule's ``x`` at a tie
+    and nan; link by link when a -0.0 could tie with 0.0). Backward: the rule of ``maximum``
+    gives each link's shares (1, 0, or 1/2 at a tie) for ``g = 1``; a column receives ``g``
+    times the product of the shares on its way to the top, which is what the chain of links
+    passes on, to the bit (the shares are powers of two).
+    """
+
+    def __init__(
+        self, v: Array, g: Array, out: slice, columns: Index, needs: npt.NDArray[np.bool_]
+    ) -> None:
+        self.out = v[out]
+        self.gout = g[out]
+        self.read = _Reader(v, columns)
+        self.acc = _accumulator(g, columns, needs)
+        self.c: Any = None
+        self.running: Any = None
+
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        rows, n = self.read.idx.shape
+        return f"max fold of {n} terms over {rows} nodes"
+
+    def forward(self) -> None:
+        self.c = c = self.read.get()
+        zero = c == 0.0
+        if zero.any() and np.signbit(c[zero]).any():  # a signed-zero tie: link by link
+            running = np.empty_like(c)
+            running[:, 0] = c[:, 0]
+            for k in range(1, c.shape[1]):
+                running[:, k] = _MAXIMUM(running[:, k - 1], c[:, k])
+        else:
+            running = np.maximum.accumulate(c, axis=1)
+        self.running = running
+        self.out[...] = running[:, -1]
+
+    def backward(self) -> None:
+        if self.acc is None:
+            return
+        c, running = self.c, self.running
+        # Link k is max(running[k-1], c[k]): its shares to its left operand and to c[k].
+        to_left, to_column = _MAXIMUM_BACKWARD(running[:, :-1], c[:, 1:], None, 1.0)
+        to_left = np.broadcast_to(to_left, to_column.shape)
+        # through[:, k]: the product of the left shares of the links after column k's own.
+        through = np.ones(c.shape)
+        through[:, :-1] = np.cumprod(to_left[:, ::-1], axis=1)[:, ::-1]
+        shares = through
+        shares[:, 1:] *= to_column
+        g = self.gout[:, None]
+        self.acc.add(np.where(shares == 0.0, 0.0, g * shares))

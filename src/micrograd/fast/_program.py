@@ -13,10 +13,18 @@ from types import FrameType
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from micrograd import _check as check
 from micrograd import _hooks
-from micrograd._tracing import Recorder, StructureError, settle, traced_input, watching
+from micrograd._tracing import (
+    Recorder,
+    StructureError,
+    TracedIndex,
+    settle,
+    traced_input,
+    watching,
+)
 from micrograd.engine import Value, gc_paused, is_grad_enabled
 from micrograd.fast._rules import Array
 from micrograd.fast._schedule import _Compiled, _data
@@ -38,6 +46,16 @@ def _nest(flat: list[Value], shape: tuple[int, ...]) -> Any:
     return [_nest(flat[k * step : (k + 1) * step], shape[1:]) for k in range(shape[0])]
 
 
+def _array(x: Any, accepts: str, not_a_value: str) -> npt.NDArray[Any]:
+    """``x`` as an array of one shape (TypeError for a Value, ValueError for ragged lists)."""
+    if isinstance(x, Value):
+        raise TypeError(f"{accepts}, not {not_a_value}")
+    try:
+        return np.asarray(x)
+    except ValueError as exc:  # lists of unequal lengths
+        raise ValueError(f"{accepts} of one shape: {exc}") from None
+
+
 def _as_input(x: Any, k: int) -> Array:
     """Input ``k`` as a float64 array: a real number, an array, or nested lists of them.
 
@@ -45,12 +63,7 @@ def _as_input(x: Any, k: int) -> Array:
     (a Value that needs a gradient is a parameter); nan and inf are numbers and pass.
     """
     accepts = f"input {k} must be a real number, an array or nested lists of real numbers"
-    if isinstance(x, Value):
-        raise TypeError(f"{accepts}, not a Value (a Value that needs a gradient is a parameter)")
-    try:
-        array = np.asarray(x)
-    except ValueError as exc:  # lists of unequal lengths
-        raise ValueError(f"{accepts} of one shape: {exc}") from None
+    array = _array(x, accepts, "a Value (a Value that needs a gradient is a parameter)")
     kind = array.dtype.kind
     if kind in "biuf":
         converted: Array = np.asarray(array, dtype=np.float64)
@@ -68,6 +81,43 @@ def _as_input(x: Any, k: int) -> Array:
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _index_positions(indices: Any, arity: int) -> frozenset[int]:
+    """``indices`` as a set of input positions (each in ``range(arity)``)."""
+    accepts = f"a list of input positions (integers in [0, {arity}))"
+    items = check.sequence("indices", indices, accepts)
+    positions = [
+        check.integer(f"indices[{k}]", i, 0, what="an input position") for k, i in enumerate(items)
+    ]
+    for k, i in enumerate(positions):
+        if i >= arity:
+            check.wrong_value(f"indices[{k}]", i, f"an input position below {arity}")
+    return frozenset(positions)
+
+
+# Integers whose float64 is exact, so that an index's guard compares it to the bit.
+_EXACT_INTEGERS = 2**53
+
+
+def _as_index(x: Any, k: int) -> Array:
+    """Index input ``k`` (an integer, an integer array or nested lists of integers) as the
+    float64 array the program loads; every integer is exact in it."""
+    accepts = f"input {k} (an index input) must be an integer, an integer array or nested lists"
+    array = _array(x, accepts, "a Value")
+    if array.dtype.kind == "O":
+        items = array.ravel().tolist()
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+                raise TypeError(f"{accepts}, not {type(item).__name__}: {item!r:.40}")
+        array = np.array([int(i) for i in items], dtype=object).reshape(array.shape)
+    elif array.dtype.kind not in "iu":
+        raise TypeError(f"{accepts}, not an array of {array.dtype}")
+    too_large = [i for i in array.ravel().tolist() if not -_EXACT_INTEGERS < i < _EXACT_INTEGERS]
+    if too_large:
+        raise ValueError(f"{accepts} of magnitude below 2**53, not {too_large[0]}")
+    converted: Array = np.asarray(array, dtype=np.float64)
+    return converted
 
 
 def _caller_level() -> int:
@@ -102,6 +152,7 @@ class Program:
         params: Sequence[Value],
         example_inputs: Sequence[Any],
         retrace: bool = True,
+        indices: Sequence[int] = (),
     ) -> None:
         self.fn = check.function("fn", fn, "a function of the inputs that returns a Value")
         self.params = check.values("params", params, nonempty=False)
@@ -115,34 +166,40 @@ class Program:
         self.grad: Array = np.zeros(len(self.params))
         self._programs: dict[_Shapes, _Compiled] = {}
         self._arity = len(example_inputs)
+        self.indices = _index_positions(indices, self._arity)
         arrays = self._arrays(example_inputs)
         self._compile(arrays, self._theta())
 
     def _arrays(self, inputs: Sequence[Any]) -> list[Array]:
         if len(inputs) != self._arity:
             raise TypeError(f"the program takes {self._arity} inputs, got {len(inputs)}")
-        return [_as_input(x, k) for k, x in enumerate(inputs)]
+        return [
+            _as_index(x, k) if k in self.indices else _as_input(x, k) for k, x in enumerate(inputs)
+        ]
 
-    def _build(self, arrays: Sequence[Array]) -> tuple[_Graph, Recorder]:
-        """Run the function on Values of these inputs: its graph, and the numbers it read."""
+    def _build(self, arrays: Sequence[Array]) -> tuple[_Graph, Recorder, list[Value]]:
+        """Run the function on Values of these inputs: its graph, the numbers it read, and the
+        input leaves (an index input's numbers too, which it gets as ``TracedIndex`` objects)."""
         if not is_grad_enabled():
             raise RuntimeError("trace records a graph: call it outside no_grad()")
         leaves: list[Value] = []
         nested = []
-        for x in arrays:
+        for k, x in enumerate(arrays):
             flat = [traced_input(f) for f in x.ravel().tolist()]
             leaves.extend(flat)
-            nested.append(_nest(flat, x.shape))
+            items: list[Any] = [TracedIndex(leaf) for leaf in flat] if k in self.indices else flat
+            nested.append(_nest(items, x.shape))
         with watching(self.params) as recorder:
             root = self.fn(*nested)
         if not isinstance(root, Value):
             raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
-        order, n_loss = _order(root, list(recorder.reads))
+        order, n_loss = _order(root, list(recorder.reads), recorder.gathers)
         # A node made by hand or before the trace keeps its number; the program computes it.
         for node, what in settle(order).items():
             recorder.reads.setdefault(node, what)
         watched = list(recorder.reads)
-        return _Graph(order, n_loss, self.params, leaves, watched), recorder
+        graph = _Graph(order, n_loss, self.params, leaves, watched, recorder.gathers)
+        return graph, recorder, leaves
 
     def _compile(self, arrays: Sequence[Array], theta: Array) -> _Compiled:
         """Trace at ``theta`` (the parameters' numbers meanwhile) and these inputs."""
@@ -153,13 +210,20 @@ class Program:
                 for p, value in zip(self.params, theta.tolist(), strict=True):
                     p.data = value
             with gc_paused():  # a traced graph has no cycles; the collector would only rescan it
-                graph, recorder = self._build(arrays)
+                graph, recorder, leaves = self._build(arrays)
                 compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
         finally:
             if moved:
                 for p, value in zip(self.params, saved.tolist(), strict=True):
                     p.data = value
         compiled.guards = list(recorder.reads.values())  # what each guard is, in their order
+        slot_of = {leaf: len(self.params) + j for j, leaf in enumerate(leaves)}
+        compiled.add_predicates(
+            [
+                (slot_of[leaf], op, n, outcome, at)
+                for (leaf, op, n), (outcome, at) in recorder.predicates.items()
+            ]
+        )
         index = {p: k for k, p in enumerate(self.params)}
         compiled.grad_guards = [
             (index[p], grad, at) for p, (grad, at) in recorder.grad_reads.items()
@@ -325,6 +389,7 @@ def trace(
     params: Sequence[Value],
     *example_inputs: Any,
     retrace: bool = True,
+    indices: Sequence[int] = (),
 ) -> Program:
     """Trace ``fn(*inputs) -> Value`` once into a Program over ``params``.
 
@@ -336,12 +401,23 @@ def trace(
     ``.grad`` inside ``fn``, or an op whose derivative is a ``_backward`` closure, is refused
     (TraceError, naming the line or the op). Python numbers ``fn`` closes over are constants.
 
+    The inputs at the positions ``indices`` are integer inputs (token ids, class indices): ``fn``
+    gets ``TracedIndex`` objects. ``micrograd._lookup.lookup(table, index)`` with one picks a
+    row (a gather the program does for any index: new indices are not traced again); a
+    comparison (``index < n``) is guarded by its outcome; any other use reads the number and is
+    guarded exactly.
+
     >>> w = Value(2.0)
     >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
     >>> program(5.0), w.grad
     (10.0, 5.0)
+    >>> from micrograd._lookup import lookup
+    >>> table = [Value(1.0), Value(2.0), Value(3.0)]
+    >>> program = trace(lambda i: lookup(table, i) * lookup(table, 0), table, 2, indices=[0])
+    >>> program(1), program(2), program.traces
+    (2.0, 3.0, 1)
     """
-    return Program(fn, params, example_inputs, retrace=retrace)
+    return Program(fn, params, example_inputs, retrace=retrace, indices=indices)
 
 
 def compile_model(

@@ -9,11 +9,20 @@ from typing import Any
 
 import numpy as np
 
-from micrograd.fast._kernels import _Elementwise, _Kernel, _MatMul, _Sum
+from micrograd.fast._kernels import _Elementwise, _Fold, _Gather, _Kernel, _MatMul, _Sum
 from micrograd.fast._rules import Array, Index
 from micrograd.fast._trace import _Graph
 
 _data = attrgetter("data")
+# The comparisons an index input may take part in while traced, on arrays.
+_COMPARE: dict[str, Any] = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
 
 
 # --- Laying the graph out in one buffer and compiling kernels ---
@@ -68,7 +77,20 @@ class _Compiled:
             rows = len(members)
             out = slice(top, top + rows)
             kernel: _Kernel
-            if key[0] == "sum":
+            if key[0] == "gather":
+                data = [graph.members[i] for i in members.tolist()]
+                at = np.array([d[0] for d in data], dtype=np.intp)  # the index inputs' slots
+                picks: Index = slots([d[1] for d in data]).reshape(rows, key[2])
+                slot[members] = np.arange(top, top + rows)
+                needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                kernel = _Gather(self.v, self.g, out, at, picks, needs)
+            elif key[0] == "fold":
+                data = [graph.members[i] for i in members.tolist()]
+                columns: Index = slots([d[0] for d in data]).reshape(rows, key[2])
+                slot[members] = np.arange(top, top + rows)
+                needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                kernel = _Fold(self.v, self.g, out, columns, needs)
+            elif key[0] == "sum":
                 data = [graph.members[i] for i in members.tolist()]
                 # Typed Index: NumPy 2.2 stubs type reshape as 2-d, which plain[perm] is not.
                 plain: Index = slots([d[0] for d in data]).reshape(rows, key[2])
@@ -119,6 +141,26 @@ class _Compiled:
         self.guard_values: Array = graph.watched_values
         self.guards: list[str] = []  # what each guard is: the number read, and where
         self.grad_guards: list[tuple[int, float, str]] = []  # (parameter, its .grad, where read)
+        # Comparisons of index inputs, by kind: (compare, slots, numbers, outcomes, guard numbers)
+        self.predicates: list[tuple[Any, Index, Array, Any, Index]] = []
+
+    def add_predicates(self, found: Sequence[tuple[int, str, float, bool, str]]) -> None:
+        """Guard ``v[slot] op number is outcome`` for each ``(slot, op, number, outcome, where)``
+        (after the guards on numbers read; their descriptions join ``guards``)."""
+        first = len(self.guards)
+        self.guards += [f"the outcome of `index {op} {n:g}` at {at}" for _, op, n, _, at in found]
+        for op, compare in _COMPARE.items():
+            rows = [k for k, row in enumerate(found) if row[1] == op]
+            if rows:
+                self.predicates.append(
+                    (
+                        compare,
+                        np.array([found[k][0] for k in rows], dtype=np.intp),
+                        np.array([found[k][2] for k in rows], dtype=np.float64),
+                        np.array([found[k][3] for k in rows], dtype=bool),
+                        np.array(rows, dtype=np.intp) + first,
+                    )
+                )
 
     def forward(self, theta: Array, inputs: Sequence[Array]) -> int:
         """Load the numbers and run the forward kernels; the loss is at ``v[root]``.
@@ -135,6 +177,11 @@ class _Compiled:
         if self.other_leaves:
             count = len(self.other_leaves)
             v[n : n + count] = np.fromiter(map(_data, self.other_leaves), np.float64, count)
+        # An index compared otherwise than when traced builds another graph: none of it runs.
+        for compare, at, number, outcome, guard in self.predicates:
+            differ = np.flatnonzero(compare(v[at], number) != outcome)
+            if differ.size:
+                return int(guard[differ[0]])
         with np.errstate(all="ignore"):
             for kernel in self.kernels:
                 kernel.forward()

@@ -12,28 +12,49 @@ import numpy as np
 from micrograd.engine import RULES, Value, topological_order
 from micrograd.fast._rules import _FUSE
 
+# picked node -> (the index input's leaf, the column it picks from): ``TracedIndex`` lookups
+Gathers = dict[Value, tuple[Value, list[Value]]]
+
 # --- Tracing a graph into groups of isomorphic nodes ---
 
 
-def _order(root: Value, watched: Sequence[Value]) -> tuple[list[Value], int]:
+def _order(
+    root: Value,
+    watched: Sequence[Value],
+    gathers: Gathers | None = None,
+) -> tuple[list[Value], int]:
     """The loss's nodes in topological order, then any other node a watched one depends on;
-    and how many are the loss's."""
-    order = topological_order(root)
-    n_loss = len(order)
-    seen = set(order)
-    for node in watched:
+    and how many are the loss's. A gather depends on its whole column, as its kernel reads it."""
+    gathers = gathers or {}
+
+    def visit(node: Value) -> None:
         stack = [node]
         while stack:
             top = stack[-1]
             if top in seen:
                 stack.pop()
                 continue
-            pending = [c for c in top._prev if c not in seen]
+            children = top._prev
+            picked = gathers.get(top)
+            if picked is not None:
+                children = (*children, *picked[1])
+            pending = [c for c in children if c not in seen]
             if pending:
                 stack.extend(pending)
                 continue
             seen.add(top)
             order.append(stack.pop())
+
+    order: list[Value] = []
+    seen: set[Value] = set()
+    if gathers:
+        visit(root)
+    else:
+        order = topological_order(root)
+        seen.update(order)
+    n_loss = len(order)
+    for node in watched:
+        visit(node)
     return order, n_loss
 
 
@@ -42,7 +63,8 @@ class _Graph:
 
     ``order`` holds the loss's ``n_loss`` nodes (its root last), then nodes only ``watched``
     needs. A watched node (one whose number the traced function read) and everything it depends
-    on is computed unfused, to the float forward's last bit, so that its guard is exact.
+    on is computed unfused, to the float forward's last bit, so that its guard is exact. A node
+    of ``gathers`` is the pick of an index input from a column: computed for any index.
     """
 
     def __init__(
@@ -52,6 +74,7 @@ class _Graph:
         params: Sequence[Value],
         inputs: Sequence[Value],
         watched: Sequence[Value] = (),
+        gathers: Gathers | None = None,
     ) -> None:
         n = len(order)
         index = {node: i for i, node in enumerate(order)}
@@ -68,12 +91,19 @@ class _Graph:
         a_of = [get(node._a, -1) for node in order]  # type: ignore[arg-type]
         b_of = [get(node._b, -1) for node in order]
         leaf_slot = [slot_of_leaf.get(node, -1) for node in order]
+        # gather node -> (the index's input slot, the column's node ids)
+        gather_of = {
+            index[node]: (slot_of_leaf[leaf], [index[c] for c in column])
+            for node, (leaf, column) in (gathers or {}).items()
+        }
         # 0 constant, 1 depends on inputs only, 2 on a parameter
         status = [0 if s < 0 else (2 if s < n_params else 1) for s in leaf_slot]
         for i, ai in enumerate(a_of):
             if ai >= 0:
                 s, bi = status[ai], b_of[i]
                 status[i] = s if bi < 0 or status[bi] <= s else status[bi]
+                if i in gather_of:  # it depends on the index input, and on its whole column
+                    status[i] = max(1, *(status[c] for c in gather_of[i][1]))
         # An op's constant (the 3 of x * 3), or the number of a constant node.
         args = [node.data if not s else node._arg for node, s in zip(order, status, strict=True)]
 
@@ -83,7 +113,7 @@ class _Graph:
             i = stack.pop()
             if i >= 0 and a_of[i] >= 0 and not exact[i]:
                 exact[i] = True
-                stack += (a_of[i], b_of[i])
+                stack += (a_of[i], b_of[i], *gather_of.get(i, (0, []))[1])
         self.watched = [index[w] for w in watched]
         self.watched_values = np.array([w.data for w in watched], dtype=np.float64)
 
@@ -100,6 +130,8 @@ class _Graph:
         for array in (codes, a_arr, b_arr, st, arg_arr, np.array(leaf_slot, dtype=np.intp)):
             digest.update(array.tobytes())
         digest.update(exact_arr.tobytes() + n_loss.to_bytes(8, "little"))
+        for i, (at, column) in sorted(gather_of.items()):
+            digest.update(np.array([i, at, *column], dtype=np.intp).tobytes())
         self.signature = digest.hexdigest()
 
         # Fusion: an addition or product used once, by an addition, joins that sum.
@@ -119,6 +151,16 @@ class _Graph:
             absorbed = live & (count == 1) & ((codes == add) | (codes == mul)) & ~exact_arr
             absorbed &= parent_code == add
             absorbed[self.root] = False
+            # A maximum used once, as the left operand of a maximum, joins that fold: the max of
+            # a stable softmax, ``top = v0; top = top.maximum(v)`` for each v, is one kernel.
+            mx = op_codes["maximum"]
+            folded = live & (count == 1) & (codes == mx) & ~exact_arr & (parent_code == mx)
+            folded &= a_arr[np.maximum(parent, 0)] == np.arange(n)
+            folded[self.root] = False
+            absorbed |= folded
+            for i, (_, column) in gather_of.items():  # a gather reads its column's slots
+                absorbed[i] = False
+                absorbed[column] = False
 
         # Constants that operands refer to: constant nodes, and the numbers of ``x + 1``, ``2*x``.
         self.const_value: dict[int, float] = {}
@@ -145,7 +187,26 @@ class _Graph:
         absorbed_list = absorbed.tolist()
         for i in np.flatnonzero(live & ~absorbed).tolist():
             op = ops[i]
-            if op == "+" and _FUSE and not exact[i]:
+            if i in gather_of:
+                at, column = gather_of[i]
+                refs = [ref(c) for c in column]
+                lv = 1 + max(level.get(r, 0) for r in refs)
+                key: tuple[Any, ...] = ("gather", lv, len(refs))
+                self.members[i] = (at, refs)
+            elif op == "maximum" and absorbed_list[a_of[i]]:
+                # Walk the fold down its left operands; its columns are the leftmost, then each b.
+                columns: list[int] = []
+                j = i
+                while (absorbed_list[j] and ops[j] == "maximum") or j == i:
+                    bj = b_of[j]
+                    columns.append(ref(bj) if bj >= 0 else number(args[j]))
+                    j = a_of[j]
+                columns.append(ref(j))
+                columns.reverse()
+                lv = 1 + max(level.get(r, 0) for r in columns)
+                key = ("fold", lv, len(columns))
+                self.members[i] = (columns,)
+            elif op == "+" and _FUSE and not exact[i]:
                 plain: list[int] = []
                 fa: list[int] = []
                 fb: list[int] = []
@@ -167,7 +228,7 @@ class _Graph:
                         plain.append(ref(j))
                 refs = plain + fa + fb
                 lv = 1 + max(level.get(r, 0) for r in refs)
-                key: tuple[Any, ...] = ("sum", lv, len(plain), len(fa))
+                key = ("sum", lv, len(plain), len(fa))
                 self.members[i] = (plain, fa, fb)
             else:
                 ai, bi = ref(a_of[i]), b_of[i]
