@@ -1158,6 +1158,90 @@ MOONS = [
     ),
     md(
         """
+        ## The same loop in PyTorch
+
+        When a model outgrows a scalar engine, the next stop is PyTorch.
+        `micrograd.interop.to_torch` turns the net into a `torch.nn.Module` (in float64) with the
+        same weights: each layer becomes a `Linear` whose row $i$ holds neuron $i$'s weights,
+        followed by its activation.
+        """
+    ),
+    code(
+        """
+        import torch
+
+        from micrograd.interop import from_torch, to_torch
+
+        random.seed(1337)
+        ours = MLP(2, [16, 16, 1])
+        theirs = to_torch(ours)
+        theirs
+        """
+    ),
+    md(
+        """
+        Now the demo's loop (hinge loss + $10^{-4}$ L2, SGD with the learning rate falling from
+        1.0) side by side, 20 steps on each: micrograd builds one graph of Values per point,
+        PyTorch one tensor operation per layer for the whole batch. The lines match one for one,
+        and so do the losses:
+        """
+    ),
+    code(
+        """
+        inputs = torch.tensor(X, dtype=torch.float64)
+        targets = torch.tensor(labels, dtype=torch.float64)
+        steps = 20
+        micrograd_losses, torch_losses = [], []
+        for k in range(steps):
+            lr = 1.0 - 0.9 * k / steps
+
+            # micrograd
+            scores = [ours(x) for x in X]
+            loss = hinge_loss(scores, labels) + l2(ours.parameters(), 1e-4)
+            ours.zero_grad()
+            loss.backward()
+            for p in ours.parameters():
+                p.data -= lr * p.grad
+            micrograd_losses.append(loss.data)
+
+            # PyTorch
+            scores = theirs(inputs).squeeze(1)
+            loss = torch.relu(1 - targets * scores).mean() + 1e-4 * sum(
+                (p * p).sum() for p in theirs.parameters()
+            )
+            theirs.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                for p in theirs.parameters():
+                    p -= lr * p.grad
+            torch_losses.append(loss.item())
+
+        for k in range(0, steps, 4):
+            ours_k, torch_k = micrograd_losses[k], torch_losses[k]
+            print(f"step {k:2d}: micrograd {ours_k:.15f}, PyTorch {torch_k:.15f}")
+        worst = max(abs(a - b) for a, b in zip(micrograd_losses, torch_losses))
+        print(f"largest difference in 20 losses: {worst:.1e}")
+        assert worst < 1e-12
+        """
+    ),
+    md(
+        """
+        And back: `from_torch` reads the PyTorch-trained module into a micrograd `MLP`, whose
+        weights are the micrograd-trained net's to the last bits of a float. On the command
+        line, `micrograd export runs/moons/model.json --torch moons.py` writes a trained model
+        as a PyTorch script that holds its weights (and `--onnx moons.onnx` an ONNX file).
+        """
+    ),
+    code(
+        """
+        back = from_torch(theirs)
+        gap = max(abs(p.data - q.data) for p, q in zip(back.parameters(), ours.parameters()))
+        print(back, f"- its weights within {gap:.1e} of the micrograd-trained net's")
+        assert gap < 1e-12
+        """
+    ),
+    md(
+        """
         ## A look beyond: the gradient of the gradient
 
         `backward(create_graph=True)` makes each `.grad` a `Value` with its own graph, so it can
