@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import random
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,55 +14,47 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from microgpt_fixture import MicroGPT
+from microgpt_fixture import document_loss as lookup_loss
 from micrograd import fast
 from micrograd._lookup import lookup
 from micrograd.engine import Value
-from micrograd.gpt.model import GPT, rmsnorm
-from micrograd.gpt.train import document_loss
 from micrograd.losses import _log_softmax_terms
+from micrograd.optim import Adam
 from optable import same_float
 
 VOCAB = 7
+BETAS = (0.85, 0.99)  # microgpt's Adam
+EPS = 1e-8
 
 
-def small_gpt(seed: int = 0) -> GPT:
-    """microgpt's model at a test's size (its blocks, its init)."""
+def small_gpt(seed: int = 0) -> MicroGPT:
+    """microgpt's model at a test's size (its init)."""
     random.seed(seed)
-    return GPT(vocab_size=VOCAB, n_embd=8, n_head=2, n_layer=1, block_size=6)
+    return MicroGPT(vocab_size=VOCAB, n_embd=8, n_head=2, n_layer=1, block=6)
 
 
-def lookup_loss(model: GPT, tokens: Sequence[Any], targets: Sequence[Any]) -> Value:
-    """microgpt's document loss (GPT.forward, mean cross-entropy) with the token embedding and
-    the target's logit picked by ``lookup``: the model as a test fixture that a program gathers."""
-    xs = [
-        rmsnorm([a + b for a, b in zip(lookup(model.wte.weight, t), model.wpe.weight[p])])
-        for p, t in enumerate(tokens)
-    ]
-    for layer in model.layers:
-        xs = layer.forward(xs)
-    terms = []
-    for x, target in zip(xs, targets):
-        lse, z = _log_softmax_terms(model.lm_head(x))
-        terms.append(lse - lookup(z, target))
-    return sum(terms[1:], terms[0]) * (1.0 / len(terms))
+def zero_grad(model: MicroGPT) -> None:
+    for p in model.parameters():
+        p.grad = 0.0
 
 
-def engine(model: GPT, tokens: list[int], targets: list[int]) -> tuple[float, list[float]]:
+def engine(model: MicroGPT, tokens: list[int], targets: list[int]) -> tuple[float, list[float]]:
     """The Value engine's loss and gradients of ``lookup_loss`` on plain integers."""
-    model.zero_grad()
+    zero_grad(model)
     loss = lookup_loss(model, tokens, targets)
     loss.backward()
     grads = [p.grad for p in model.parameters()]
-    model.zero_grad()
+    zero_grad(model)
     return loss.data, grads
 
 
-def compiled(program: fast.Program, model: GPT, *inputs: Any) -> tuple[float, list[float]]:
+def compiled(program: fast.Program, model: MicroGPT, *inputs: Any) -> tuple[float, list[float]]:
     """The program's loss and gradients (added into fresh ``.grad``)."""
-    model.zero_grad()
+    zero_grad(model)
     loss = program(*inputs)
     grads = [p.grad for p in model.parameters()]
-    model.zero_grad()
+    zero_grad(model)
     return loss, grads
 
 
@@ -80,7 +71,7 @@ def document(rng: random.Random, length: int) -> tuple[list[int], list[int]]:
     return ids[:-1], ids[1:]
 
 
-def program_for(model: GPT, length: int = 5) -> fast.Program:
+def program_for(model: MicroGPT, length: int = 5) -> fast.Program:
     """A program of ``lookup_loss`` with tokens and targets as index inputs."""
     tokens, targets = document(random.Random(99), length)
     return fast.trace(
@@ -105,23 +96,16 @@ def test_new_documents_are_not_traced_again_and_equal_the_engine() -> None:
 @given(st.lists(st.integers(0, VOCAB - 1), min_size=6, max_size=6))
 def test_any_document_gives_the_engine_numbers_without_a_trace(ids: list[int]) -> None:
     """Generated documents of one length: the Value engine's loss and gradients, still one trace."""
-    model = small_gpt(3)
-    program = PROGRAMS.setdefault("length 5", program_for(model))
-    model = MODELS.setdefault("length 5", model)
+    if not MODELS:
+        MODELS.append(small_gpt(3))
+        PROGRAMS.append(program_for(MODELS[0]))
+    model, program = MODELS[0], PROGRAMS[0]
     ours = compiled(program, model, ids[:-1], ids[1:])
     assert (same(ours, engine(model, ids[:-1], ids[1:])), program.traces) == (True, 1)
 
 
-PROGRAMS: dict[str, fast.Program] = {}
-MODELS: dict[str, GPT] = {}
-
-
-def test_lookup_loss_is_microgpt_document_loss() -> None:
-    """The fixture is the gpt package's loss: document_loss of the same document, to rounding."""
-    model = small_gpt(4)
-    ids = [6, 0, 3, 2, 6]
-    expected = document_loss(model, ids).data
-    assert same_float(lookup_loss(model, ids[:-1], ids[1:]).data, expected, 1e-12)
+PROGRAMS: list[fast.Program] = []  # one program for every generated document
+MODELS: list[MicroGPT] = []
 
 
 def test_each_length_is_one_trace() -> None:
@@ -233,25 +217,6 @@ def test_an_index_outside_the_table_is_an_index_error() -> None:
     assert program(-2) == 2.0
 
 
-def test_the_gpt_package_model_as_written_is_right_on_every_document() -> None:
-    """GPT.forward indexes its table with a plain int: every new document traces again (a
-    RetraceWarning), and each loss is still document_loss's."""
-    model = small_gpt(8)
-    rng = random.Random(3)
-    ids = [rng.randrange(VOCAB) for _ in range(5)]
-    program = fast.trace(lambda t: document_loss(model, t), model.parameters(), ids, indices=[0])
-    results = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fast.RetraceWarning)
-        for _ in range(3):
-            ids = [rng.randrange(VOCAB) for _ in range(5)]
-            model.zero_grad()
-            loss = program(ids)
-            model.zero_grad()
-            results.append(same_float(loss, document_loss(model, ids).data, 1e-12))
-    assert (results, program.traces) == ([True] * 3, 4)
-
-
 @pytest.mark.parametrize(
     ("bad", "error", "words"),
     [
@@ -343,3 +308,42 @@ def test_a_log_sum_exp_takes_six_kernels_whatever_its_width() -> None:
     program = fast.trace(fn, w, 1.5)
     kinds = [line.split()[0] for line in program.describe().splitlines()[1:]]
     assert kinds == ["*(x,", "max", "-(x,", "exp(x,", "sum", "log(x,"]
+
+
+# --- training on arrays: the parameters stay in one array between steps ---
+
+
+def test_adam_on_arrays_trains_as_adam_on_values() -> None:
+    """Twenty microgpt steps (Adam, betas 0.85/0.99, lr decaying) on the program's array give the
+    Value engine's losses and final weights, and load() writes the weights into the Values."""
+    model = small_gpt(9)
+    twin = small_gpt(9)
+    program = program_for(model)
+    theta = program.theta()
+    optimizer = fast.ArrayAdam(lr=0.01, betas=BETAS, eps=EPS)
+    reference = Adam(twin.parameters(), lr=0.01, betas=BETAS, eps=EPS)
+    rng = random.Random(4)
+    ours, theirs = [], []
+    for k in range(20):
+        tokens, targets = document(rng, rng.choice((4, 5)))
+        lr = 0.01 * (1 - k / 20)
+        loss, grad = program.loss_and_grad(theta, tokens, targets)
+        optimizer.lr = lr
+        optimizer.update(theta, grad)
+        ours.append(loss)
+        total = lookup_loss(twin, tokens, targets)
+        reference.zero_grad()
+        total.backward()
+        reference.lr = lr
+        reference.step()
+        theirs.append(total.data)
+    untouched = [p.data for p in model.parameters()] == [p.data for p in small_gpt(9).parameters()]
+    program.load(theta)
+    weights = [p.data for p in model.parameters()]
+    expected = [p.data for p in twin.parameters()]
+    close = all(same_float(a, b, 1e-9) for a, b in zip(weights, expected))
+    assert (untouched, all(same_float(a, b, 1e-9) for a, b in zip(ours, theirs)), close) == (
+        True,
+        True,
+        True,
+    )

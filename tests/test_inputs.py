@@ -1358,6 +1358,16 @@ def specs() -> Iterator[Spec]:
         },
     )
     yield Spec(
+        fast.Program.load,
+        lambda theta=(2.0,): (lambda p: (p.load(theta), p.params[0].data)[1])(program()),
+        {
+            "theta": Kind(
+                (("a", T), (None, T), ([2.0, 1.0], V), (["a"], T), ([], V)),
+                (([2.0], np.array([2.0])), ([2.0], (np.float32(2.0),)), ([2.0], [np.int64(2)])),
+            )
+        },
+    )
+    yield Spec(
         fast.Program.step,
         lambda optimizer=FRESH: program().step(
             0.5, optimizer=fast.ArraySGD(lr=0.5) if optimizer is FRESH else optimizer

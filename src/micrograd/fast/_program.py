@@ -268,15 +268,46 @@ class Program:
     def _theta(self) -> Array:
         return np.fromiter(map(_data, self.params), dtype=np.float64, count=len(self.params))
 
-    def loss_and_grad(self, theta: Any, *inputs: Any) -> tuple[float, Array]:
-        """The loss and its gradient (in ``params`` order) at ``theta``; no Value is touched."""
-        _hooks.refuse_compiled(self.params)  # no hook runs here, and detect_anomaly() checks no op
-        arrays = self._arrays(inputs)
+    def theta(self) -> Array:
+        """The parameters' numbers (``.data``), in ``params`` order: a new float64 array.
+
+        With ``loss_and_grad`` and an ``ArraySGD``/``ArrayAdam``, a training loop updates this
+        array alone, and ``load`` writes it back into the Values when they are wanted:
+
+        >>> from micrograd.fast import ArraySGD
+        >>> w = Value(1.0)
+        >>> program, optimizer = trace(lambda x: (w * x - 1.0) ** 2, [w], 2.0), ArraySGD(lr=0.1)
+        >>> theta = program.theta()
+        >>> for _ in range(3):
+        ...     loss, grad = program.loss_and_grad(theta, 2.0)
+        ...     optimizer.update(theta, grad)
+        >>> w.data, round(float(theta[0]), 6)
+        (1.0, 0.504)
+        >>> program.load(theta); round(w.data, 6)
+        0.504
+        """
+        return self._theta()
+
+    def load(self, theta: Any) -> None:
+        """Set each parameter's ``.data`` to its number in ``theta`` (in ``params`` order)."""
+        numbers = self._checked_theta(theta)
+        for p, value in zip(self.params, numbers.tolist(), strict=True):
+            p.data = value
+
+    def _checked_theta(self, theta: Any) -> Array:
         if not (isinstance(theta, np.ndarray) and theta.dtype == np.float64):
             theta = check.reals("theta", theta, nonempty=False)
         theta = np.asarray(theta, dtype=np.float64)
         if theta.shape != (len(self.params),):
             raise ValueError(f"theta must hold {len(self.params)} numbers, not {theta.shape}")
+        checked: Array = theta
+        return checked
+
+    def loss_and_grad(self, theta: Any, *inputs: Any) -> tuple[float, Array]:
+        """The loss and its gradient (in ``params`` order) at ``theta``; no Value is touched."""
+        _hooks.refuse_compiled(self.params)  # no hook runs here, and detect_anomaly() checks no op
+        arrays = self._arrays(inputs)
+        theta = self._checked_theta(theta)
         compiled = self._program(arrays, theta)
         failed = compiled.forward(theta, arrays)
         if failed >= 0:
