@@ -281,3 +281,37 @@ def test_hooks_give_torchs_gradients(name: str) -> None:
         if where == "x":
             break
     assert all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(ours, theirs, strict=True))
+
+
+def test_a_copied_or_pickled_node_has_no_hooks_and_the_count_stays_exact() -> None:
+    """copy.deepcopy and pickle give the plain op name; the original keeps its hook, and the
+    watcher goes only when the original's hook is removed."""
+    import copy
+    import pickle
+
+    x = Value(1.0)
+    y = x * 2.0
+    handle = y.register_hook(lambda g: g * 3)
+    copied, pickled = copy.deepcopy(y), pickle.loads(pickle.dumps(y))
+    kinds = (type(copied._op), type(pickled._op))
+    del copied, pickled
+    gc.collect()
+    y.backward()
+    watched = engine._watch is not None
+    handle.remove()
+    assert (kinds, x.grad, watched, engine._watch) == ((str, str), 6.0, True, None)
+
+
+def test_the_narrator_refuses_a_hooked_graph() -> None:
+    """explain() narrates the rules: a hook would make backward()'s numbers differ, so it is a
+    ValueError naming the node; without the hook the narration is back."""
+    from micrograd import explain
+
+    x = Value(1.0, label="x")
+    y = x * 2.0
+    y.label = "y"
+    handle = y.register_hook(lambda g: g * 3)
+    with pytest.raises(ValueError, match="y has a hook") as caught:
+        explain(y)
+    handle.remove()
+    assert (type(caught.value), len(explain(y))) == (ValueError, 1)

@@ -9,6 +9,7 @@ below, which backward() looks up once per call; otherwise backward() never comes
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -32,6 +33,11 @@ class Tag(str):
 
     hooks: list[tuple[Hook]]  # one 1-tuple per registration: removing one leaves the others
     site: tuple[str, int] | None  # (file, line) of the user code that made the node
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        # A copied or pickled node (copy.deepcopy of a model) gets the plain name: its hooks are
+        # the original's, counted once (and a function may not pickle).
+        return str, (str(self),)
 
     def __del__(self) -> None:  # the node is gone, and its hooks with it
         if self.hooks:
@@ -59,8 +65,7 @@ def hooks_of(node: Value) -> list[tuple[Hook]]:
 
 def refresh() -> None:
     """Point backward() at ``backprop`` while a hook is registered or anomaly mode is on."""
-    from micrograd import engine
-
+    engine: Any = sys.modules["micrograd.engine"]  # (no import: a Tag's __del__ may call this)
     with lock:
         engine._watch = backprop if _registered or anomaly_on else None
 

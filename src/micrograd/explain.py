@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from micrograd import _check as check
+from micrograd._hooks import hooks_of
 from micrograd.engine import RULES, Rule, Value, _FloatMath, rule_of, topological_order
 
 __all__ = [
@@ -435,7 +436,8 @@ def explain(root: Value) -> Explanation:
     numbers equal ``.grad`` after ``root.backward()`` on a fresh graph. An op with no rule (a
     lecture-style ``out._backward = fn``) is narrated as such: its closure runs on the side, with
     the grads put back after, and the step shows what it added (``Contribution.local`` is None).
-    An op without a rule or a closure raises ``backward()``'s ValueError.
+    An op without a rule or a closure raises ``backward()``'s ValueError, and so does a node with
+    a hook (``register_hook``), whose gradient backward() would change and the narrator cannot.
 
     >>> a = Value(2.0, label='a'); b = Value(-3.0, label='b')
     >>> c = a * b; c.label = 'c'
@@ -449,6 +451,12 @@ def explain(root: Value) -> Explanation:
     """
     names = node_names(root)
     order = list(names)
+    hooked = [names[node] for node in order if hooks_of(node)]
+    if hooked:
+        raise ValueError(
+            f"{hooked[0]} has a hook (register_hook), which backward() runs and the narrator "
+            "does not: its numbers would not be backward()'s; remove it (handle.remove())"
+        )
     grads: dict[Value, float] = dict.fromkeys(order, 0.0)
     grads[root] = 1.0
     steps: list[Step] = []
