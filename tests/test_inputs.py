@@ -1102,6 +1102,8 @@ def specs() -> Iterator[Spec]:
         {"rtol": real(0.0, whole=0), "atol": real(0.0, whole=0)},
     )
 
+    yield from func_specs()
+
     # --- explain ---
     for fn in (explain.explain, explain.node_names, explain.compare_naive_recursion):
         yield Spec(fn, lambda root=ROOT, fn=fn: fn(root), {"root": one_value()})
@@ -1560,6 +1562,369 @@ def specs() -> Iterator[Spec]:
         lambda workload="seed002": suite.check_spread(workload),
         {"workload": workload},
     )
+    yield from gpt_specs()
+
+
+def gpt_specs() -> Iterator[Spec]:
+    """The rows of micrograd.gpt: the model's blocks, the tokenizer, data, sampling, training."""
+    from micrograd import gpt
+    from micrograd.gpt import sample as gpt_sample
+    from micrograd.gpt import train as gpt_train
+    from micrograd.gpt.model import Block, CausalSelfAttention, FeedForward, KVCache
+
+    tiny = {"n_embd": 2, "n_head": 2, "n_layer": 1, "block_size": 4}
+
+    def tiny_gpt() -> Any:
+        return seeded(lambda: gpt.GPT(3, **tiny))
+
+    n_head = Kind((*count(1, example=2).bad, (3, V)), count(1, example=2).twins)
+    widths = {"n_embd": count(1, example=4), "n_head": n_head, "std": real(0.0)}
+    yield Spec(
+        gpt.GPT,
+        lambda vocab_size=3, n_embd=4, n_head=2, n_layer=1, block_size=3, std=0.08: seeded(
+            lambda: gpt.GPT(vocab_size, n_embd, n_head, n_layer, block_size, std)
+        ),
+        {"vocab_size": count(1), "n_layer": count(1), "block_size": count(1), **widths},
+    )
+    yield Spec(
+        CausalSelfAttention,
+        lambda n_embd=4, n_head=2, std=0.08: seeded(
+            lambda: CausalSelfAttention(n_embd, n_head, std)
+        ),
+        widths,
+    )
+    yield Spec(
+        Block,
+        lambda n_embd=4, n_head=2, std=0.08: seeded(lambda: Block(n_embd, n_head, std)),
+        widths,
+    )
+    yield Spec(
+        FeedForward,
+        lambda n_embd=2, std=0.08: seeded(lambda: FeedForward(n_embd, std)),
+        {"n_embd": count(1), "std": real(0.0)},
+    )
+    yield Spec(
+        gpt.Embedding,
+        lambda num_embeddings=4, embedding_dim=2, std=0.08: seeded(
+            lambda: gpt.Embedding(num_embeddings, embedding_dim, std)
+        ),
+        {"num_embeddings": count(1), "embedding_dim": count(1), "std": real(0.0)},
+    )
+    yield Spec(
+        gpt.Linear,
+        lambda in_features=2, out_features=3, bias=False, std=0.08: seeded(
+            lambda: gpt.Linear(in_features, out_features, bias, std)
+        ),
+        {
+            "in_features": count(1),
+            "out_features": count(1),
+            "bias": flag(),
+            "std": real(0.0),
+        },
+    )
+    yield Spec(KVCache, lambda n_layer=1: KVCache(n_layer), {"n_layer": count(1)})
+    index = Kind((*count(0).bad, (4, V), (np.int64(4), V)), count(0).twins)
+    yield Spec(
+        gpt.Embedding.__call__,
+        lambda index=1: seeded(lambda: gpt.Embedding(4, 2))(index),
+        {"index": index},
+    )
+    vector = numbers(2)
+    vector = Kind((*vector.bad, ([0.5, 0.5, 0.5], V), ([0.5], V)), vector.twins)
+    yield Spec(
+        gpt.Linear.__call__,
+        lambda x=(0.5, -0.25): seeded(lambda: gpt.Linear(2, 2, bias=True))(x),
+        {"x": vector},
+    )
+    yield Spec(
+        FeedForward.__call__,
+        lambda x=(0.5, -0.25): seeded(lambda: FeedForward(2))(x),
+        {"x": vector},
+    )
+    yield Spec(gpt.rmsnorm, lambda x=(0.5, -0.25), eps=1e-5: gpt.rmsnorm(x, eps), {"x": numbers(2)})
+    yield Spec(gpt.rmsnorm, lambda eps=1e-5: gpt.rmsnorm([1.0, 2.0], eps), {"eps": real(0.0)})
+    for fn in (gpt.softmax, gpt.log_softmax):
+        yield Spec(fn, lambda logits=(0.5, -0.25), fn=fn: fn(logits), {"logits": numbers(2)})
+    good = [[0.5, -0.25], [0.125, 1.0]]
+    sequence = Kind(
+        (
+            ("ab", T),
+            (None, T),
+            (5, T),
+            ([], V),
+            ([[0.5, 0.5, 0.5]], V),
+            ([[0.5, 0.5], "a"], T),
+            ([[0.5, 0.5], [0.5, None]], T),
+            ([[0.5, 0.5], [0.5, "a"]], T),
+        ),
+        ((good, np.array(good)), (good, tuple(tuple(r) for r in good))),
+    )
+    for owner in (Block, CausalSelfAttention):
+        yield Spec(
+            owner.forward,
+            lambda xs=good, owner=owner: seeded(lambda: owner(2, 2)).forward(xs),
+            {"xs": sequence},
+        )
+    cached = Kind((("ab", T), (5, T), ((), T), ([[0.5, 0.5, 0.5]], V), ([[0.5, 0.5], "a"], T)))
+    for owner in (Block, CausalSelfAttention):
+
+        def step(x: Any = (0.5, -0.25), keys: Any = None, values: Any = None, owner: Any = owner):
+            module = seeded(lambda: owner(2, 2))
+            return module.step(x, [] if keys is None else keys, [] if values is None else values)
+
+        yield Spec(owner.step, step, {"x": vector, "keys": cached, "values": cached})
+    tokens = Kind(
+        (
+            ("ab", T),
+            (None, T),
+            ([], V),
+            ([0] * 5, V),
+            ([2, 3], V),
+            ([2, -1], V),
+            ([2, 1.0], T),
+            ([2, True], T),
+            ([2, None], T),
+        ),
+        (
+            ([2, 0, 1], np.array([2, 0, 1])),
+            ([2, 0, 1], (2, 0, 1)),
+            ([2, 0, 1], [np.int64(2), np.int32(0), 1]),
+        ),
+    )
+    for method in (gpt.GPT.forward, gpt.GPT.__call__):
+        yield Spec(
+            method, lambda tokens=(2, 0, 1), m=method: m(tiny_gpt(), tokens), {"tokens": tokens}
+        )
+    token = Kind((*count(0).bad, (3, V)), count(0).twins)
+    full = tiny_gpt()
+    full_cache = full.new_cache()
+    for t in (2, 0, 1, 0):
+        full.step(t, full_cache)
+    yield Spec(
+        gpt.GPT.step,
+        lambda token=2, cache=None: (
+            lambda m: m.step(token, m.new_cache() if cache is None else cache)
+        )(tiny_gpt()),
+        {
+            "token": token,
+            "cache": Kind((("c", T), ([], T), (KVCache(2), V), (full_cache, V))),
+        },
+    )
+    config = Kind(
+        (
+            ("x", T),
+            (None, T),
+            ({}, V),
+            ({"vocab_size": "3", "n_embd": 2, "n_head": 2, "n_layer": 1, "block_size": 4}, V),
+        )
+    )
+    yield Spec(
+        gpt.GPT.from_config,
+        lambda config={"vocab_size": 3, **tiny}: seeded(lambda: gpt.GPT.from_config(config)),
+        {"config": config},
+    )
+    # --- the tokenizer ---
+    tok = gpt.CharTokenizer("abc")
+    yield Spec(
+        gpt.CharTokenizer,
+        lambda chars="abc": gpt.CharTokenizer(chars),
+        {"chars": Kind((*text().bad, ("", V), ("ba", V), ("aa", V)))},
+    )
+    documents = Kind((("ab", T), (None, T), (3, T), ([], V), ([""], V), (["a", 3], T)))
+    yield Spec(
+        gpt.CharTokenizer.from_documents,
+        lambda documents=("ab", "c"): gpt.CharTokenizer.from_documents(documents),
+        {"documents": Kind(documents.bad, ((["ab", "c"], ("ab", "c")),))},
+    )
+    for method in (gpt.CharTokenizer.encode, gpt.CharTokenizer.document):
+        yield Spec(
+            method,
+            lambda text="cab", method=method: method(tok, text),
+            {"text": Kind((*text().bad, ("abz", V)))},
+        )
+    ids = Kind(
+        (("ab", T), (None, T), ([0, 1.5], T), ([0, True], T), ([0, -1], V), ([0, 4], V)),
+        (([0, 3, 1], np.array([0, 3, 1])), ([0, 3, 1], (0, 3, 1))),
+    )
+    yield Spec(gpt.CharTokenizer.decode, lambda ids=(0, 3, 1): tok.decode(ids), {"ids": ids})
+    yield Spec(
+        gpt.CharTokenizer.from_dict,
+        lambda data={"chars": "ab"}: gpt.CharTokenizer.from_dict(data),
+        {"data": Kind((("x", T), ([], T), ({"c": "ab"}, V), ({"chars": 3}, T)))},
+        words={"data": "data|chars"},
+    )
+    # --- data, sampling, training ---
+    yield Spec(gpt.read_documents, lambda path=None: gpt.read_documents(path), {"path": path()})
+    chars = gpt.CharTokenizer("ab")
+    model = seeded(lambda: gpt.GPT(3, **tiny))
+
+    def generate(
+        model: Any = model,
+        tokenizer: Any = chars,
+        num: Any = 2,
+        temperature: Any = 0.5,
+        prefix: Any = "a",
+        rng: Any = None,
+    ) -> Any:
+        draws = random.Random(0) if rng is None else rng
+        return gpt.generate(model, tokenizer, num, temperature, prefix, draws)
+
+    yield Spec(
+        gpt.generate,
+        generate,
+        {
+            "model": Kind(((None, T), ("m", T))),
+            "tokenizer": Kind(((None, T), ("ab", T), (gpt.CharTokenizer("abc"), V))),
+            "num": count(0),
+            "temperature": real(0.0, open_low=True),
+            "prefix": Kind((*text().bad, ("c", V), ("aaa", V))),
+            "rng": Kind((("r", T), (3, T))),
+        },
+    )
+    yield Spec(
+        gpt_sample.probabilities,
+        lambda logits=(0.5, -0.25), temperature=0.5: gpt_sample.probabilities(logits, temperature),
+        {"logits": numbers(2), "temperature": real(0.0, open_low=True)},
+    )
+    not_a_model = Kind(((None, T), ("m", T), (nn.MLP(2, [1]), T)))
+    yield Spec(
+        gpt.document_loss,
+        lambda model=model, tokens=(2, 0, 1, 2): gpt.document_loss(model, tokens),
+        {"model": not_a_model, "tokens": Kind((*tokens.bad[:3], ([2], V)), tokens.twins)},
+    )
+    yield Spec(
+        gpt.make_optimizer,
+        lambda model=model, lr=0.01: gpt.make_optimizer(model, lr),
+        {"model": not_a_model, "lr": real(0.0)},
+    )
+    yield Spec(
+        gpt.schedule,
+        lambda lr=0.01, steps=10: gpt.schedule(lr, steps)(3),
+        {"lr": real(0.0), "steps": count(1)},
+    )
+    yield Spec(
+        gpt_train.shuffled,
+        lambda documents=("a", "b", "c"), seed=1: gpt_train.shuffled(documents, seed),
+        {
+            "documents": Kind(((None, T), ("ab", T), ([1], T)), ((["a", "b"], ("a", "b")),)),
+            "seed": seed_kind(),
+        },
+    )
+    opt = gpt.make_optimizer(model)
+    yield Spec(
+        gpt.value_step,
+        lambda model=model, optimizer=opt: gpt.value_step(model, optimizer)([2, 0, 2], 0.01),
+        {
+            "model": not_a_model,
+            "optimizer": Kind(((None, T), ("x", T), (optim.SGD(model.parameters()), T))),
+        },
+    )
+
+
+def func_specs() -> Iterator[Spec]:
+    """The rows of micrograd.func's transforms and of gradcheck.gradgradcheck."""
+    from micrograd import func as transforms
+
+    def pick(f: Any, has_aux: Any, output: Callable[..., Any]) -> Any:
+        if f is not FRESH:
+            return f
+        return (lambda *a: (output(*a), "aux")) if has_aux else output
+
+    def product(x: Any, y: Any) -> Any:
+        return x * x * y
+
+    argnums = Kind(
+        ((1.5, T), ("0", T), (None, T), (True, T), ([0], T), ((), V), (-1, V), (2, V), ((0, 0), V)),
+        ((0, np.int64(0)), ((0, 1), (np.int32(0), 1))),
+    )
+    argument = Kind(
+        (("a", T), (None, T), (True, T), (1j, T), ({0: 1.0}, T), ([0.5, "a"], T), (10**400, V)),
+        ((0.5, np.float64(0.5)), (0.5, np.float32(0.5)), (2.0, 2), (2.0, np.int64(2))),
+    )
+    vector = Kind(
+        (("ab", T), ([0.5, None], T), ([0.5, [None]], T)),
+        (([0.5, 0.25], np.array([0.5, 0.25])), ([0.5, 0.25], (0.5, 0.25))),
+    )
+    for transform in (
+        transforms.grad,
+        transforms.value_and_grad,
+        transforms.jacobian,
+        transforms.jacfwd,
+    ):
+        yield Spec(
+            transform,
+            lambda f=FRESH, argnums=0, has_aux=False, x=0.5, transform=transform: transform(
+                pick(f, has_aux, product), argnums, has_aux
+            )(x, 1.5),
+            {"f": func(), "argnums": argnums, "has_aux": flag(), "x": argument},
+            words={"x": "argument 0"},
+        )
+        yield Spec(
+            transform,
+            lambda xs=(0.5, 0.25), transform=transform: transform(lambda v: v[0] * v[1])(xs),
+            {"xs": vector},
+            words={"xs": "argument 0"},
+            label=f"{transform.__name__} of a list",
+        )
+    yield Spec(
+        transforms.hessian,
+        lambda f=product, argnums=0, x=0.5: transforms.hessian(f, argnums)(x, 1.5),
+        {"f": func(), "argnums": argnums, "x": argument},
+        words={"x": "argument 0"},
+    )
+    yield Spec(
+        transforms.jvp,
+        lambda f=FRESH, primals=(0.5, 1.5), tangents=(1.0, 0.0), has_aux=False: transforms.jvp(
+            pick(f, has_aux, product), primals, tangents, has_aux
+        ),
+        {
+            "f": func(),
+            "primals": Kind(
+                ((0.5, T), ("ab", T), (None, T), (("a", 1.5), T), ((1j, 1.5), T)),
+                (((0.5, 1.5), [0.5, 1.5]), ((0.5, 1.0), (np.float64(0.5), np.int64(1)))),
+            ),
+            "tangents": Kind(
+                ((1.0, T), ((1.0,), V), (("a", 0.0), T), (([1.0], 0.0), V), (None, T)),
+                (((1.0, 0.0), [1.0, 0.0]), ((1.0, 0.0), (np.float64(1.0), np.int64(0)))),
+            ),
+            "has_aux": flag(),
+        },
+    )
+    yield Spec(
+        transforms.vjp,
+        lambda f=FRESH, x=0.5, cotangents=(1.0, 2.0), has_aux=False: (
+            lambda r: (r[0], r[1](cotangents), r[2:])
+        )(transforms.vjp(pick(f, has_aux, lambda x, y: [x * y, x + y]), x, 1.5, has_aux=has_aux)),
+        {
+            "f": func(),
+            "x": argument,
+            "cotangents": Kind(
+                ((1.0, V), ("ab", T), ([1.0], V), ([1.0, "a"], T), (None, T)),
+                (([1.0, 2.0], np.array([1.0, 2.0])), ([1.0, 2.0], (np.float64(1.0), 2))),
+            ),
+            "has_aux": flag(),
+        },
+        words={"x": "argument 0"},
+    )
+    yield Spec(
+        gradcheck.gradgradcheck,
+        lambda f=lambda a, b: (a * b).tanh(), inputs=FRESH, h=1e-6, rtol=1e-5, atol=1e-7: (
+            gradcheck.gradgradcheck(
+                f,
+                [Value(0.5), Value(-1.5)] if inputs is FRESH else inputs,
+                h,
+                rtol=rtol,
+                atol=atol,
+            )
+        ),
+        {
+            "f": func(),
+            "inputs": many_values(nonempty=False),
+            "h": real(0.0, open_low=True, example=2**-20, whole=1),
+            "rtol": real(0.0, whole=0),
+            "atol": real(0.0, whole=0),
+        },
+    )
 
 
 # --- what needs a row: every callable in an __all__ that takes arguments, and its methods ---
@@ -1570,6 +1935,7 @@ EXEMPT: dict[Any, str] = {
     engine.Rule.partials: "a rule's own math, called by the engine on floats, Values or arrays",
     fast.NumpyMath: "the namespace a rule's backward is written in, on arrays",
     optim.Schedule: "a type alias: Callable[[int], float]",
+    importlib.import_module("micrograd.gpt.train").Step: "a type alias: a GPT training step",
     train.History: "a record that fit() fills",
     train.StepRecord: "a record that fit() makes",
     gradcheck.GradcheckResult: "a record that gradcheck() makes",

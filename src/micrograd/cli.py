@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
         title="commands", dest="command", metavar="COMMAND", required=True
     )
     _add_train(commands, raw)
+    from micrograd.gpt import command as gpt_command  # microgpt: `micrograd gpt train|sample`
+
+    gpt_command.add_parser(commands, raw)
     for name, summary in (
         ("graph", "build an expression's graph, print its gradients, draw it"),
         ("explain", "narrate the backward pass of an expression, step by step"),

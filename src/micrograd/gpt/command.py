@@ -1,0 +1,447 @@
+"""``micrograd gpt train`` and ``micrograd gpt sample``: microgpt from the command line.
+
+``add_parser`` gives ``micrograd.cli`` the ``gpt`` command. Training follows ``micrograd train``'s
+conventions (a run folder with model.json, history.csv and loss.png; a progress bar; a summary;
+``--resume`` continuing bit for bit; the first Ctrl-C stops after the current step and saves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from micrograd._interrupt import StopRequest
+from micrograd.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    RANGES,
+    CommandError,
+    _in_range,
+    _one_line,
+    _Range,
+)
+from micrograd.gpt.data import names, read_documents
+from micrograd.gpt.model import GPT
+from micrograd.gpt.sample import generate
+from micrograd.gpt.tokenizer import CharTokenizer
+from micrograd.gpt.train import LEARNING_RATE, STEPPERS, make_optimizer, schedule
+from micrograd.nn import CheckpointError, _atomic_write, read_checkpoint
+from micrograd.train_command import (
+    HISTORY_FILE,
+    LOSS_PLOT,
+    MODEL_FILE,
+    _progress_bar,
+    _require_plotting,
+    _run_folder,
+)
+
+__all__: list[str] = []  # the command's handlers are micrograd.cli's business
+
+DEFAULT_OUT = Path("runs") / "gpt"
+ENGINES = ("value", "fast")
+# microgpt's defaults: 1,000 steps, lr 0.01, seed 42.
+TRAIN_DEFAULTS: dict[str, Any] = {"data": None, "steps": 1000, "lr": LEARNING_RATE, "seed": 42}
+SAMPLE_RANGES = {
+    "temperature": _Range(0.0, 100.0, above=True),
+    "num": _Range(0, 10_000, whole=True),
+}
+
+_TRAIN_HELP = """\
+Train microgpt's GPT (1 layer, 16 wide, 4 heads, a block of 16 characters) on the lines of FILE,
+one document per step, as microgpt does: Adam, betas (0.85, 0.99), the learning rate falling
+linearly to 0 over --steps. Without FILE it learns about 5,000 first names (the names package:
+pip install "micrograd-learn[gpt]").
+
+Writes DIR/model.json (the weights, the tokenizer, Adam's state; every --checkpoint-every steps
+and at the end), DIR/history.csv and DIR/loss.png. Ctrl-C stops after the current step and saves;
+--resume DIR/model.json goes on exactly as if the run had never stopped.
+
+example:
+  micrograd gpt train --steps 200
+  micrograd gpt sample --prefix ka
+"""
+
+
+def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """Add ``gpt`` (with ``train`` and ``sample``) to the ``micrograd`` command's subparsers."""
+    gpt = commands.add_parser(
+        "gpt",
+        help="train microgpt's GPT on names or your text, and sample from it",
+        description="Train a tiny GPT (Karpathy's microgpt) made of Values, and sample from it.",
+        formatter_class=formatter,
+        allow_abbrev=False,
+    )
+    actions = gpt.add_subparsers(title="commands", dest="gpt_command", metavar="COMMAND")
+    actions.required = True
+    keep = argparse.SUPPRESS  # absent unless given: a resumed run keeps its saved settings
+    train = actions.add_parser(
+        "train",
+        help="train the GPT (one document per step)",
+        description=_TRAIN_HELP,
+        formatter_class=formatter,
+        allow_abbrev=False,
+    )
+    add = train.add_argument
+    add("data", nargs="?", default=keep, metavar="FILE", help="a UTF-8 text file, one per line")
+    add(
+        "--steps",
+        type=_in_range("steps"),
+        default=keep,
+        metavar="N",
+        help=f"training steps, {RANGES['steps']} (default: 1000)",
+    )
+    add(
+        "--lr",
+        type=_in_range("lr"),
+        default=keep,
+        metavar="X",
+        help="Adam's first learning rate (default: 0.01)",
+    )
+    add(
+        "--seed",
+        type=_in_range("seed"),
+        default=keep,
+        metavar="S",
+        help="seed of the documents' order and the initial weights (default: 42)",
+    )
+    add(
+        "--engine",
+        choices=ENGINES,
+        default="value",
+        help="value (default): the scalar engine; fast: the compiled NumPy program",
+    )
+    add("--out", metavar="DIR", help=f"output folder (default: {DEFAULT_OUT}, or --resume's)")
+    add("--resume", metavar="PATH", help="continue from a model.json of micrograd gpt train")
+    add(
+        "--checkpoint-every",
+        type=_in_range("checkpoint_every"),
+        default=100,
+        metavar="N",
+        help="save model.json every N steps (default: 100), and at the end",
+    )
+    add(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when stderr is a terminal; needs tqdm)",
+    )
+    add("--no-plots", action="store_true", help="do not draw loss.png")
+    train.set_defaults(handler=run_train, command_parser=train)
+
+    sample = actions.add_parser(
+        "sample",
+        help="print new documents from a trained GPT",
+        description="Print new documents (names) from a checkpoint of micrograd gpt train.",
+        formatter_class=formatter,
+        allow_abbrev=False,
+    )
+    add = sample.add_argument
+    add(
+        "--checkpoint",
+        metavar="PATH",
+        default=str(DEFAULT_OUT / MODEL_FILE),
+        help=f"the model.json to read (default: {DEFAULT_OUT / MODEL_FILE})",
+    )
+    add(
+        "--temperature",
+        type=SAMPLE_RANGES["temperature"].parse,
+        default=0.5,
+        metavar="T",
+        help="below 1 picks likely characters, above 1 adventurous ones (default: 0.5)",
+    )
+    add(
+        "--num",
+        type=SAMPLE_RANGES["num"].parse,
+        default=20,
+        metavar="N",
+        help="how many documents (default: 20)",
+    )
+    add("--prefix", default="", help="start every document with these characters")
+    add("--seed", type=_in_range("seed"), default=None, metavar="S", help="seed of the draws")
+    sample.set_defaults(handler=run_sample, command_parser=sample)
+
+
+# --- train ---
+
+
+def _documents(data: str | None) -> list[str]:
+    """The documents of FILE, or the names list; a one-line error when they cannot be had."""
+    try:
+        return names() if data is None else read_documents(data)
+    except ImportError as e:
+        raise CommandError(_one_line(e)) from None
+    except FileNotFoundError:
+        raise CommandError(f"there is no file {data}", EXIT_USAGE) from None
+    except IsADirectoryError:
+        raise CommandError(f"{data} is a folder, not a text file", EXIT_USAGE) from None
+    except ValueError as e:
+        raise CommandError(_one_line(e), EXIT_USAGE) from None
+    except OSError as e:
+        raise CommandError(f"cannot read {data}: {_one_line(e)}", EXIT_USAGE) from None
+
+
+def _resumed(path: str) -> tuple[dict[str, Any], CharTokenizer]:
+    """A checkpoint of this command and its tokenizer, or a usage error saying what is wrong."""
+    try:
+        doc = read_checkpoint(path)
+    except (FileNotFoundError, CheckpointError) as e:
+        raise CommandError(f"cannot resume: {_one_line(e)}", EXIT_USAGE) from None
+    except OSError as e:
+        raise CommandError(f"cannot resume from {path}: {_one_line(e)}", EXIT_USAGE) from None
+    meta = doc.get("metadata", {})
+    try:
+        tokenizer = CharTokenizer.from_dict(meta.get("tokenizer"))
+        settings = meta["settings"]
+        if set(settings) != set(TRAIN_DEFAULTS) or type(meta["step"]) is not int:
+            raise ValueError("settings")
+        history = [[float(x) for x in row] for row in meta["history"]]
+    except (KeyError, TypeError, ValueError):
+        raise CommandError(
+            f"cannot resume: {path} is not a checkpoint of micrograd gpt train", EXIT_USAGE
+        ) from None
+    if len(history) != meta["step"]:
+        raise CommandError(f"cannot resume: {path} is damaged (its history)", EXIT_USAGE)
+    return doc, tokenizer
+
+
+def _history_text(history: list[list[float]]) -> str:
+    """history.csv: step, loss, lr of every step, as exact floats."""
+    lines = ["step,loss,lr"] + [f"{k},{loss!r},{lr!r}" for k, (loss, lr) in enumerate(history)]
+    return "\n".join(lines) + "\n"
+
+
+class _Run:
+    """A training run's books: the step, the history, the checkpoint, the stop request."""
+
+    def __init__(
+        self,
+        model: GPT,
+        optimizer: Any,
+        tokenizer: CharTokenizer,
+        settings: dict[str, Any],
+        out: Path,
+        history: list[list[float]],
+    ) -> None:
+        self.model, self.optimizer, self.tokenizer = model, optimizer, tokenizer
+        self.settings, self.out, self.history = settings, out, history
+        self.saved_step: int | None = None
+        self.stop = StopRequest()
+
+    @property
+    def step(self) -> int:
+        """Steps done."""
+        return len(self.history)
+
+    def on_step(self, loss: float, lr: float) -> None:
+        """Record a finished step's loss and learning rate."""
+        self.history.append([loss, lr])
+
+    def save(self) -> None:
+        """history.csv, then model.json of the state now (each written atomically)."""
+        if self.saved_step == self.step:
+            return
+        from micrograd import __version__
+
+        _atomic_write(str(self.out / HISTORY_FILE), _history_text(self.history))
+        metadata = {
+            "step": self.step,
+            "settings": self.settings,
+            "tokenizer": self.tokenizer.to_dict(),
+            "history": self.history,
+            "micrograd": __version__,
+        }
+        self.model.save(self.out / MODEL_FILE, optimizer=self.optimizer, metadata=metadata)
+        self.saved_step = self.step
+
+    def kept(self) -> str:
+        if self.saved_step is None:
+            return "no checkpoint was written"
+        return f"kept {self.out / MODEL_FILE} (step {self.saved_step})"
+
+
+def run_train(ns: argparse.Namespace) -> int:
+    """``micrograd gpt train`` with its parsed options; the exit status."""
+    explicit = {k: getattr(ns, k) for k in TRAIN_DEFAULTS if hasattr(ns, k)}
+    doc: dict[str, Any] | None = None
+    saved: dict[str, Any] = {}
+    tokenizer: CharTokenizer | None = None
+    if ns.resume is not None:
+        doc, tokenizer = _resumed(ns.resume)
+        saved = doc["metadata"]["settings"]
+    s = {**TRAIN_DEFAULTS, **saved, **explicit}
+    if explicit.get("data") is not None:
+        s["data"] = str(Path(explicit["data"]).resolve())  # a resumed run finds it anywhere
+    if ns.engine not in STEPPERS:
+        raise CommandError(
+            f"--engine {ns.engine} does not train the GPT yet: use --engine value", EXIT_USAGE
+        )
+    docs = _documents(s["data"])
+    if tokenizer is None:
+        tokenizer = CharTokenizer.from_documents(docs)
+    unknown = sorted(set("".join(docs)) - set(tokenizer.chars))
+    if unknown:
+        raise CommandError(
+            f"cannot resume: the documents hold {''.join(unknown)[:20]!r}, which the "
+            f"checkpoint's tokenizer does not know ({tokenizer.chars!r})",
+            EXIT_USAGE,
+        )
+    out = Path(ns.out) if ns.out else Path(ns.resume).parent if ns.resume else DEFAULT_OUT
+    if not ns.no_plots:
+        _require_plotting()
+
+    # microgpt's order of draws: seed, shuffle the documents, then the weights.
+    random.seed(s["seed"])
+    random.shuffle(docs)
+    model = GPT(tokenizer.vocab_size)
+    optimizer = make_optimizer(model, s["lr"])
+    history: list[list[float]] = []
+    if doc is not None:
+        try:
+            model.load_checkpoint(doc, optimizer)
+        except CheckpointError as e:
+            raise CommandError(
+                f"cannot resume from {ns.resume}: {_one_line(e)}", EXIT_USAGE
+            ) from None
+        history = [[float(x) for x in row] for row in doc["metadata"]["history"]]
+    start, total = len(history), s["steps"]
+    if start >= total:
+        print(f"{ns.resume} is at step {start} of {total}: nothing to do (raise --steps)")
+        return EXIT_OK
+    keep_run = ns.resume is not None and _same_file(Path(ns.resume), out / MODEL_FILE)
+    with _run_folder(out, keep_run=keep_run):
+        run = _Run(model, optimizer, tokenizer, s, out, history)
+        return _train(run, docs, ns)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _train(run: _Run, docs: list[str], ns: argparse.Namespace) -> int:
+    """The loop: one document per step, a checkpoint every so often, Ctrl-C and blow-ups."""
+    s, start, total = run.settings, run.step, run.settings["steps"]
+    lr_at = schedule(s["lr"], total)
+    train_step = STEPPERS[ns.engine](run.model, run.optimizer)
+    source = s["data"] or "names"
+    print(
+        f"training {run.model!r} ({len(run.model.parameters()):,} parameters) on {source} "
+        f"({len(docs):,} documents, {len(run.tokenizer.chars)} characters): adam lr {s['lr']:g} "
+        f"(linear to 0), steps {start}-{total}, {ns.engine} engine"
+    )
+    bar = _progress_bar(ns.progress, total, start, "gpt")
+    began = time.perf_counter()
+    try:
+        with run.stop.installed():
+            for k in range(start, total):
+                loss = train_step(run.tokenizer.document(docs[k % len(docs)]), lr_at(k))
+                if not math.isfinite(loss):
+                    raise CommandError(
+                        f"training diverged at step {k}: the loss is {loss}; {run.kept()}. "
+                        "Try a smaller --lr"
+                    )
+                run.on_step(loss, lr_at(k))
+                if bar is not None:
+                    bar.set_postfix_str(f"loss={loss:.4f}", refresh=False)
+                    bar.update(1)
+                if run.step % ns.checkpoint_every == 0:
+                    run.save()
+                if run.stop.requested:
+                    break
+            run.save()
+    except KeyboardInterrupt:
+        _close(bar)
+        print(f"micrograd gpt train: interrupted at once; {run.kept()}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as e:
+        raise CommandError(f"cannot save the checkpoint in {run.out}: {_one_line(e)}") from None
+    finally:
+        _close(bar)  # closing twice is harmless
+    seconds = time.perf_counter() - began
+    return _summary(run, seconds, start, ns.no_plots)
+
+
+def _close(bar: Any) -> None:
+    if bar is not None:
+        bar.close()
+
+
+def _summary(run: _Run, seconds: float, start: int, no_plots: bool) -> int:
+    """Print the last step, the time, a few samples and the files; 130 after a Ctrl-C."""
+    total = run.settings["steps"]
+    written = [run.out / MODEL_FILE, run.out / HISTORY_FILE]
+    if not no_plots:
+        from micrograd.plot import plot_history
+
+        title = f"{run.settings['data'] or 'names'}: {run.model!r}"
+        try:
+            losses = [loss for loss, _ in run.history]
+            written.append(plot_history(losses, path=run.out / LOSS_PLOT, title=title[:100]))
+        except OSError as e:
+            raise CommandError(f"cannot write into {run.out}: {_one_line(e)}") from None
+    loss, lr = run.history[-1]
+    done = run.step - start
+    print(f"step {run.step - 1}: loss {loss!r}, lr {lr!r}")
+    print(f"{run.step} of {total} steps in {seconds:.1f} s ({seconds / max(done, 1):.3f} s a step)")
+    for path in written:
+        print(f"wrote {path}")
+    if run.stop.requested and run.step < total:
+        print(
+            f"micrograd gpt train: interrupted after step {run.step - 1} ({run.step} of {total} "
+            f"steps done); checkpoint saved. Continue with: micrograd gpt train --resume "
+            f"{run.out / MODEL_FILE}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    print(f"sample from it: micrograd gpt sample --checkpoint {run.out / MODEL_FILE}")
+    return EXIT_OK
+
+
+# --- sample ---
+
+
+def load_model(path: str) -> tuple[GPT, CharTokenizer]:
+    """The model and tokenizer of a checkpoint of ``micrograd gpt train`` (a one-line error)."""
+    try:
+        doc = read_checkpoint(path)
+    except FileNotFoundError:
+        raise CommandError(
+            f"no checkpoint at {path}: train one with micrograd gpt train, or give --checkpoint",
+            EXIT_USAGE,
+        ) from None
+    except CheckpointError as e:
+        raise CommandError(_one_line(e), EXIT_USAGE) from None
+    except OSError as e:
+        raise CommandError(f"cannot read {path}: {_one_line(e)}", EXIT_USAGE) from None
+    try:
+        tokenizer = CharTokenizer.from_dict(doc.get("metadata", {}).get("tokenizer"))
+        model = GPT.from_config(doc.get("config"))  # type: ignore[arg-type]
+        if model.vocab_size != tokenizer.vocab_size:
+            raise ValueError("the tokenizer does not fit the model")
+        model.load_checkpoint(doc)
+    except (TypeError, ValueError) as e:
+        raise CommandError(
+            f"{path} is not a checkpoint of micrograd gpt train ({_one_line(e)})", EXIT_USAGE
+        ) from None
+    return model, tokenizer
+
+
+def run_sample(ns: argparse.Namespace) -> int:
+    """``micrograd gpt sample`` with its parsed options; the exit status."""
+    model, tokenizer = load_model(ns.checkpoint)
+    rng = random.Random(ns.seed)
+    try:
+        docs = generate(model, tokenizer, ns.num, ns.temperature, prefix=ns.prefix, rng=rng)
+    except ValueError as e:
+        raise CommandError(f"--prefix: {_one_line(e)}", EXIT_USAGE) from None
+    for text in docs:
+        print(text)
+    return EXIT_OK

@@ -1,0 +1,203 @@
+"""``micrograd gpt train`` and ``micrograd gpt sample``: short runs, files, Ctrl-C and resume bit
+for bit, sampling with a prefix, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clitools import one_error_line, png_size, run
+from micrograd import cli
+from micrograd.gpt import command, sample_names
+from micrograd.gpt.train import STEPPERS
+
+
+@pytest.fixture
+def names_file(tmp_path: Path) -> Path:
+    """The package's sample names as a text file, one per line."""
+    path = tmp_path / "names.txt"
+    path.write_text("\n".join(sample_names()) + "\n", encoding="utf-8")
+    return path
+
+
+def gpt_train(
+    capsys: pytest.CaptureFixture[str], data: Path | None, out: Path, *argv: str
+) -> tuple[int, str, str]:
+    """``micrograd gpt train [DATA] --out OUT --no-progress --no-plots ARGV``."""
+    head = [] if data is None else [str(data)]
+    return run(
+        capsys, "gpt", "train", *head, "--out", str(out), "--no-progress", "--no-plots", *argv
+    )
+
+
+def history(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "history.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_short_run_writes_the_checkpoint_history_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path
+) -> None:
+    """Three steps: model.json (weights, tokenizer, Adam), history.csv (one row a step, the
+    summary's last numbers exactly) and loss.png, with a summary line."""
+    out = tmp_path / "run"
+    argv = ["gpt", "train", str(names_file), "--steps", "3", "--out", str(out), "--no-progress"]
+    code, stdout, _ = run(capsys, *argv)
+    assert code == 0
+    rows = history(out)
+    assert [r["step"] for r in rows] == ["0", "1", "2"]
+    assert f"step 2: loss {rows[-1]['loss']}, lr {rows[-1]['lr']}" in stdout
+    assert "3 of 3 steps in" in stdout
+    assert "(144 documents, 26 characters)" in stdout
+    doc = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert doc["metadata"]["tokenizer"] == {"chars": "abcdefghijklmnopqrstuvwxyz"}
+    assert doc["metadata"]["step"] == 3
+    assert doc["optimizer"]["type"] == "Adam"
+    assert len(doc["state"]) == 4192
+    assert png_size(out / "loss.png")[0] > 0
+    assert [float(r["lr"]) for r in rows] == [0.01, 0.01 - 0.01 / 3, 0.01 - 0.02 / 3]
+
+
+def test_sample_prints_documents_with_the_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path
+) -> None:
+    """sample --prefix ka --num 7 prints 7 lines, each starting with ka; the same --seed prints
+    the same lines."""
+    out = tmp_path / "run"
+    assert gpt_train(capsys, names_file, out, "--steps", "2")[0] == 0
+    argv = ["gpt", "sample", "--checkpoint", str(out / "model.json"), "--num", "7"]
+    code, first, _ = run(capsys, *argv, "--prefix", "ka", "--seed", "3")
+    assert code == 0
+    lines = first.splitlines()
+    assert len(lines) == 7
+    assert all(line.startswith("ka") for line in lines)
+    assert run(capsys, *argv, "--prefix", "ka", "--seed", "3")[1] == first
+
+
+def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> None:
+    """The next run gets a Ctrl-C (SIGINT) while its step number ``steps`` is recorded."""
+    on_step = command._Run.on_step
+
+    def on_step_then_ctrl_c(self: Any, loss: float, lr: float) -> None:
+        on_step(self, loss, lr)
+        if self.step == steps:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(command._Run, "on_step", on_step_then_ctrl_c)
+
+
+def test_ctrl_c_then_resume_equals_the_uninterrupted_run_bit_for_bit(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    names_file: Path,
+) -> None:
+    """Stopped by Ctrl-C after 3 of 6 steps and resumed, history.csv and model.json are byte for
+    byte those of the run that never stopped."""
+    options = ["--steps", "6", "--checkpoint-every", "2", "--seed", "7"]
+    assert gpt_train(capsys, names_file, tmp_path / "straight", *options)[0] == 0
+    interrupt_after(monkeypatch, 3)
+    code, _, err = gpt_train(capsys, names_file, tmp_path / "stopped", *options)
+    assert code == cli.EXIT_INTERRUPTED
+    assert "Continue with: micrograd gpt train --resume" in err
+    monkeypatch.undo()
+    checkpoint = tmp_path / "stopped" / "model.json"
+    assert json.loads(checkpoint.read_text(encoding="utf-8"))["metadata"]["step"] == 3
+    code, out, _ = run(capsys, "gpt", "train", "--resume", str(checkpoint), "--no-plots")
+    assert code == 0
+    assert "steps 3-6" in out
+    for name in ("history.csv", "model.json"):
+        expected = (tmp_path / "straight" / name).read_bytes()
+        assert (tmp_path / "stopped" / name).read_bytes() == expected
+
+
+def test_without_a_file_it_learns_the_names_package(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No FILE: the names package's 5,163 first names."""
+    code, out, _ = gpt_train(capsys, None, tmp_path / "run", "--steps", "1")
+    assert code == 0
+    assert "on names (5,163 documents, 26 characters)" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"anna\nbo\x00b\n", "line 2: holds the control character U+0000"),
+        (b"anna\nb\xffb\n", "line 2: not UTF-8 text"),
+        (b"\n  \n", "holds no documents"),
+    ],
+)
+def test_bad_input_lines_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    """A file with a control character, bytes that are not UTF-8, or no text: status 2 and one
+    error line naming the line; no run folder is made."""
+    path = tmp_path / "docs.txt"
+    path.write_bytes(content)
+    code, _, err = gpt_train(capsys, path, tmp_path / "run")
+    assert code == cli.EXIT_USAGE
+    assert message in one_error_line(err)
+    assert one_error_line(err).startswith("micrograd gpt: error: ")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FILE that does not exist: status 2, naming it."""
+    code, _, err = gpt_train(capsys, tmp_path / "nope.txt", tmp_path / "run")
+    assert code == cli.EXIT_USAGE
+    assert "there is no file" in one_error_line(err)
+
+
+def test_engine_without_a_gpt_step_says_so(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    names_file: Path,
+) -> None:
+    """An engine that has registered no GPT step (fast, until the compiled path does) is a
+    one-line usage error, not a silent fallback."""
+    monkeypatch.delitem(STEPPERS, "fast", raising=False)
+    code, _, err = gpt_train(capsys, names_file, tmp_path / "run", "--engine", "fast")
+    assert code == cli.EXIT_USAGE
+    assert "--engine fast does not train the GPT yet" in one_error_line(err)
+
+
+def test_resume_on_documents_the_tokenizer_does_not_know(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path
+) -> None:
+    """Resuming on a file with new characters is refused (the vocabulary is the checkpoint's)."""
+    assert gpt_train(capsys, names_file, tmp_path / "run", "--steps", "1")[0] == 0
+    other = tmp_path / "other.txt"
+    other.write_text("Zoë\n", encoding="utf-8")
+    checkpoint = str(tmp_path / "run" / "model.json")
+    code, _, err = run(capsys, "gpt", "train", str(other), "--resume", checkpoint, "--steps", "2")
+    assert code == cli.EXIT_USAGE
+    assert "tokenizer does not know" in one_error_line(err)
+
+
+def test_sample_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path
+) -> None:
+    """No checkpoint, an MLP's checkpoint, or a prefix outside the vocabulary: status 2 and one
+    line saying so."""
+    code, _, err = run(capsys, "gpt", "sample", "--checkpoint", str(tmp_path / "none.json"))
+    assert (code, "no checkpoint at" in one_error_line(err)) == (2, True)
+    from micrograd.nn import MLP
+
+    MLP(2, [3, 1]).save(tmp_path / "mlp.json")
+    code, _, err = run(capsys, "gpt", "sample", "--checkpoint", str(tmp_path / "mlp.json"))
+    assert (code, "not a checkpoint of micrograd gpt train" in one_error_line(err)) == (2, True)
+    assert gpt_train(capsys, names_file, tmp_path / "run", "--steps", "1")[0] == 0
+    checkpoint = str(tmp_path / "run" / "model.json")
+    code, _, err = run(capsys, "gpt", "sample", "--checkpoint", checkpoint, "--prefix", "K")
+    assert (code, "prefix" in one_error_line(err)) == (2, True)
+    code, _, err = run(capsys, "gpt", "sample", "--checkpoint", checkpoint, "--temperature", "0")
+    assert code == 2
