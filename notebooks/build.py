@@ -1366,11 +1366,24 @@ MOONS = [
 ]
 
 
+def _lesson(name: str) -> list[nbformat.NotebookNode]:
+    """The cells of a lesson kept in its own file beside this one (``cells(md, code)``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"notebooks_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cells: list[nbformat.NotebookNode] = module.cells(md, code)
+    return cells
+
+
 NOTEBOOKS: dict[str, list[nbformat.NotebookNode]] = {
     "01_derivatives_and_the_value.ipynb": DERIVATIVES,
     "02_a_neuron.ipynb": NEURON,
     "03_an_mlp.ipynb": MLP_LESSON,
     "04_moons_and_beyond.ipynb": MOONS,
+    "05_from_micrograd_to_a_gpt.ipynb": _lesson("lesson_gpt"),
 }
 
 

@@ -23,6 +23,7 @@ LESSONS = [
     "02_a_neuron.ipynb",
     "03_an_mlp.ipynb",
     "04_moons_and_beyond.ipynb",
+    "05_from_micrograd_to_a_gpt.ipynb",
 ]
 # Lessons 2 and 4 check gradients against PyTorch: where it is not installed they are deselected.
 NEEDS_TORCH = {"02_a_neuron.ipynb", "04_moons_and_beyond.ipynb"}
@@ -71,8 +72,8 @@ def code_cells(nb: Any) -> list[Any]:
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
-def test_the_notebooks_folder_holds_the_four_lessons() -> None:
-    """notebooks/ holds exactly the four lessons, so every notebook there is run below."""
+def test_the_notebooks_folder_holds_the_lessons() -> None:
+    """notebooks/ holds exactly the lessons, so every notebook there is run below."""
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == LESSONS
 
 
