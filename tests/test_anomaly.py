@@ -380,3 +380,24 @@ def test_fast_refuses_to_trace_or_run_in_anomaly_mode() -> None:
         RuntimeError,
         math.tanh(1.0),
     )
+
+
+def test_an_op_registered_inside_the_block_is_checked_and_plain_after() -> None:
+    """register_op inside detect_anomaly(): the op is checked there; after the block it is the
+    plain method of the op as registered last (a name registered again keeps its new forward)."""
+    try:
+        with detect_anomaly():
+            inv = register_op("h14_inv", lambda x: 1.0 / x if x else INF, lambda *a: (0.0,), "")
+            with pytest.raises(AnomalyError, match=r"op 'h14_inv' gave inf from x = 0\.0"):
+                inv(Value(0.0))
+            inv = register_op("h14_inv", lambda x: 2.0 / x if x else INF, lambda *a: (0.0,), "")
+        after = inv(Value(0.0)).data, inv(Value(4.0)).data
+        plain = engine._REGISTERED["h14_inv"]
+        assert (after, type(engine._REGISTERED), hasattr(plain, "__wrapped__")) == (
+            (INF, 0.5),
+            dict,
+            False,
+        )
+    finally:
+        del engine.RULES["h14_inv"]
+        del engine._REGISTERED["h14_inv"]

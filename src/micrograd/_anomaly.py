@@ -92,9 +92,9 @@ def _install() -> None:
         for name, fn in list(vars(owner).items()):
             if getattr(fn, "__code__", None) in codes:
                 _swap(owner, name, _checked(fn, name))
-    for name, fn in list(engine._REGISTERED.items()):
-        engine._REGISTERED[name] = _checked(fn, name)
-        _swapped.append((engine._REGISTERED, name, fn))
+    checking = _Registered()
+    checking.update(engine._REGISTERED)
+    engine._REGISTERED = checking
     _swap(Value, "__init__", _checked_init(Value.__init__))
     _hooks.anomaly_on = True
     _hooks.refresh()
@@ -105,13 +105,26 @@ def _swap(owner: Any, name: str, fn: Any) -> None:
     setattr(owner, name, fn)
 
 
+class _Registered(dict[str, Any]):
+    """``engine._REGISTERED`` while on: register_op's methods, each checked (one registered in
+    the block too)."""
+
+    def __setitem__(self, name: str, method: Any) -> None:
+        super().__setitem__(name, _checked(method, name))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, method in dict(*args, **kwargs).items():
+            self[name] = method
+
+
 def _uninstall() -> None:
+    from micrograd import engine
+
     while _swapped:
         owner, name, fn = _swapped.pop()
-        if isinstance(owner, dict):
-            owner[name] = fn
-        else:
-            setattr(owner, name, fn)
+        setattr(owner, name, fn)
+    plain = {k: m.__wrapped__ for k, m in engine._REGISTERED.items()}  # type: ignore[attr-defined]
+    engine._REGISTERED = plain
     _hooks.anomaly_on = False
     _hooks.refresh()
 
