@@ -401,3 +401,20 @@ def test_an_op_registered_inside_the_block_is_checked_and_plain_after() -> None:
     finally:
         del engine.RULES["h14_inv"]
         del engine._REGISTERED["h14_inv"]
+
+
+def test_fit_with_engine_auto_trains_on_the_checked_value_engine_in_anomaly_mode() -> None:
+    """fit(engine='auto') inside detect_anomaly() falls back to the Value engine (the compiled
+    program refuses the mode), with the Value engine's losses."""
+    import random
+
+    def losses(anomaly: bool) -> list[float]:
+        random.seed(0)
+        model = micrograd.MLP(2, [4, 1])
+        data = ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 0, 0, 1])
+        if not anomaly:
+            return micrograd.fit(model, *data, steps=3, engine="value").losses
+        with detect_anomaly():
+            return micrograd.fit(model, *data, steps=3, engine="auto").losses
+
+    assert losses(False) == losses(True)
