@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microgpt_fixture import MicroGPT
-from microgpt_fixture import document_loss as lookup_loss
 from micrograd import fast
 from micrograd._lookup import lookup
+from micrograd._microgpt import MicroGPT
+from micrograd._microgpt import document_loss as lookup_loss
 from micrograd.engine import Value
 from micrograd.losses import _log_softmax_terms
 from micrograd.optim import Adam

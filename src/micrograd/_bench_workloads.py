@@ -294,6 +294,57 @@ MOONS_STEPS: dict[str, Callable[[], Callable[[], float]]] = {
 }
 
 
+def microgpt_step(variant: str) -> Callable[[], float]:
+    """One microgpt training step (Adam, betas 0.85/0.99) on the next of 64 name-like documents.
+
+    ``value``: the Value engine, ``backward()`` and ``optim.Adam``. ``compiled``: one program
+    with tokens and targets as index inputs (each document length traced before the timing),
+    ``loss_and_grad`` and ``ArrayAdam`` on one parameter array: no Value is written per step.
+    """
+    from micrograd._microgpt import MicroGPT, document_loss, documents
+
+    random.seed(SEED)
+    model = MicroGPT(27)
+    docs = documents(64, SEED)
+    at = [0]
+
+    def next_document() -> tuple[list[int], list[int]]:
+        doc = docs[at[0] % len(docs)]
+        at[0] += 1
+        return doc[:-1], doc[1:]
+
+    if variant == "value":
+        from micrograd.optim import Adam
+
+        optimizer = Adam(model.parameters(), lr=0.01, betas=(0.85, 0.99), eps=1e-8)
+
+        def value_step() -> float:
+            loss = document_loss(model, *next_document())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return float(loss.data)
+
+        return value_step
+    from micrograd import fast
+
+    first = docs[0]
+    loss_fn = lambda t, y: document_loss(model, t, y)  # noqa: E731
+    program = fast.trace(loss_fn, model.parameters(), first[:-1], first[1:], indices=[0, 1])
+    theta = program.theta()
+    for doc in docs:  # one trace per document length, before the timing
+        program.loss_and_grad(theta, doc[:-1], doc[1:])
+    program.retrace = False  # a trace while timed would be a bug: it raises instead
+    on_arrays = fast.ArrayAdam(lr=0.01, betas=(0.85, 0.99), eps=1e-8)
+
+    def compiled_step() -> float:
+        loss, grad = program.loss_and_grad(theta, *next_document())
+        on_arrays.update(theta, grad)
+        return loss
+
+    return compiled_step
+
+
 def trace_compile_seconds() -> float:
     """Seconds to trace the demo loss and compile it, the first time in a fresh process."""
     from micrograd import fast
@@ -385,6 +436,10 @@ def run(variant: str, workload: str, repeat: int, min_batch_seconds: float) -> R
     elif workload == "moons_step":
         step = MOONS_STEPS[variant]()
         result["check"] = step()  # the first step's loss: every path starts from the same one
+        result["seconds"], result["batch"] = time_it(step, repeat, min_batch_seconds)
+    elif workload == "microgpt_step":
+        step = microgpt_step(variant)
+        result["check"] = step()  # the first document's loss, from the same weights
         result["seconds"], result["batch"] = time_it(step, repeat, min_batch_seconds)
     elif workload == "trace_compile":
         result["seconds"] = trace_compile_seconds()

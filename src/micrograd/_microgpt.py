@@ -1,4 +1,5 @@
-"""microgpt's model and document loss on Values, as a test fixture for the compiled path.
+"""microgpt's model and document loss on Values: the benchmark's GPT step, and the compiled
+path's tests of it.
 
 Karpathy's microgpt (one layer, RMSNorm without gain, ReLU MLP, no biases, Gaussian init 0.08),
 token by token with a KV cache, with two differences that a compiled program needs: the token
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import random
 from typing import Any
+
+__all__ = ["MicroGPT", "document_loss", "documents", "forward", "linear", "rmsnorm", "softmax"]
 
 from micrograd._lookup import lookup
 from micrograd.engine import Value
@@ -43,11 +46,22 @@ class MicroGPT:
         return [p for m in mats for row in m for p in row]
 
 
+def documents(count: int, seed: int, vocab_size: int = 27) -> list[list[int]]:
+    """``count`` name-like documents: ``[bos, 3 to 8 letters, bos]``, ``bos = vocab_size - 1``."""
+    rng = random.Random(seed)
+    bos = vocab_size - 1
+    return [
+        [bos, *(rng.randrange(bos) for _ in range(rng.randrange(3, 9))), bos] for _ in range(count)
+    ]
+
+
 def linear(x: list[Value], w: Matrix) -> list[Value]:
+    """``W x``, each row's dot product added left to right."""
     return [sum((wi * xi for wi, xi in zip(row[1:], x[1:])), row[0] * x[0]) for row in w]
 
 
 def softmax(logits: list[Value]) -> list[Value]:
+    """``exp(v - max v) / Σ exp(v - max v)``, the max a ``maximum`` op of the graph."""
     top = logits[0]
     for v in logits[1:]:
         top = top.maximum(v)
@@ -57,6 +71,7 @@ def softmax(logits: list[Value]) -> list[Value]:
 
 
 def rmsnorm(x: list[Value]) -> list[Value]:
+    """``x / sqrt(mean(x²) + 1e-5)``."""
     scale = (sum((xi * xi for xi in x[1:]), x[0] * x[0]) / len(x) + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
@@ -97,7 +112,7 @@ def document_loss(model: MicroGPT, tokens: list[Any], targets: list[Any]) -> Val
     """The mean of ``-log softmax(logits)[target]`` over the positions, as microgpt trains."""
     keys: list[Any] = [[] for _ in model.layers]
     values: list[Any] = [[] for _ in model.layers]
-    losses = [
+    losses: list[Value] = [
         -lookup(softmax(forward(model, token, pos, keys, values)), target).log()
         for pos, (token, target) in enumerate(zip(tokens, targets))
     ]

@@ -85,6 +85,11 @@ WORKLOADS: dict[str, Workload] = {
         repeat=3,
     ),
     "trace_compile": Workload("moons: trace + compile, first time in a process", ("compiled",)),
+    "microgpt_step": Workload(
+        "microgpt step: 4,192 parameters, one 3-8 letter document, Adam (index inputs, gathers)",
+        ("value", "compiled"),
+        repeat=3,
+    ),
     "chain_1e6": Workload(
         "1e6-deep chain of additions, forward + backward",
         ("ref", "value", "torch_scalar"),
@@ -163,6 +168,14 @@ TARGETS: tuple[Target, ...] = (
         "compiled",
         "compiled_guarded",
         at_least=1 / 1.1,
+    ),
+    Target(
+        "microgpt step, compiled vs Value engine (issue 11: 500× and 5× microgpt's, so 100×)",
+        "≥ 100× faster",
+        "microgpt_step",
+        "value",
+        "compiled",
+        at_least=100.0,
     ),
     Target(
         "moons trace + compile",
