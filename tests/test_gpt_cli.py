@@ -4,7 +4,9 @@ for bit, sampling with a prefix, and one-line errors for bad input."""
 from __future__ import annotations
 
 import csv
+import importlib
 import json
+import math
 import signal
 from pathlib import Path
 from typing import Any
@@ -164,6 +166,7 @@ def test_engine_without_a_gpt_step_says_so(
 ) -> None:
     """An engine that has registered no GPT step (fast, until the compiled path does) is a
     one-line usage error, not a silent fallback."""
+    importlib.import_module("micrograd.fast")  # where the compiled path would register its step
     monkeypatch.delitem(STEPPERS, "fast", raising=False)
     code, _, err = gpt_train(capsys, names_file, tmp_path / "run", "--engine", "fast")
     assert code == cli.EXIT_USAGE
@@ -201,3 +204,45 @@ def test_sample_errors(
     assert (code, "prefix" in one_error_line(err)) == (2, True)
     code, _, err = run(capsys, "gpt", "sample", "--checkpoint", checkpoint, "--temperature", "0")
     assert code == 2
+
+
+def test_a_loss_that_is_not_finite_stops_the_run(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    names_file: Path,
+) -> None:
+    """A step whose loss is nan stops with status 1, naming the step and the checkpoint kept (the
+    last one whose steps were all finite)."""
+    value_step = STEPPERS["value"]
+
+    def nan_at_step_3(model: Any, optimizer: Any) -> Any:
+        step = value_step(model, optimizer)
+        done = [0]
+
+        def wrapped(tokens: list[int], lr: float) -> float:
+            done[0] += 1
+            loss = step(tokens, lr)
+            return math.nan if done[0] == 4 else loss
+
+        return wrapped
+
+    monkeypatch.setitem(STEPPERS, "value", nan_at_step_3)
+    code, _, err = gpt_train(capsys, names_file, tmp_path / "run", "--checkpoint-every", "2")
+    assert code == cli.EXIT_FAILURE
+    line = one_error_line(err)
+    assert "training diverged at step 3: the loss is nan" in line
+    assert "(step 2)" in line
+    assert len(history(tmp_path / "run")) == 2
+
+
+def test_resume_from_an_mlp_checkpoint_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--resume of a model.json that micrograd train wrote: status 2, saying what it is not."""
+    from micrograd.nn import MLP
+
+    MLP(2, [3, 1]).save(tmp_path / "model.json")
+    code, _, err = run(capsys, "gpt", "train", "--resume", str(tmp_path / "model.json"))
+    assert code == cli.EXIT_USAGE
+    assert "is not a checkpoint of micrograd gpt train" in one_error_line(err)

@@ -8,6 +8,7 @@ conventions (a run folder with model.json, history.csv and loss.png; a progress 
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import random
 import sys
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from micrograd._extras import install_hint
 from micrograd._interrupt import StopRequest
 from micrograd.cli import (
     EXIT_INTERRUPTED,
@@ -88,7 +90,13 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         allow_abbrev=False,
     )
     add = train.add_argument
-    add("data", nargs="?", default=keep, metavar="FILE", help="a UTF-8 text file, one per line")
+    add(
+        "data",
+        nargs="?",
+        default=keep,
+        metavar="FILE",
+        help="a UTF-8 text file, one document per line",
+    )
     add(
         "--steps",
         type=_in_range("steps"),
@@ -277,10 +285,7 @@ def run_train(ns: argparse.Namespace) -> int:
     s = {**TRAIN_DEFAULTS, **saved, **explicit}
     if explicit.get("data") is not None:
         s["data"] = str(Path(explicit["data"]).resolve())  # a resumed run finds it anywhere
-    if ns.engine not in STEPPERS:
-        raise CommandError(
-            f"--engine {ns.engine} does not train the GPT yet: use --engine value", EXIT_USAGE
-        )
+    _require_engine(ns.engine)
     docs = _documents(s["data"])
     if tokenizer is None:
         tokenizer = CharTokenizer.from_documents(docs)
@@ -317,6 +322,20 @@ def run_train(ns: argparse.Namespace) -> int:
     with _run_folder(out, keep_run=keep_run):
         run = _Run(model, optimizer, tokenizer, s, out, history)
         return _train(run, docs, ns)
+
+
+def _require_engine(engine: str) -> None:
+    """Make sure ``engine`` has a GPT step in ``STEPPERS``: the compiled path registers its own
+    when ``micrograd.fast`` is imported. One without is a usage error, never a quiet fallback."""
+    if engine == "fast" and engine not in STEPPERS:
+        try:
+            importlib.import_module("micrograd.fast")
+        except ImportError:
+            raise CommandError(f"--engine fast needs NumPy: {install_hint('fast')}") from None
+    if engine not in STEPPERS:
+        raise CommandError(
+            f"--engine {engine} does not train the GPT yet: use --engine value", EXIT_USAGE
+        )
 
 
 def _same_file(a: Path, b: Path) -> bool:
