@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, NamedTuple, SupportsFloat, Union
 
+from micrograd import _backprop as _fast
 from micrograd import _check as check
 from micrograd import _floats as fl
 from micrograd._anomaly import AnomalyError, detect_anomaly
+from micrograd._backprop import walk as _walk
 from micrograd._gc import gc_paused
 from micrograd._hooks import register_hook as _register_hook
 from micrograd._lecture import Closure as _Closure
@@ -383,6 +385,10 @@ class Value:
 def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value] = ()) -> None:
     # backward(); with create_graph, interior nodes in ``keep`` keep their Value gradients.
     global _grad_enabled
+    # Plain numbers, no hook (decided once per call): the hot path, unless a closure is met.
+    plain = not create_graph and _watch is None and type(seed) is float
+    if plain and _fast.backprop(root, seed, RULES):
+        return
     order = _walk(root, zero_interior=True)
     if create_graph:
         for node in order:
@@ -486,59 +492,6 @@ def topological_order(root: Value) -> list[Value]:
     ['x', '*', 'exp']
     """
     return _walk(check.value("root", root), zero_interior=False)
-
-
-def _walk(root: Value, zero_interior: bool) -> list[Value]:
-    # Depth-first with an explicit stack; a node is emitted once its children are. A node on the
-    # stack is an ancestor of the one above it, so (the graph being acyclic) a child already seen
-    # is already emitted. backward() zeroes interior grads on the way.
-    if root._a is None:
-        return [root]
-    order: list[Value] = []
-    seen: set[object] = {root}
-    stack = [root]  # only interior nodes: a leaf is emitted as soon as it is seen
-    push, pop, mark, emit = stack.append, stack.pop, seen.add, order.append
-    resume: dict[Value, int] = {}  # a lecture-style node: where the scan of its children stopped
-    while True:
-        try:
-            while stack:
-                node = stack[-1]
-                a: Value = node._a  # type: ignore[assignment]  # an interior node has a child
-                if a not in seen:
-                    mark(a)
-                    if a._a is not None:
-                        push(a)
-                        continue
-                    emit(a)
-                b = node._b
-                if b is not None and b not in seen:
-                    mark(b)
-                    if b._a is not None:
-                        push(b)
-                        continue
-                    emit(b)
-                if zero_interior:
-                    node.grad = 0.0
-                emit(pop())
-            return order
-        except AttributeError:  # b._a of a _Closure: a lecture-style node (any children)
-            if type(node._b) is not _Closure:
-                raise
-            seen.discard(node._b)  # the node comes back here until all its children are in
-            children, start = node._b.children, resume.pop(node, 0)  # each child looked at once
-            for i in range(start, len(children)):
-                child = children[i]
-                if child not in seen:
-                    mark(child)
-                    if child._a is not None:
-                        resume[node] = i + 1
-                        push(child)
-                        break
-                    emit(child)
-            else:
-                if zero_interior:
-                    node.grad = 0.0
-                emit(pop())
 
 
 def rule_of(node: Value) -> Rule | None:
