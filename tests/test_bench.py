@@ -54,19 +54,19 @@ def test_quick_suite_prints_tables_and_saves_json_plot_markdown(
     ratio = re.compile(r"[\d,.]+× (faster|slower|less|more)")
     assert all(row[4] == "baseline" or ratio.fullmatch(row[4]) for row in table), table
     targets = rows(out, "| target |")
-    assert [row[0] for row in targets] == [
-        t.title for t in bench.TARGETS if t.workload != "trace_compile"
-    ]
+    ran = {"seed002", "moons_step", "bytes_per_node"}
+    assert [row[0] for row in targets] == [t.title for t in bench.TARGETS if t.workload in ran]
     assert all(row[3] in ("yes", "**no**") for row in targets)
     assert (tmp_path / "r.md").read_text() == out.removesuffix("\n")
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
     data = json.loads((tmp_path / "r.json").read_text())
     ratios = {(r["workload"], r["variant"]): r["vs_reference"] for r in data["results"]}
-    assert len(ratios) == 12
+    assert len(ratios) == 13
     assert all(isinstance(x, float) and x > 0 for (w, v), x in ratios.items() if v != "ref"), ratios
-    assert all(isinstance(t["value"], float) for t in data["targets"][:5])
+    values = [t["value"] for t, spec in zip(data["targets"], bench.TARGETS) if spec.workload in ran]
+    assert len(values) == 7 and all(isinstance(x, float) for x in values), values
     losses = [r["runs"][0]["check"] for r in data["results"] if r["workload"] == "moons_step"]
-    assert len(losses) == 7 and max(losses) - min(losses) < 1e-12  # every path, the same step
+    assert len(losses) == 8 and max(losses) - min(losses) < 1e-12  # every path, the same step
 
 
 def test_reference_and_ours_import_their_own_package(reference: Path) -> None:
@@ -76,6 +76,56 @@ def test_reference_and_ours_import_their_own_package(reference: Path) -> None:
     assert Path(ref["package"]).resolve().is_relative_to(reference)
     assert Path(ours["package"]).resolve() == Path(micrograd.__file__).resolve()
     assert ref["bytes"] > ours["bytes"] > 0
+
+
+def test_the_scalar_engines_take_the_same_step_at_width_16_and_64(
+    reference: Path,
+) -> None:
+    """micrograd 0.1.0, ours and the minimal tape engine start from the same loss (0.1.0 cannot
+    at width 64: RecursionError); the tape engine runs without our package."""
+    losses = {}
+    for name in ("moons_step_gc_off", "moons64_gc_off"):
+        for variant in bench.WORKLOADS[name].variants:
+            run = bench.measure(name, variant, reference, quick=True)
+            losses[name, variant] = run.get("check", run.get("error"))
+    assert losses.pop(("moons64_gc_off", "ref")) == "RecursionError"  # 0.1.0's recursive walk
+    assert len({v for (w, _), v in losses.items() if w == "moons_step_gc_off"}) == 1, losses
+    assert len({v for (w, _), v in losses.items() if w == "moons64_gc_off"}) == 1, losses
+    assert "package" not in bench.measure("moons_step", "tape", reference, quick=True)
+
+
+def test_the_tape_engine_outside_a_source_checkout_is_a_row_without_a_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed without the repository's benchmarks/, the limit's row says why it has no time."""
+    monkeypatch.setattr(bench, "_tape_dir", lambda: tmp_path)
+    run = bench.measure("moons_step_gc_off", "tape", None, quick=True)
+    assert run == {"error": "n/a: needs a source checkout (benchmarks/tape_engine.py)"}
+
+
+@pytest.mark.parametrize(
+    ("ratio", "goal", "shown", "met"),
+    [
+        (2.96, 3.0, "2.96× faster", "**no**"),  # seed 002's: it once read "3.0×, met"
+        (2.9999, 3.0, "3.00× faster", "**no**"),
+        (3.0, 3.0, "3.00× faster", "yes"),
+        (1 / 1.3, 1 / 1.3, "1.30× slower", "yes"),
+        (1 / 1.3001, 1 / 1.3, "1.30× slower", "**no**"),
+    ],
+)
+def test_met_is_decided_from_the_unrounded_ratio(
+    ratio: float, goal: float, shown: str, met: str
+) -> None:
+    """A target's "met" compares the ratio itself with the goal, never its rounded display."""
+    report = bench.Report(machine={}, rounds=1, quick=True)
+    report.runs[("seed002", "ref")] = [{"seconds": ratio}]
+    report.runs[("seed002", "value")] = [{"seconds": 1.0}]
+    target = bench.Target("t", "g", "seed002", "ref", "value", at_least=goal)
+    value = bench._target_value(report, target)
+    assert (bench._times(value, "seconds", digits=2), bench._target_met(target, value)) == (
+        shown,
+        met,
+    )
 
 
 def test_a_reference_that_is_not_0_1_0_is_refused(tmp_path: Path) -> None:

@@ -110,12 +110,12 @@ def moons_data(n: int = 100, seed: int = SEED) -> tuple[list[list[float]], list[
     return X, y
 
 
-def demo_model() -> Any:
-    """The demo's seeded ``MLP(2, [16, 16, 1])`` from whichever micrograd is on the path."""
+def demo_model(width: int = 16) -> Any:
+    """The demo's seeded ``MLP(2, [width, width, 1])`` from whichever micrograd is on the path."""
     from micrograd.nn import MLP
 
     random.seed(SEED)
-    return MLP(2, [16, 16, 1])
+    return MLP(2, [width, width, 1])
 
 
 def demo_loss(scores: list[Any], y: list[Any], params: list[Any]) -> Any:
@@ -136,16 +136,14 @@ def weight_lists(model: Any) -> list[Any]:
     return arrays
 
 
-def value_moons_step() -> Callable[[], float]:
-    """The demo's step on micrograd Values, written against micrograd 0.1.0's API only."""
-    from micrograd.engine import Value
-
-    model = demo_model()
+def plain_loop_step(value: Any, model: Any) -> Callable[[], float]:
+    """A step of the demo's own loop as a user writes it (no ``fit()``, no ``gc_paused``):
+    forward, zero the grads, backward, SGD; ``value`` is the engine's scalar class."""
     X, y = moons_data()
     params = model.parameters()
 
     def step() -> float:
-        inputs = [list(map(Value, xrow)) for xrow in X]
+        inputs = [list(map(value, xrow)) for xrow in X]
         scores = [model(x) for x in inputs]
         total = demo_loss(scores, y, params)
         for p in params:
@@ -156,6 +154,21 @@ def value_moons_step() -> Callable[[], float]:
         return float(total.data)
 
     return step
+
+
+def value_moons_step(width: int = 16) -> Callable[[], float]:
+    """The demo's step on micrograd Values, written against micrograd 0.1.0's API only."""
+    from micrograd.engine import Value
+
+    return plain_loop_step(Value, demo_model(width))
+
+
+def tape_moons_step(width: int = 16) -> Callable[[], float]:
+    """The same step on the minimal tape engine (``benchmarks/tape_engine.py``): the limit."""
+    import tape_engine  # type: ignore[import-not-found]  # on the path for this variant alone
+
+    random.seed(SEED)
+    return plain_loop_step(tape_engine.Value, tape_engine.MLP(2, [width, width, 1]))
 
 
 def compiled_moons_step(read_labels: bool = False) -> Callable[[], float]:
@@ -286,11 +299,26 @@ def numpy_moons_step() -> Callable[[], float]:
 MOONS_STEPS: dict[str, Callable[[], Callable[[], float]]] = {
     "ref": value_moons_step,
     "value": value_moons_step,
+    "tape": tape_moons_step,
     "compiled": compiled_moons_step,
     "compiled_guarded": lambda: compiled_moons_step(read_labels=True),
     "torch": torch_moons_step,
     "torch_scalar": torch_scalar_moons_step,
     "numpy": numpy_moons_step,
+}
+
+
+# workload -> (the hidden layers' width, whether the cyclic garbage collector runs)
+MOONS_SIZES: dict[str, tuple[int, bool]] = {
+    "moons_step": (16, True),
+    "moons_step_gc_off": (16, False),
+    "moons64": (64, True),
+    "moons64_gc_off": (64, False),
+}
+SCALAR_STEPS: dict[str, Callable[[int], Callable[[], float]]] = {
+    "ref": value_moons_step,
+    "value": value_moons_step,
+    "tape": tape_moons_step,
 }
 
 
@@ -433,9 +461,16 @@ def run(variant: str, workload: str, repeat: int, min_batch_seconds: float) -> R
         fn = torch_scalar_seed002() if variant == "torch_scalar" else value_seed002()
         result["check"] = fn()
         result["seconds"], result["batch"] = time_it(fn, repeat, min_batch_seconds)
-    elif workload == "moons_step":
-        step = MOONS_STEPS[variant]()
-        result["check"] = step()  # the first step's loss: every path starts from the same one
+    elif workload in MOONS_SIZES:
+        width, collecting = MOONS_SIZES[workload]
+        if not collecting:
+            gc.disable()  # on every side alike: the engine's own work alone
+        step = MOONS_STEPS[variant]() if width == 16 else SCALAR_STEPS[variant](width)
+        try:
+            result["check"] = step()  # the first step's loss: every path starts from the same one
+        except RecursionError:  # micrograd 0.1.0's recursive walk, on a deep graph
+            result["error"] = "RecursionError"
+            return result
         result["seconds"], result["batch"] = time_it(step, repeat, min_batch_seconds)
     elif workload == "microgpt_step":
         step = microgpt_step(variant)
