@@ -9,11 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from micrograd import engine, fast
 from micrograd.engine import Value, grad
 from micrograd.fast import TraceError
 from test_engine import memory_left_after
+from test_engine_random import close, programs, run_steps
 
 
 def test_an_interior_hook_replaces_the_gradient_its_children_receive() -> None:
@@ -315,3 +318,32 @@ def test_the_narrator_refuses_a_hooked_graph() -> None:
         explain(y)
     handle.remove()
     assert (type(caught.value), len(explain(y))) == (ValueError, 1)
+
+
+@pytest.mark.torch
+@settings(max_examples=300)
+@given(programs, st.integers(0, 1000), st.integers(0, 1000))
+def test_random_graphs_with_hooks_match_torch(
+    program: tuple[list[float], list[tuple[Any, ...]]], at: int, leaf: int
+) -> None:
+    """Random graphs with a hook g -> 3g + 1 on one node and g -> -2g on one input: every
+    input's gradient equals torch's with the same hooks (nan/inf included)."""
+    from lazy_torch import torch
+
+    def run(engine: str) -> list[float]:
+        xs, steps = program
+        if engine == "value":
+            leaves: list[Any] = [Value(x) for x in xs]
+        else:
+            leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+        nodes = run_steps(steps, leaves, engine)
+        nodes[at % len(nodes)].register_hook(lambda g: 3 * g + 1)
+        leaves[leaf % len(leaves)].register_hook(lambda g: -2 * g)
+        out = nodes[-1] * nodes[len(nodes) // 2] + nodes[-1]
+        out.backward()
+        if engine == "value":
+            return [float(x.grad) for x in leaves]
+        return [0.0 if x.grad is None else x.grad.item() for x in leaves]
+
+    ours, theirs = run("value"), run("torch")
+    assert all(map(close, ours, theirs)), (ours, theirs)
