@@ -77,11 +77,6 @@ def detect_anomaly() -> Iterator[None]:
                 _uninstall()
 
 
-def is_on() -> bool:
-    """Whether a detect_anomaly() block is open (in any thread)."""
-    return _depth > 0
-
-
 def _install() -> None:
     from micrograd import engine
 
