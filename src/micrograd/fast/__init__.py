@@ -4,11 +4,14 @@ A training step builds the same graph every time with new numbers. ``trace`` rec
 fuses chains of additions into n-ary sums and dot products, groups isomorphic work by level into
 array ops, and runs forward and backward on arrays with the same rule table as ``engine.py``.
 Every number the traced function reads out of a Value is guarded: a program whose guards fail is
-traced again (or refused), never replayed wrong.
+traced again (or refused), never replayed wrong. Integer inputs (``trace(..., indices=[k])``:
+token ids, class indices) pick rows with ``micrograd._lookup.lookup`` as gathers, so new indices
+replay the same program.
 
-The stages, one module each: ``_rules`` (the rule table on arrays), ``_trace`` (the graph, fused
-and grouped), ``_schedule`` (buffers, kernels in order, guards), ``_kernels`` (the array ops),
-``_program`` (``trace``, ``Program``), ``_optim`` (updates on arrays).
+The stages, one module each: ``_rules`` (the rule table on arrays), ``_trace`` (the graph: sums,
+dot products and max folds fused, gathers, groups by level), ``_schedule`` (buffers, kernels in
+order, guards), ``_kernels`` (the array ops), ``_program`` (``trace``, ``Program``), ``_optim``
+(updates on arrays). ``micrograd._tracing`` watches the function while it is traced.
 """
 
 from __future__ import annotations
