@@ -84,6 +84,14 @@ def evaluate(
         leaves: list[Any] = [Value(x) for x in xs]
     else:
         leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    nodes = run_steps(steps, leaves, engine)
+    # The output uses the last node and one earlier node, so gradients meet at shared nodes.
+    return nodes[-1] * nodes[len(nodes) // 2] + nodes[-1], leaves
+
+
+def run_steps(steps: list[tuple[Any, ...]], leaves: list[Any], engine: str) -> list[Any]:
+    """The inputs and every node a program's steps make from them (Values, or anything with a
+    Value's methods, on the "value" engine; tensors on "torch"), in order."""
     nodes = list(leaves)
     for s in steps:
         kind, name, i = s[0], s[1], s[2] % len(nodes)
@@ -94,8 +102,7 @@ def evaluate(
         else:
             c, left = s[3], s[4]
             nodes.append(BINARY[name](c, nodes[i]) if left else BINARY[name](nodes[i], c))
-    # The output uses the last node and one earlier node, so gradients meet at shared nodes.
-    return nodes[-1] * nodes[len(nodes) // 2] + nodes[-1], leaves
+    return nodes
 
 
 def close(ours: float, theirs: float) -> bool:

@@ -1102,6 +1102,8 @@ def specs() -> Iterator[Spec]:
         {"rtol": real(0.0, whole=0), "atol": real(0.0, whole=0)},
     )
 
+    yield from func_specs()
+
     # --- explain ---
     for fn in (explain.explain, explain.node_names, explain.compare_naive_recursion):
         yield Spec(fn, lambda root=ROOT, fn=fn: fn(root), {"root": one_value()})
@@ -1815,6 +1817,112 @@ def gpt_specs() -> Iterator[Spec]:
         {
             "model": not_a_model,
             "optimizer": Kind(((None, T), ("x", T), (optim.SGD(model.parameters()), T))),
+        },
+    )
+
+
+def func_specs() -> Iterator[Spec]:
+    """The rows of micrograd.func's transforms and of gradcheck.gradgradcheck."""
+    from micrograd import func as transforms
+
+    def pick(f: Any, has_aux: Any, output: Callable[..., Any]) -> Any:
+        if f is not FRESH:
+            return f
+        return (lambda *a: (output(*a), "aux")) if has_aux else output
+
+    def product(x: Any, y: Any) -> Any:
+        return x * x * y
+
+    argnums = Kind(
+        ((1.5, T), ("0", T), (None, T), (True, T), ([0], T), ((), V), (-1, V), (2, V), ((0, 0), V)),
+        ((0, np.int64(0)), ((0, 1), (np.int32(0), 1))),
+    )
+    argument = Kind(
+        (("a", T), (None, T), (True, T), (1j, T), ({0: 1.0}, T), ([0.5, "a"], T), (10**400, V)),
+        ((0.5, np.float64(0.5)), (0.5, np.float32(0.5)), (2.0, 2), (2.0, np.int64(2))),
+    )
+    vector = Kind(
+        (("ab", T), ([0.5, None], T), ([0.5, [None]], T)),
+        (([0.5, 0.25], np.array([0.5, 0.25])), ([0.5, 0.25], (0.5, 0.25))),
+    )
+    for transform in (
+        transforms.grad,
+        transforms.value_and_grad,
+        transforms.jacobian,
+        transforms.jacfwd,
+    ):
+        yield Spec(
+            transform,
+            lambda f=FRESH, argnums=0, has_aux=False, x=0.5, transform=transform: transform(
+                pick(f, has_aux, product), argnums, has_aux
+            )(x, 1.5),
+            {"f": func(), "argnums": argnums, "has_aux": flag(), "x": argument},
+            words={"x": "argument 0"},
+        )
+        yield Spec(
+            transform,
+            lambda xs=(0.5, 0.25), transform=transform: transform(lambda v: v[0] * v[1])(xs),
+            {"xs": vector},
+            words={"xs": "argument 0"},
+            label=f"{transform.__name__} of a list",
+        )
+    yield Spec(
+        transforms.hessian,
+        lambda f=product, argnums=0, x=0.5: transforms.hessian(f, argnums)(x, 1.5),
+        {"f": func(), "argnums": argnums, "x": argument},
+        words={"x": "argument 0"},
+    )
+    yield Spec(
+        transforms.jvp,
+        lambda f=FRESH, primals=(0.5, 1.5), tangents=(1.0, 0.0), has_aux=False: transforms.jvp(
+            pick(f, has_aux, product), primals, tangents, has_aux
+        ),
+        {
+            "f": func(),
+            "primals": Kind(
+                ((0.5, T), ("ab", T), (None, T), (("a", 1.5), T), ((1j, 1.5), T)),
+                (((0.5, 1.5), [0.5, 1.5]), ((0.5, 1.0), (np.float64(0.5), np.int64(1)))),
+            ),
+            "tangents": Kind(
+                ((1.0, T), ((1.0,), V), (("a", 0.0), T), (([1.0], 0.0), V), (None, T)),
+                (((1.0, 0.0), [1.0, 0.0]), ((1.0, 0.0), (np.float64(1.0), np.int64(0)))),
+            ),
+            "has_aux": flag(),
+        },
+    )
+    yield Spec(
+        transforms.vjp,
+        lambda f=FRESH, x=0.5, cotangents=(1.0, 2.0), has_aux=False: (
+            lambda r: (r[0], r[1](cotangents), r[2:])
+        )(transforms.vjp(pick(f, has_aux, lambda x, y: [x * y, x + y]), x, 1.5, has_aux=has_aux)),
+        {
+            "f": func(),
+            "x": argument,
+            "cotangents": Kind(
+                ((1.0, V), ("ab", T), ([1.0], V), ([1.0, "a"], T), (None, T)),
+                (([1.0, 2.0], np.array([1.0, 2.0])), ([1.0, 2.0], (np.float64(1.0), 2))),
+            ),
+            "has_aux": flag(),
+        },
+        words={"x": "argument 0"},
+    )
+    yield Spec(
+        gradcheck.gradgradcheck,
+        lambda f=lambda a, b: (a * b).tanh(), inputs=FRESH, h=1e-6, rtol=1e-5, atol=1e-7: (
+            gradcheck.gradgradcheck(
+                f,
+                [Value(0.5), Value(-1.5)] if inputs is FRESH else inputs,
+                h,
+                rtol=rtol,
+                atol=atol,
+            )
+        ),
+        {
+            "f": func(),
+            "inputs": many_values(nonempty=False),
+            "h": real(0.0, open_low=True, example=2**-20, whole=1),
+            "rtol": real(0.0, whole=0),
+            "atol": real(0.0, whole=0),
         },
     )
 

@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from micrograd.engine import AnomalyError, Value, detect_anomaly, grad, no_grad
     from micrograd.explain import explain, explain_markdown, explain_text
-    from micrograd.gradcheck import gradcheck, numerical_grad
+    from micrograd.gradcheck import gradcheck, gradgradcheck, numerical_grad
     from micrograd.nn import MLP, Layer, Module, Neuron
     from micrograd.optim import SGD, Adam, AdamW
     from micrograd.train import fit
@@ -34,6 +34,7 @@ __all__ = [
     "fit",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "no_grad",
     "numerical_grad",
 ]
@@ -46,12 +47,13 @@ __version__ = "0.2.0"
 _HOMES = {
     **dict.fromkeys(("AnomalyError", "Value", "detect_anomaly", "grad", "no_grad"), "engine"),
     **dict.fromkeys(("explain", "explain_markdown", "explain_text"), "explain"),
-    **dict.fromkeys(("gradcheck", "numerical_grad"), "gradcheck"),
+    **dict.fromkeys(("gradcheck", "gradgradcheck", "numerical_grad"), "gradcheck"),
     **dict.fromkeys(("MLP", "Layer", "Module", "Neuron"), "nn"),
     **dict.fromkeys(("SGD", "Adam", "AdamW"), "optim"),
     "fit": "train",
 }
-_MODULES = ("data", "engine", "losses", "nn", "optim", "train")  # explain, gradcheck: functions
+# Modules reachable as attributes (micrograd.func); explain and gradcheck are functions there
+_MODULES = ("data", "engine", "func", "losses", "nn", "optim", "train")
 
 
 def __getattr__(name: str) -> object:

@@ -97,8 +97,8 @@ def softplus(x: float) -> float:
 
 
 def relu(x: float) -> float:
-    """max(x, 0); nan passes through, as in torch."""
-    return 0.0 if x <= 0.0 else x
+    """max(x, 0); nan and -0.0 pass through, as in torch (so 1 / relu(-0.0) is -inf)."""
+    return 0.0 if x < 0.0 else x
 
 
 def leaky_relu(x: float, slope: float) -> float:

@@ -1,4 +1,5 @@
-"""Numerical derivatives by central differences, and a checker that compares them with backward().
+"""Numerical derivatives by central differences, and checkers that compare them with backward()
+(``gradcheck``) and with the second-order graph of ``create_graph`` (``gradgradcheck``).
 
 The seeds check gradients by nudging an input by a small ``h`` and watching the output move;
 this module ships that as an API.
@@ -11,9 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from micrograd import _check as check
-from micrograd.engine import Value, no_grad
+from micrograd.engine import Value, grad, no_grad
 
-__all__ = ["GradcheckResult", "InputCheck", "derivative", "gradcheck", "numerical_grad"]
+__all__ = [
+    "GradcheckResult",
+    "InputCheck",
+    "derivative",
+    "gradcheck",
+    "gradgradcheck",
+    "numerical_grad",
+]
 
 
 def derivative(f: Callable[[float], float], x: float, h: float = 1e-6) -> float:
@@ -119,14 +127,70 @@ def gradcheck(
     f(*inputs).backward()
     analytic = [float(v.grad) for v in inputs]
     numerical = numerical_grad(f, inputs, h)
-    checks = []
-    for i, (v, a, n) in enumerate(zip(inputs, analytic, numerical)):
-        if math.isnan(a) or math.isnan(n) or math.isinf(a) or math.isinf(n):
-            ok = a == n or (math.isnan(a) and math.isnan(n))
-        else:
-            ok = abs(a - n) <= atol + rtol * abs(n)
-        checks.append(InputCheck(v.label or f"x{i}", a, n, ok))
+    checks = [
+        InputCheck(_name(v, i), a, n, _agree(a, n, rtol, atol))
+        for i, (v, a, n) in enumerate(zip(inputs, analytic, numerical))
+    ]
     return GradcheckResult(tuple(checks))
+
+
+def gradgradcheck(
+    f: Callable[..., Value],
+    inputs: Sequence[Value],
+    h: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+) -> GradcheckResult:
+    """Compare the second derivatives of ``f(*inputs)`` through ``create_graph`` with central
+    differences of backward()'s first derivatives.
+
+    One check per pair of inputs, named ``(xi, xj)``: the analytic ``d/dxj (df/dxi)``
+    differentiates the gradient graph of ``engine.grad(..., create_graph=True)``; the numerical
+    one is ``(df/dxi at xj + h  -  df/dxi at xj - h) / 2h``. Passing is as in :func:`gradcheck`.
+    A lecture-style ``_backward`` closure on the way is a ValueError naming its op.
+
+    >>> x, y = Value(0.5, label='x'), Value(-1.5, label='y')
+    >>> result = gradgradcheck(lambda x, y: (x * y).tanh() + x**3, [x, y])
+    >>> result.ok, [c.name for c in result.inputs]
+    (True, ['(x, x)', '(x, y)', '(y, x)', '(y, y)'])
+    """
+    f, inputs = _check_inputs(f, inputs)
+    h, rtol, atol = _step(h), check.real("rtol", rtol, 0.0), check.real("atol", atol, 0.0)
+    first = grad(f(*inputs), inputs, create_graph=True)
+    analytic = [
+        [float(s) for s in grad(g, inputs)] if isinstance(g, Value) else [0.0] * len(inputs)
+        for g in first
+    ]
+    columns = []  # column j: the change of every first derivative as input j moves
+    for v in inputs:
+        original = v.data
+        try:
+            v.data = original + h
+            up = grad(f(*inputs), inputs)
+            v.data = original - h
+            down = grad(f(*inputs), inputs)
+        finally:
+            v.data = original
+        columns.append([(float(u) - float(d)) / (2 * h) for u, d in zip(up, down)])
+    checks = []
+    for i, vi in enumerate(inputs):
+        for j, vj in enumerate(inputs):
+            a, n = analytic[i][j], columns[j][i]
+            name = f"({_name(vi, i)}, {_name(vj, j)})"
+            checks.append(InputCheck(name, a, n, _agree(a, n, rtol, atol)))
+    return GradcheckResult(tuple(checks))
+
+
+def _name(v: Value, i: int) -> str:
+    return v.label or f"x{i}"
+
+
+def _agree(analytic: float, numerical: float, rtol: float, atol: float) -> bool:
+    """Within ``atol + rtol * |numerical|``; nan with nan; an infinity only with the same one."""
+    a, n = analytic, numerical
+    if math.isnan(a) or math.isnan(n) or math.isinf(a) or math.isinf(n):
+        return a == n or (math.isnan(a) and math.isnan(n))
+    return abs(a - n) <= atol + rtol * abs(n)
 
 
 def _step(h: float) -> float:

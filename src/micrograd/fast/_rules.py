@@ -92,7 +92,7 @@ FORWARDS: dict[str, Callable[[Any, Any], Any]] = {
     "tanh": _unary(np.tanh),
     "sigmoid": _unary(_sigmoid),
     "softplus": _unary(_softplus),
-    "ReLU": _unary(lambda x: np.where(x <= 0.0, 0.0, x)),  # nan passes through
+    "ReLU": _unary(lambda x: np.where(x < 0.0, 0.0, x)),  # nan and -0.0 pass through
     "leaky_relu": lambda x, slope: np.where(x > 0.0, x, x * slope),
     "abs": _unary(np.abs),
     "sqrt": _unary(np.sqrt),

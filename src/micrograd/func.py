@@ -1,0 +1,593 @@
+"""Function transforms, as ``torch.func`` and JAX: ``grad``, ``jacobian``, ``hessian``, ``vjp``
+(reverse mode, the engine's ``create_graph``) and ``jvp``, ``jacfwd`` (forward mode: dual numbers
+whose derivatives come from the same ``engine.RULES`` rows as backward()).
+
+Arguments and outputs are numbers, Values, or lists/tuples of them (nested as deep as you like).
+A derivative has the structure of its input; a Jacobian is the output's structure with each
+number replaced by the input's structure of derivatives (``jac[i][j] = d out_i / d x_j``), as
+``torch.func.jacrev`` and ``jax.jacobian`` give it. Numbers in give floats out; a Value argument
+(or a call inside another transform) gives differentiable Values, so transforms compose:
+``grad(grad(f))``, ``hessian(f) == jacobian(grad(f))``, ``grad`` of a ``jvp``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from micrograd import _check as check
+from micrograd import _floats as fl
+from micrograd import engine
+from micrograd.engine import RULES, Value
+
+__all__ = ["grad", "hessian", "jacfwd", "jacobian", "jvp", "value_and_grad", "vjp"]
+
+Tree = Any  # a number, a Value, or a list/tuple of trees
+Argnums = int | tuple[int, ...]
+
+_TREE = "a real number, a Value, or a list/tuple of them"
+
+
+# --- Trees: numbers and Values in nested lists and tuples ---
+
+
+def _tree(x: Tree) -> Tree:
+    """``x`` with NumPy arrays as lists (of lists), so that an array works as a list does."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(_tree(t) for t in x)
+    if getattr(x, "ndim", 0) and not isinstance(x, Value) and hasattr(x, "tolist"):
+        return [_tree(t) for t in x]
+    return x
+
+
+def _leaves(tree: Tree, name: str) -> list[Any]:
+    """The numbers and Values of ``tree``, depth first (ints become floats)."""
+    if isinstance(tree, (list, tuple)):
+        return [leaf for i, t in enumerate(tree) for leaf in _leaves(t, f"{name}[{i}]")]
+    if isinstance(tree, Value):
+        return [tree]
+    return [check.number(name, tree, _TREE)]
+
+
+def _rebuild(tree: Tree, leaves: Iterator[Any]) -> Tree:
+    """``tree``'s structure with its leaves taken in turn from ``leaves``."""
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_rebuild(t, leaves) for t in tree)
+    return next(leaves)
+
+
+# --- Forward mode: dual numbers ---
+
+
+class _Level:
+    """One jvp in progress: its depth (nested jvps count up) and the plain Values it lifted."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.lifted: dict[Value, Value] = {}
+
+
+_levels: list[_Level] = []  # the jvps in progress, outermost first
+
+
+def _depth(x: object) -> int:
+    return x._level.depth if isinstance(x, Dual) else 0
+
+
+def _number(x: Any) -> float:
+    return x.data if isinstance(x, Value) else x
+
+
+def _floats(*xs: Any) -> bool:
+    return all(type(x) is float for x in xs)
+
+
+class _AnyMath:
+    """A rule's math (``engine.Rule``) on floats, Values and dual numbers alike."""
+
+    num = staticmethod(_number)
+    where = staticmethod(fl.FloatMath.where)
+    div = staticmethod(lambda x, y: fl.div(x, y) if _floats(x, y) else x / y)
+    pow = staticmethod(lambda x, k: fl.pow_number(x, k) if _floats(x, k) else x**k)
+    power = staticmethod(lambda x, y: fl.power(x, y) if _floats(x, y) else x**y)
+    log = staticmethod(lambda x: fl.log(x) if type(x) is float else x.log())
+    cos = staticmethod(lambda x: fl.cos(x) if type(x) is float else x.cos())
+    sin = staticmethod(lambda x: fl.sin(x) if type(x) is float else x.sin())
+    sigmoid = staticmethod(lambda x: fl.sigmoid(x) if type(x) is float else x.sigmoid())
+    sign = staticmethod(lambda x: fl.sign(_number(x)))
+
+
+_node_op = cache(engine._binary)  # the Value method that records op (registered ones too)
+
+
+def _primal(op: str, x: Any, y: Any) -> Any:
+    """``op`` on primals: floats by the rule's forward, else Values (a graph) or duals."""
+    if not isinstance(x, Value) and not isinstance(y, Value):
+        return RULES[op].forward(x, y)
+    if isinstance(x, Dual) or isinstance(y, Dual):
+        return _apply(op, x, y)
+    return _node_op(op)(x if isinstance(x, Value) else Value(x), y)
+
+
+def _apply(op: str, x: Any, y: Any) -> Any:
+    """``op(x, y)`` where x or y is a dual number: the primal, and the tangent from the rule.
+
+    The tangent of out = op(x, y) is J_x t_x + J_y t_y. A rule's backward is linear in the
+    output gradient g, and for a scalar op it is J_x g and J_y g: so the tangent is the rule's
+    backward of g = t_x (first result) plus its backward of g = t_y (second result).
+    """
+    level = _levels_of(x, y)
+    xp, xt = _split(x, level)
+    yp, yt = _split(y, level)
+    out = _primal(op, xp, yp)
+    rule = RULES[op]
+    m = fl.FloatMath if _floats(xp, yp, out, xt, yt) else _AnyMath
+    tangent: Any = None
+    if xt is not None:
+        tangent = rule.backward(xp, yp, out, xt, m)[0]
+    if yt is not None:
+        ty = rule.backward(xp, yp, out, yt, m)[1]
+        tangent = ty if tangent is None else tangent + ty
+    return Dual._make(out, tangent, level)  # tangent None: a constant here (jacfwd's others)
+
+
+def _levels_of(x: Any, y: Any) -> _Level:
+    dx, dy = _depth(x), _depth(y)
+    return x._level if dx >= dy else y._level  # type: ignore[no-any-return]
+
+
+def _split(x: Any, level: _Level) -> tuple[Any, Any]:
+    """(primal, tangent) of ``x`` at ``level``; tangent None for a constant there."""
+    if isinstance(x, Dual) and x._level is level:
+        return x.primal, x.tangent
+    if isinstance(x, Value) and not isinstance(x, Dual) and x._a is not None:
+        x = _lift(x, level)
+        if isinstance(x, Dual) and x._level is level:
+            return x.primal, x.tangent
+    return x, None
+
+
+def _lift(node: Value, level: _Level) -> Value:
+    """A Value that the engine computed from dual numbers (a registered op, a node built by
+    hand with a rule's name), replayed on duals: each node by its rule. A node that only its
+    ``_backward`` closure differentiates has no rule to read: a ValueError names its op."""
+    lifted = level.lifted
+    if node in lifted:
+        return lifted[node]
+    for n in engine.topological_order(node):
+        if n in lifted or n._a is None:
+            continue
+        a, b = lifted.get(n._a, n._a), n._b
+        rule = engine.rule_of(n)
+        children = n._prev
+        if not any(isinstance(lifted.get(c, c), Dual) for c in children):
+            lifted[n] = n  # a constant here: no dual below it
+            continue
+        if rule is None:
+            raise ValueError(
+                f"forward mode cannot differentiate op {n._op!r}: it has no rule in "
+                "engine.RULES, only a _backward closure (a reverse-mode step). Add the op with "
+                "engine.register_op and forward mode reads its rule"
+            )
+        y = n._arg if b is None else lifted.get(b, b)
+        lifted[n] = _apply(n._op, a, y)
+    return lifted[node]
+
+
+def _constant(other: object) -> Any:
+    """``other`` as an operand of a dual's op: a Value as it is, a number as a float."""
+    return other if isinstance(other, Value) else fl.number(other, "operand")
+
+
+def _binary(op: str, reflected: bool = False) -> Callable[[Dual, object], Any]:
+    def method(self: Dual, other: object) -> Any:
+        k = _constant(other)
+        if k is None:
+            return NotImplemented
+        if op == "**" and isinstance(k, Value):
+            return _apply("pow", k, self) if reflected else _apply("pow", self, k)
+        return _apply(op, k, self) if reflected else _apply(op, self, k)
+
+    method.__name__ = f"_{op}"
+    return method
+
+
+def _unary(op: str) -> Callable[[Dual], Any]:
+    def method(self: Dual) -> Any:
+        return _apply(op, self, 0.0)
+
+    method.__name__ = op.lower()
+    method.__doc__ = f"{op}(self); its tangent by the rule {RULES[op].formula}."
+    return method
+
+
+class Dual(Value):
+    """A dual number of forward mode: a ``primal`` and its ``tangent`` (d primal / d input).
+
+    It stands where a Value stands in your function (``.data`` is the primal's number): each
+    op computes its result and its tangent at once, from the op's row of ``engine.RULES``. A
+    Value made from a dual by a registered op or by hand with a rule's name is lifted by its
+    rule; one with only a ``_backward`` closure is a ValueError naming the op. ``jvp`` makes
+    these; you rarely make one yourself.
+    """
+
+    __slots__ = ("_level", "primal", "tangent")
+
+    primal: Any  # a float, a Value (jvp inside a reverse transform) or a dual of an outer jvp
+    tangent: Any
+    _level: _Level
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("dual numbers are made by func.jvp (and jacfwd), not by Dual(...)")
+
+    @classmethod
+    def _make(cls, primal: Any, tangent: Any, level: _Level) -> Dual:
+        d = object.__new__(cls)
+        d.primal, d.tangent, d._level = primal, tangent, level
+        d.data, d.grad, d.label = _number(primal), 0.0, ""
+        d._a = d._b = None
+        d._op, d._arg = "", 0.0
+        return d
+
+    def __repr__(self) -> str:
+        return f"Dual(primal={self.primal!r}, tangent={self.tangent!r})"
+
+    __add__ = _binary("+")
+    __radd__ = _binary("+", reflected=True)
+    __sub__ = _binary("-")
+    __mul__ = _binary("*")
+    __rmul__ = _binary("*", reflected=True)
+    __truediv__ = _binary("/")
+    __pow__ = _binary("**")
+    __rpow__ = _binary("pow", reflected=True)
+
+    def __rsub__(self, other: object) -> Any:  # other - self, as Value computes it
+        k = _constant(other)
+        return NotImplemented if k is None else -self + k
+
+    def __rtruediv__(self, other: object) -> Any:  # other / self, as Value computes it
+        k = _constant(other)
+        return NotImplemented if k is None else self**-1 * k
+
+    def __neg__(self) -> Any:  # -self
+        return self * -1.0
+
+    # exp, log, tanh, relu, ...: each built-in one-operand op's method, below the class
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Any:
+        """x if x > 0 else negative_slope * x."""
+        return _apply("leaky_relu", self, check.real("negative_slope", negative_slope))
+
+    def maximum(self, other: object) -> Any:
+        """max(self, other) as torch.maximum."""
+        k = other if isinstance(other, Value) else check.number("other", other)
+        return _apply("maximum", self, k)
+
+    def backward(self, grad: float | Value = 1.0, create_graph: bool = False) -> None:
+        """Refused: a dual number records no graph (reverse mode of it is ``grad`` of a jvp)."""
+        raise TypeError(
+            "a dual number of forward mode has no graph to run backward() on: call backward() "
+            "outside jvp, or differentiate the jvp with func.grad"
+        )
+
+
+for _name, _rule in RULES.items():  # x.exp(), x.relu(), abs(x): the rule's op on a dual
+    if _rule.arity == 1 and not _rule.constant and _name.lower() in engine._BUILT_IN:
+        setattr(Dual, _name.lower(), _unary(_name))
+Dual.__abs__ = Dual.abs
+
+
+def jvp(
+    f: Callable[..., Any], primals: Sequence[Tree], tangents: Sequence[Tree], has_aux: bool = False
+) -> tuple[Any, ...]:
+    """``(f(*primals), J @ tangents)`` by **forward mode**: one pass of dual numbers, no graph.
+
+    ``tangents`` has the structure of ``primals`` (a tuple of the arguments); the result's
+    tangent has the structure of ``f``'s output. With ``has_aux`` ``f`` returns
+    ``(output, aux)`` and so does the result, as ``(output, jvp_out, aux)`` (torch.func.jvp).
+    Forward mode costs about one evaluation of ``f`` per tangent: cheap for few inputs.
+
+    >>> jvp(lambda x, y: x * y + x.sin(), (0.0, 3.0), (1.0, 0.0))
+    (0.0, 4.0)
+    """
+    f = check.function("f", f)
+    has_aux = check.boolean("has_aux", has_aux)
+    primals = _tree(_arguments("primals", primals))
+    tangents = _tree(_arguments("tangents", tangents))
+    xs, ts = _leaves(primals, "primals"), _leaves(tangents, "tangents")
+    if len(xs) != len(ts) or _structure(primals) != _structure(tangents):
+        check.wrong_value("tangents", tangents, "the structure of primals (one tangent each)")
+    return _jvp(f, primals, xs, ts, has_aux)
+
+
+def _jvp(
+    f: Callable[..., Any], primals: Tree, xs: list[Any], ts: list[Any], has_aux: bool
+) -> tuple[Any, ...]:
+    """jvp of checked arguments: ``xs`` and ``ts`` are the leaves of primals and tangents; a
+    tangent None leaves its primal a constant (jacfwd's other inputs: no 0 * inf = nan)."""
+    level = _Level(len(_levels) + 1)
+    _levels.append(level)
+    try:
+        duals = [Dual._make(x, t, level) for x, t in zip(xs, ts)]
+        result = f(*_rebuild(primals, iter(duals)))
+        out, aux = _aux(result, has_aux)
+        pairs = [_split(o, level) for o in _leaves(out, "f's output")]
+    finally:
+        _levels.pop()
+    value = _rebuild(out, (p for p, _ in pairs))
+    jvp_out = _rebuild(out, (0.0 if t is None else t for _, t in pairs))
+    return (value, jvp_out, aux) if has_aux else (value, jvp_out)
+
+
+def jacfwd(
+    f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """The Jacobian by **forward mode**: one jvp per input number (columns), no graph.
+
+    Same structure as :func:`jacobian`; cheaper when ``f`` has fewer inputs than outputs.
+
+    >>> jacfwd(lambda x: [x * x, x.exp()])(0.0)
+    [0.0, 1.0]
+    """
+    f = check.function("f", f)
+    argnums, has_aux = _argnums(argnums), check.boolean("has_aux", has_aux)
+
+    def jacobian_fn(*args: Any) -> Any:
+        nums = _positions(argnums, args)
+        call = [_tree(a) for a in args]
+        leaves = [_leaves(a, f"argument {i}") for i, a in enumerate(call)]
+        starts = [sum(len(v) for v in leaves[:i]) for i in range(len(call))]
+        chosen = [starts[i] + k for i in nums for k in range(len(leaves[i]))]  # argnums' order
+        xs, trees, n = [x for v in leaves for x in v], [call[i] for i in nums], len(chosen)
+        columns = []
+        for j in range(max(n, 1)):  # one jvp per input number (one call when there are none)
+            ts: list[Any] = [None] * len(xs)  # the other inputs are constants
+            if n:
+                ts[chosen[j]] = 1.0
+            result = _jvp(f, tuple(call), xs, ts, has_aux)
+            columns.append(_leaves(result[1], "jvp"))
+        value, aux = result[0], result[2] if has_aux else None
+        rows = [[column[i] for column in columns[:n]] for i in range(len(columns[0]))]
+        jac = _rebuild(value, (_split_row(row, trees, argnums) for row in rows))
+        return (jac, aux) if has_aux else jac
+
+    return jacobian_fn
+
+
+def _structure(tree: Tree) -> Any:
+    """The nesting of a tree (a list and a tuple of the same items have the same)."""
+    if isinstance(tree, (list, tuple)):
+        return tuple(_structure(t) for t in tree)
+    return None
+
+
+# --- Reverse mode: the engine's backward, with create_graph to compose ---
+
+_nesting = 0  # how many transforms are running their f: results must stay differentiable
+
+
+@contextmanager
+def _inside() -> Iterator[None]:
+    global _nesting
+    _nesting += 1
+    try:
+        yield
+    finally:
+        _nesting -= 1
+
+
+def _prepare(args: tuple[Any, ...], nums: tuple[int, ...]) -> tuple[list[Any], list[Value], bool]:
+    """The arguments with fresh leaves for the numbers at ``nums``, those leaves in order, and
+    whether results must be Values (a Value argument, or a transform around this one)."""
+    call = [_tree(a) for a in args]
+    inputs: list[Value] = []
+    differentiable = _nesting > 0
+    for i in nums:
+        leaves = []
+        for leaf in _leaves(call[i], f"argument {i}"):
+            if isinstance(leaf, Dual):
+                raise TypeError(
+                    f"argument {i} is a dual number of jvp: reverse mode inside forward mode "
+                    "(jvp of grad) is not supported; differentiate the other way round (grad of "
+                    "jvp) or use hessian"
+                )
+            if isinstance(leaf, Value):
+                differentiable = True
+            leaves.append(leaf if isinstance(leaf, Value) else Value(leaf))
+        inputs += leaves
+        call[i] = _rebuild(call[i], iter(leaves))
+    return call, inputs, differentiable
+
+
+def _backward(output: Any, inputs: list[Value], create_graph: bool) -> list[Any]:
+    """d output / d input for each input (zeros for a constant output)."""
+    if isinstance(output, Dual):
+        raise TypeError(
+            "f returned a dual number of an enclosing jvp: reverse mode inside forward mode "
+            "(jvp of grad) is not supported; differentiate the other way round (grad of jvp)"
+        )
+    if not isinstance(output, Value):
+        return [0.0] * len(inputs)
+    return engine.grad(output, inputs, create_graph=create_graph)
+
+
+def _finish(g: Any, differentiable: bool) -> Any:
+    if differentiable:
+        return g if isinstance(g, Value) else Value(g)
+    return float(g)
+
+
+def _split_row(row: list[Any], trees: list[Tree], argnums: Argnums) -> Any:
+    """A row of derivatives (all inputs in order) in the structure of the arguments."""
+    it = iter(row)
+    parts = [_rebuild(t, it) for t in trees]
+    return parts[0] if isinstance(argnums, int) else tuple(parts)
+
+
+def _argnums(argnums: object) -> Argnums:
+    if isinstance(argnums, tuple) and argnums:
+        return tuple(check.integer(f"argnums[{i}]", a, 0) for i, a in enumerate(argnums))
+    if isinstance(argnums, tuple):
+        check.wrong_value("argnums", argnums, "an integer >= 0 or a non-empty tuple of them")
+    return check.integer("argnums", argnums, 0, what="an integer (or a tuple of integers)")
+
+
+def _positions(argnums: Argnums, args: tuple[Any, ...]) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    for i in nums:
+        if i >= len(args):
+            check.wrong_value("argnums", argnums, f"positions below the {len(args)} arguments")
+    if len(set(nums)) != len(nums):
+        check.wrong_value("argnums", argnums, "positions without repeats")
+    return nums
+
+
+def _aux(result: Any, has_aux: bool) -> tuple[Any, Any]:
+    """f's output (NumPy arrays as lists) and its aux (None without ``has_aux``)."""
+    if not has_aux:
+        return _tree(result), None
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise TypeError(f"with has_aux=True f must return (output, aux), not {result!r:.60}")
+    return _tree(result[0]), result[1]
+
+
+def _arguments(name: str, value: object) -> tuple[Any, ...]:
+    if not isinstance(value, (tuple, list)):
+        check.wrong_type(name, value, "a tuple of the arguments (each " + _TREE + ")")
+    return tuple(value)
+
+
+def _scalar(output: Any) -> Any:
+    if isinstance(output, Value) or not isinstance(output, (list, tuple)):
+        if not isinstance(output, Value):
+            check.number("f's output", output, "one real number or Value (use jacobian)")
+        return output
+    check.wrong_type("f's output", output, "one real number or Value (use jacobian)")
+
+
+def value_and_grad(
+    f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., tuple[Any, Any]]:
+    """A function returning ``(f(*args), grad(f)(*args))`` from one **reverse-mode** pass.
+
+    ``f`` returns one number or Value. With ``has_aux`` it returns ``(output, aux)`` and the
+    first item is ``(output, aux)`` (torch.func.grad_and_value's order is the other way).
+
+    >>> value_and_grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
+    (6.0, (3.0, 2.0))
+    """
+    f = check.function("f", f)
+    argnums, has_aux = _argnums(argnums), check.boolean("has_aux", has_aux)
+
+    def value_and_grad_fn(*args: Any) -> tuple[Any, Any]:
+        nums = _positions(argnums, args)
+        call, inputs, differentiable = _prepare(args, nums)
+        with _inside():
+            out, aux = _aux(f(*call), has_aux)
+        out = _scalar(out)
+        grads = [_finish(g, differentiable) for g in _backward(out, inputs, differentiable)]
+        value = _finish(out, differentiable)
+        g = _split_row(grads, [call[i] for i in nums], argnums)
+        return ((value, aux) if has_aux else value), g
+
+    return value_and_grad_fn
+
+
+def grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """The gradient function of ``f`` by **reverse mode** (one backward pass), as torch.func.grad.
+
+    ``f`` returns one number or Value; the gradient has the structure of argument ``argnums``
+    (a tuple of them for a tuple ``argnums``). With ``has_aux`` it returns ``(grad, aux)``.
+    Numbers in give floats out; Values in give Values that can be differentiated again.
+
+    >>> d = grad(lambda x: x**3)
+    >>> d(2.0), grad(d)(2.0), grad(grad(d))(2.0)
+    (12.0, 12.0, 6.0)
+    >>> grad(lambda xs: xs[0] * xs[1])([2.0, 5.0])
+    [5.0, 2.0]
+    """
+    value_and_grad_fn = value_and_grad(f, argnums, has_aux)
+
+    def grad_fn(*args: Any) -> Any:
+        value, g = value_and_grad_fn(*args)
+        return (g, value[1]) if has_aux else g
+
+    return grad_fn
+
+
+def vjp(f: Callable[..., Any], *primals: Tree, has_aux: bool = False) -> tuple[Any, ...]:
+    """``(f(*primals), vjp_fn)`` by **reverse mode**: ``vjp_fn(v)`` is ``v @ J``, one backward.
+
+    ``v`` has the structure of ``f``'s output; ``vjp_fn`` returns a tuple with one item per
+    primal, each in that primal's structure (torch.func.vjp). It can be called many times.
+
+    >>> out, vjp_fn = vjp(lambda x, y: [x * y, x + y], 2.0, 3.0)
+    >>> out, vjp_fn([1.0, 10.0])
+    ([6.0, 5.0], (13.0, 12.0))
+    """
+    f = check.function("f", f)
+    has_aux = check.boolean("has_aux", has_aux)
+    call, inputs, differentiable = _prepare(primals, tuple(range(len(primals))))
+    with _inside():
+        out, aux = _aux(f(*call), has_aux)
+    outputs = _leaves(out, "f's output")
+
+    def vjp_fn(cotangents: Tree) -> tuple[Any, ...]:
+        create = differentiable or _nesting > 0
+        cotangents = _tree(cotangents)
+        vs = _leaves(cotangents, "cotangents")
+        if len(vs) != len(outputs) or _structure(cotangents) != _structure(out):
+            check.wrong_value("cotangents", cotangents, "the structure of f's output")
+        total = sum(
+            (v * o for v, o in zip(vs, outputs) if isinstance(o, Value)), Value(0.0)
+        )  # v @ J is the gradient of v . f
+        grads = [_finish(g, create) for g in _backward(total, inputs, create)]
+        return tuple(_split_row(grads, call, tuple(range(len(call)))))
+
+    value = out if differentiable else _rebuild(out, (_number(o) for o in outputs))
+    return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
+
+
+def jacobian(
+    f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """The Jacobian by **reverse mode** (torch.func.jacrev): one backward per output number.
+
+    The result has ``f``'s output structure, each number replaced by the derivatives with
+    respect to argument ``argnums`` in its structure (a tuple over a tuple ``argnums``): for
+    ``f: list of n -> list of m`` a list of m rows of n. Cheaper when outputs are few.
+
+    >>> jacobian(lambda xs: [xs[0] * xs[1], xs[0] + xs[1]])([2.0, 3.0])
+    [[3.0, 2.0], [1.0, 1.0]]
+    """
+    f = check.function("f", f)
+    argnums, has_aux = _argnums(argnums), check.boolean("has_aux", has_aux)
+
+    def jacobian_fn(*args: Any) -> Any:
+        nums = _positions(argnums, args)
+        call, inputs, differentiable = _prepare(args, nums)
+        with _inside():
+            out, aux = _aux(f(*call), has_aux)
+        trees = [call[i] for i in nums]
+        rows = []
+        for o in _leaves(out, "f's output"):  # one backward per output number
+            row = [_finish(g, differentiable) for g in _backward(o, inputs, differentiable)]
+            rows.append(_split_row(row, trees, argnums))
+        jac = _rebuild(out, iter(rows))
+        return (jac, aux) if has_aux else jac
+
+    return jacobian_fn
+
+
+def hessian(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """The matrix of second derivatives, ``jacobian(grad(f))``: **reverse over reverse**.
+
+    For an argument that is a list of n numbers, n rows of n; for a tuple ``argnums``, a tuple
+    of tuples of blocks (torch.func.hessian).
+
+    >>> hessian(lambda xs: xs[0] ** 2 * xs[1])([1.0, 3.0])
+    [[6.0, 2.0], [2.0, 0.0]]
+    """
+    return jacobian(grad(f, argnums), argnums)
