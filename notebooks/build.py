@@ -1384,6 +1384,7 @@ NOTEBOOKS: dict[str, list[nbformat.NotebookNode]] = {
     "03_an_mlp.ipynb": MLP_LESSON,
     "04_moons_and_beyond.ipynb": MOONS,
     "05_from_micrograd_to_a_gpt.ipynb": _lesson("lesson_gpt"),
+    "06_beyond_backward.ipynb": _lesson("lesson_func"),
 }
 
 

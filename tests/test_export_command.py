@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from clitools import one_error_line, run
+from micrograd.gpt import GPT
 from micrograd.interop import pytorch_script
 from micrograd.nn import MLP, Neuron
 
@@ -200,17 +201,17 @@ def test_the_written_script_runs_and_prints_micrograds_outputs(
     sample = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, check=True
     ).stdout
-    point = printed_list(sample, "input")
+    point = printed_list(sample, "inputs")
     expected = outputs_of(model, [point])
     assert all(
-        math.isclose(a, b, **CLOSE) for a, b in zip(expected, printed_list(sample, "output"))
+        math.isclose(a, b, **CLOSE) for a, b in zip(expected, printed_list(sample, "outputs"))
     )
-    assert expected == printed_list(sample, "micrograd's output")
+    assert expected == printed_list(sample, "micrograd's outputs")
     given = subprocess.run(
         [sys.executable, str(script), "0.75", "-2.5"], capture_output=True, text=True, check=True
     ).stdout
     ours = outputs_of(model, [[0.75, -2.5]])
-    theirs = printed_list(given, "output")
+    theirs = printed_list(given, "outputs")
     assert len(ours) == len(theirs) == 2
     assert all(math.isclose(a, b, **CLOSE) for a, b in zip(ours, theirs))
     bad = subprocess.run([sys.executable, str(script), "1"], capture_output=True, text=True)
@@ -239,3 +240,35 @@ def test_the_onnx_file_loads_and_gives_micrograds_outputs(
     assert result.shape == (5, 2)
     expected = outputs_of(model, points)
     assert all(math.isclose(a, b, **CLOSE) for a, b in zip(expected, result.ravel().tolist()))
+
+
+@pytest.mark.torch
+def test_a_gpt_exports_as_a_script_and_an_onnx_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A saved micrograd GPT exports too: the script prints its logits after the given tokens,
+    and the ONNX file (input 'tokens', a batch of any size) gives its logits at every position,
+    both to 1e-12 (head_dim 3: sqrt(3) and RMSNorm's 1e-5 are kept in float64)."""
+    import numpy as np
+    import onnxruntime
+
+    random.seed(5)
+    model = GPT(7, n_embd=6, n_head=2, n_layer=2, block_size=4)
+    path = tmp_path / "gpt.json"
+    model.save(path)
+    script, target = tmp_path / "gpt.py", tmp_path / "gpt.onnx"
+    code, out, err = run(capsys, "export", str(path), "--torch", str(script), "--onnx", str(target))
+    assert (code, out, err) == (0, f"wrote {script}\nwrote {target}\n", "")
+    printed = subprocess.run(
+        [sys.executable, str(script), "3", "0", "6"], capture_output=True, text=True, check=True
+    ).stdout
+    expected = [v.data for v in model([3, 0, 6])[-1]]
+    theirs = printed_list(printed, "logits")
+    assert len(theirs) == 7
+    assert all(math.isclose(a, b, **CLOSE) for a, b in zip(expected, theirs))
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    sequences = [[1, 2, 3, 4], [6, 6, 0, 5], [0, 0, 0, 0]]
+    (logits,) = session.run(["y"], {"tokens": np.array(sequences, dtype=np.int64)})
+    assert logits.shape == (3, 4, 7)
+    ours = [v.data for tokens in sequences for row in model(tokens) for v in row]
+    assert all(math.isclose(a, b, **CLOSE) for a, b in zip(ours, logits.ravel().tolist()))

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from lazy_torch import torch
 from micrograd.engine import Value
+from micrograd.gpt import GPT
 from micrograd.interop import from_torch, pytorch_script, to_torch
 from micrograd.nn import ACTIVATIONS, MLP, Layer, Neuron
 
@@ -140,7 +141,7 @@ def test_training_one_leaves_the_other() -> None:
 def test_to_torch_refuses_what_is_no_model_it_knows(model: Any) -> None:
     """A Layer, a Neuron or no model at all is a TypeError naming model and the kinds it takes,
     before PyTorch is imported."""
-    with pytest.raises(TypeError, match=r"^model must be a micrograd model .*\(MLP\), not "):
+    with pytest.raises(TypeError, match=r"^model must be a micrograd model .*\(MLP, GPT\), not "):
         to_torch(model)
 
 
@@ -306,3 +307,109 @@ def test_the_scripts_module_gives_micrograd_outputs(shape: Shape, data: st.DataO
     assert close(ours, theirs)
     expected = [v.data for v in model.forward(namespace["SAMPLE"])]
     assert expected == namespace["MICROGRAD_OUTPUTS"]
+
+
+# --- the GPT: token ids in, logits out ---
+
+# A GPT's shape: vocab_size, head_dim, n_head, n_layer, block_size, and a seed for its weights.
+GPTShape = tuple[int, int, int, int, int, int]
+GPT_SHAPES = st.tuples(
+    st.integers(2, 9),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(1, 5),
+    st.integers(0, 2**32 - 1),
+)
+
+
+def gpt(shape: GPTShape) -> GPT:
+    """The GPT of a generated shape, its weights drawn from the seed as microgpt draws them."""
+    vocab, head_dim, n_head, n_layer, block, seed = shape
+    random.seed(seed)
+    return GPT(vocab, n_embd=head_dim * n_head, n_head=n_head, n_layer=n_layer, block_size=block)
+
+
+def tokens_for(data: st.DataObject, model: GPT) -> list[int]:
+    """1 to block_size token ids below the model's vocab_size."""
+    token = st.integers(0, model.vocab_size - 1)
+    return data.draw(st.lists(token, min_size=1, max_size=model.block_size))
+
+
+@pytest.mark.torch
+@settings(max_examples=40)
+@given(GPT_SHAPES, st.data())
+def test_to_torch_gives_the_gpts_logits_and_gradients(shape: GPTShape, data: st.DataObject) -> None:
+    """On generated GPTs and token sequences the module's logits at every position, and the
+    gradients of a weighted sum of them, equal micrograd's to 1e-12."""
+    model = gpt(shape)
+    tokens = tokens_for(data, model)
+    module = to_torch(model)
+    logits = model(tokens)
+    weights = [[(3 * t + j) % 5 - 2.0 for j in range(model.vocab_size)] for t in range(len(tokens))]
+    terms = [v * w for row, ws in zip(logits, weights) for v, w in zip(row, ws)]
+    model.zero_grad()
+    sum(terms[1:], terms[0]).backward()
+    theirs = module(torch.tensor([tokens]))[0]
+    (theirs * torch.tensor(weights, dtype=torch.float64)).sum().backward()
+    assert close([v.data for row in logits for v in row], theirs.flatten().tolist())
+    grads = dict(module.named_parameters())
+    expected = [p.grad for p in model.parameters()]
+    assert close(
+        expected, [g for key in gpt_keys(model) for g in grads[key].grad.flatten().tolist()]
+    )
+
+
+def gpt_keys(model: GPT) -> list[str]:
+    """The module's weight names in the order of micrograd's parameters()."""
+    keys = ["wte.weight", "wpe.weight", "lm_head.weight"]
+    for k in range(model.n_layer):
+        keys += [f"layers.{k}.attn.{w}.weight" for w in ("wq", "wk", "wv", "wo")]
+        keys += [f"layers.{k}.mlp.{w}.weight" for w in ("fc1", "fc2")]
+    return keys
+
+
+@pytest.mark.torch
+@settings(max_examples=30)
+@given(GPT_SHAPES)
+def test_from_torch_of_a_gpt_is_the_same_gpt(shape: GPTShape) -> None:
+    """from_torch(to_torch(gpt)) is a GPT of the same config and exact weights; the random
+    streams (Python's and PyTorch's) are left as they were."""
+    model = gpt(shape)
+    state, torch_state = random.getstate(), torch.get_rng_state()
+    back = from_torch(to_torch(model))
+    assert isinstance(back, GPT)
+    assert (repr(model), [p.data for p in model.parameters()]) == (
+        repr(back),
+        [p.data for p in back.parameters()],
+    )
+    assert (random.getstate(), True) == (state, torch.equal(torch.get_rng_state(), torch_state))
+
+
+@pytest.mark.torch
+@settings(max_examples=20)
+@given(GPT_SHAPES, st.data())
+def test_the_gpt_scripts_module_gives_micrograds_logits(
+    shape: GPTShape, data: st.DataObject
+) -> None:
+    """The GPT script's build() gives micrograd's logits to 1e-12, and its sample logits are
+    micrograd's."""
+    model = gpt(shape)
+    namespace: dict[str, Any] = {"__name__": "exported"}
+    exec(compile(pytorch_script(model), "exported.py", "exec"), namespace)
+    tokens = tokens_for(data, model)
+    with torch.no_grad():
+        theirs = namespace["build"]()(torch.tensor([tokens]))[0].flatten().tolist()
+    assert close([v.data for row in model(tokens) for v in row], theirs)
+    expected = [v.data for v in model(namespace["SAMPLE"])[-1]]
+    assert expected == namespace["MICROGRAD_LOGITS"]
+
+
+@pytest.mark.torch
+def test_a_gpt_module_with_other_weights_is_refused() -> None:
+    """A to_torch GPT whose config no longer fits its weights is a ValueError naming the weight."""
+    random.seed(0)
+    module = to_torch(GPT(5, n_embd=4, n_head=2, block_size=3))
+    module.config = {**module.config, "block_size": 4}
+    with pytest.raises(ValueError, match=r"module's wpe\.weight has another shape"):
+        from_torch(module)

@@ -24,6 +24,7 @@ LESSONS = [
     "03_an_mlp.ipynb",
     "04_moons_and_beyond.ipynb",
     "05_from_micrograd_to_a_gpt.ipynb",
+    "06_beyond_backward.ipynb",
 ]
 # Lessons 2 and 4 check gradients against PyTorch: where it is not installed they are deselected.
 NEEDS_TORCH = {"02_a_neuron.ipynb", "04_moons_and_beyond.ipynb"}

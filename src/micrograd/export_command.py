@@ -18,18 +18,19 @@ from typing import Any
 
 from micrograd._extras import install_hint
 from micrograd.cli import EXIT_OK, EXIT_USAGE, CommandError, _one_line
-from micrograd.interop import _model_from_checkpoint, pytorch_script, to_torch
+from micrograd.interop import _model_from_checkpoint, _onnx_input, pytorch_script, to_torch
 from micrograd.nn import CheckpointError, Module, _atomic_write, read_checkpoint
 
 __all__ = ["add_parser", "run"]
 
 _HELP = """\
-Write a model saved by micrograd train (or Module.save) as PyTorch: --torch FILE.py
-writes a readable script that builds the float64 torch.nn.Module with the weights and,
-run with 'python FILE.py [NUMBERS...]', prints its outputs (for a sample input, beside
-micrograd's own). --onnx FILE.onnx writes the same network through PyTorch's ONNX
-exporter (input 'x' of shape (batch, inputs), output 'y'); it needs PyTorch, onnx and
-onnxscript.
+Write a model saved by micrograd train or micrograd gpt train (or Module.save) as
+PyTorch: --torch FILE.py writes a readable script that builds the float64
+torch.nn.Module with the weights and, run with 'python FILE.py [NUMBERS...]' (token ids
+for a GPT), prints its outputs (for a sample input, beside micrograd's own).
+--onnx FILE.onnx writes the same network through PyTorch's ONNX exporter: input 'x' of
+shape (batch, inputs) for an MLP, 'tokens' of shape (batch, block_size) for a GPT,
+output 'y'; it needs PyTorch, onnx and onnxscript.
 """
 
 # What PyTorch's ONNX exporter (torch.onnx.export with dynamo=True) imports besides torch.
@@ -45,7 +46,9 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         formatter_class=formatter,
         allow_abbrev=False,
     )
-    export.add_argument("model", metavar="MODEL", help="a model.json written by micrograd train")
+    export.add_argument(
+        "model", metavar="MODEL", help="a model.json written by micrograd train or gpt train"
+    )
     export.add_argument(
         "--torch", metavar="FILE", help="write a runnable PyTorch script (.py) with the weights"
     )
@@ -119,8 +122,7 @@ def _require_onnx() -> Any:
 def _onnx_bytes(model: Module, torch: Any) -> bytes:
     """The ONNX file of ``to_torch(model)``, its batch size left free."""
     module = to_torch(model).eval()
-    nin = module[0].in_features
-    example = torch.zeros((2, nin), dtype=torch.float64)
+    name, example, free = _onnx_input(model, torch)
     # The exporter logs and warns about things that are no concern here (torchvision's ops, a
     # deprecated pytree check): the command prints only its own lines.
     exporter_log = logging.getLogger("torch.onnx")
@@ -133,9 +135,9 @@ def _onnx_bytes(model: Module, torch: Any) -> bytes:
                 module,
                 (example,),
                 dynamo=True,
-                input_names=["x"],
+                input_names=[name],
                 output_names=["y"],
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                dynamic_shapes=(free,),
                 external_data=False,
                 verbose=False,
             )

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from micrograd import _check as check
+from micrograd import _interop_gpt as _gpt
 from micrograd._extras import install_hint
+from micrograd.gpt.model import GPT
 from micrograd.nn import ACTIVATIONS, MLP, CheckpointError, Module
 
 __all__ = ["from_torch", "pytorch_script", "to_torch"]
@@ -39,7 +41,8 @@ class _Kind:
     ``from_torch`` should hand a module to this kind, whose ``from_torch(module, torch)`` rebuilds
     the model or raises ValueError saying what does not match; ``script(model)`` is a PyTorch
     script's text. The kind's ``name`` is what its checkpoints' ``model`` field starts with, and
-    ``from_config`` rebuilds a model of the shape a checkpoint's ``config`` describes.
+    ``from_config`` rebuilds a model of the shape a checkpoint's ``config`` describes;
+    ``onnx_input(model, torch)`` is the ONNX input's name, an example and its free dimensions.
     """
 
     name: str
@@ -49,6 +52,7 @@ class _Kind:
     reads: Callable[[Any, Any], bool]
     from_torch: Callable[[Any, Any], Module]
     script: Callable[[Any], str]
+    onnx_input: Callable[[Any, Any], tuple[str, Any, dict[int, Any]]]
 
 
 def _torch() -> Any:
@@ -169,6 +173,12 @@ def _mlp_from_torch(module: Any, torch: Any) -> MLP:
     return model
 
 
+def _mlp_onnx_input(model: MLP, torch: Any) -> tuple[str, Any, dict[int, Any]]:
+    """Two points of zeros, the batch size free."""
+    example = torch.zeros((2, model.nin), dtype=torch.float64)
+    return "x", example, {0: torch.export.Dim("batch")}
+
+
 def _literal(x: float) -> str:
     """A float as Python source that reads back as the same float (repr, or float('nan'))."""
     return repr(x) if math.isfinite(x) else f'float("{x!r}")'
@@ -211,6 +221,7 @@ def _mlp_script(model: MLP) -> str:
         sample=", ".join(_literal(x) for x in sample),
         sample_args=" ".join(repr(x) for x in sample),
         expected=", ".join(_literal(x) for x in expected),
+        tail=_script_tail("inputs", "outputs"),
     )
 
 
@@ -256,21 +267,29 @@ def build() -> nn.Sequential:
 def main(args: list[str]) -> int:
     """Print the outputs for the numbers in ``args`` (or the sample); the exit status."""
     try:
-        numbers = [float(a) for a in args] if args else SAMPLE
+        inputs = [float(a) for a in args] if args else SAMPLE
     except ValueError as e:
         print(f"error: the inputs must be numbers ({{e}})", file=sys.stderr)
         return 2
-    if len(numbers) != INPUTS:
-        print(f"error: the model takes {{INPUTS}} inputs, got {{len(numbers)}}", file=sys.stderr)
+    if len(inputs) != INPUTS:
+        print(f"error: the model takes {{INPUTS}} inputs, got {{len(inputs)}}", file=sys.stderr)
         return 2
     model = build()
     with torch.no_grad():
-        outputs = model(torch.tensor([numbers], dtype=torch.float64))[0].tolist()
-    print("input", numbers)
-    print("output", outputs)
+        outputs = model(torch.tensor([inputs], dtype=torch.float64))[0].tolist()
+{tail}'''
+
+
+def _script_tail(given: str, result: str) -> str:
+    """The end of a script's ``main``: print ``given`` and ``result`` (and, for the sample,
+    micrograd's ``result``, which the script holds as ``MICROGRAD_<RESULT>``), and the call."""
+    expected = f"MICROGRAD_{result.upper()}"
+    return f'''\
+    print("{given}", {given})
+    print("{result}", {result})
     if not args:
-        worst = max(abs(a - b) for a, b in zip(outputs, MICROGRAD_OUTPUTS))
-        print("micrograd's output", MICROGRAD_OUTPUTS)
+        worst = max(abs(a - b) for a, b in zip({result}, {expected}))
+        print("micrograd's {result}", {expected})
         print(f"largest difference {{worst:.1e}}")
     return 0
 
@@ -282,7 +301,26 @@ if __name__ == "__main__":
 
 # The kinds of model that go to PyTorch. A new kind (the GPT) is one more entry.
 _KINDS: list[_Kind] = [
-    _Kind("MLP", MLP, MLP.from_config, _mlp_to_torch, _is_sequential, _mlp_from_torch, _mlp_script),
+    _Kind(
+        "MLP",
+        MLP,
+        MLP.from_config,
+        _mlp_to_torch,
+        _is_sequential,
+        _mlp_from_torch,
+        _mlp_script,
+        _mlp_onnx_input,
+    ),
+    _Kind(
+        "GPT",
+        GPT,
+        GPT.from_config,
+        _gpt.to_torch,
+        _gpt.reads,
+        _gpt.from_torch,
+        _gpt.script,
+        _gpt.onnx_input,
+    ),
 ]
 
 
@@ -303,8 +341,14 @@ def to_torch(model: Module) -> Any:
     after it comes the layer's activation (``ReLU``, ``Tanh``, ``Sigmoid``, or nothing for
     linear). It maps a batch of shape ``(batch, nin)`` to ``(batch, nouts[-1])``; its outputs and
     gradients equal micrograd's on the same inputs to rounding (about 1e-15 relative). The weights
-    are copied: training one leaves the other as it is. A model of another kind raises TypeError;
-    no PyTorch raises ImportError naming the extra to install.
+    are copied: training one leaves the other as it is.
+
+    A ``micrograd.gpt.GPT`` becomes a module of the same structure (``wte``, ``wpe``, ``lm_head``,
+    ``layers.{k}.attn.wq`` …, no biases) mapping token ids of shape ``(batch, t)`` to logits of
+    shape ``(batch, t, vocab_size)``, position ``t`` seeing tokens ``0 … t``, as ``model(tokens)``.
+
+    A model of another kind raises TypeError; no PyTorch raises ImportError naming the extra to
+    install.
 
     For example, ``to_torch(MLP(2, [3, 1]))`` is ``Sequential(Linear(2, 3), ReLU(),
     Linear(3, 1))``, and ``module(torch.tensor([[1.0, -0.5]], dtype=torch.float64))`` holds
@@ -319,7 +363,8 @@ def from_torch(module: Any) -> Module:
 
     Reads what ``to_torch`` writes: an ``nn.Sequential`` of ``Linear`` layers (with biases), each
     followed by ``ReLU``, ``Tanh``, ``Sigmoid``, ``Identity`` or nothing, the hidden layers all
-    with the same activation, becomes an ``MLP``. A module that is no ``torch.nn.Module`` raises
+    with the same activation, becomes an ``MLP``; the GPT module ``to_torch`` makes becomes a
+    ``micrograd.gpt.GPT``. A module that is no ``torch.nn.Module`` raises
     TypeError; one whose architecture micrograd has no model for raises ValueError saying what
     does not match. The global ``random`` stream is left as it was.
     """
@@ -350,6 +395,11 @@ def pytorch_script(model: Module) -> str:
     """
     kind = _kind_of(model)
     return kind.script(model)
+
+
+def _onnx_input(model: Module, torch: Any) -> tuple[str, Any, dict[int, Any]]:
+    """The ONNX input of ``to_torch(model)``: its name, an example and its free dimensions."""
+    return _kind_of(model).onnx_input(model, torch)
 
 
 def _model_from_checkpoint(doc: dict[str, Any]) -> Module:
