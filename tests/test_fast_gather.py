@@ -347,3 +347,28 @@ def test_adam_on_arrays_trains_as_adam_on_values() -> None:
         True,
         True,
     )
+
+
+# --- what an index may be compared with or picked from, and what that costs ---
+
+
+@pytest.mark.parametrize(
+    ("use", "retraces"),
+    [
+        (lambda i, w: w * 2.0 if i == True else w, True),  # noqa: E712  (a bool: read exactly)
+        (lambda i, w: w * 2.0 if i < np.int64(1) else w, False),  # a NumPy integer: an outcome
+        (lambda i, w: w * 2.0 if i >= 0.5 else w, False),  # a float: an outcome
+        (lambda i, w: {0: w, 1: w * 2.0, 2: w * 3.0}[i], True),  # a dict picks by key: read
+        (lambda i, w: {0: w, 1: w * 2.0, 2: w * 3.0}[lookup([0, 1, 2], i)], True),  # no Values
+    ],
+)
+def test_every_use_of_an_index_gives_the_value_engine_answer(use: Any, retraces: bool) -> None:
+    """For indices 0, 1, 2 the program gives what the function gives on plain ints; it traces
+    again exactly when the use reads the number itself."""
+    w = Value(1.5)
+    program = fast.trace(lambda i: use(i, w) * 1.0, [w], 0, indices=[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fast.RetraceWarning)
+        answers = [program(i) for i in (0, 1, 2)]
+    expected = [use(i, w).data for i in (0, 1, 2)]
+    assert (answers, program.traces > 2) == (expected, retraces)

@@ -275,8 +275,12 @@ class TracedIndex:
     def _compare(self, op: str, other: object) -> Any:
         if isinstance(other, TracedIndex):
             other = other.__index__()
-        elif not isinstance(other, (int, float)) or isinstance(other, bool):
-            return NotImplemented
+        if isinstance(other, numbers.Integral) and not isinstance(other, bool):
+            other = operator.index(other)
+        elif not isinstance(other, float):
+            # Anything else (a bool, a Fraction, a string): compared as the number would be, which
+            # is read (guarded exactly). Never NotImplemented: ``==`` would fall back to identity.
+            return _COMPARE[op](self.__index__(), other)
         outcome = bool(_COMPARE[op](self._number(), other))
         if _recorder is not None:
             _recorder.compared(self.leaf, op, other, outcome, _getframe(2))
@@ -305,6 +309,8 @@ class TracedIndex:
 
     def __lookup__(self, table: Any) -> Any:
         """``table[self]`` for every index: a row of Values (or one Value) picked by a gather."""
+        if not isinstance(table, (list, tuple)):  # a dict picks by key: the number is read
+            return table[self.__index__()]
         rows = list(table)
         n = len(rows)
         number = self._number()
