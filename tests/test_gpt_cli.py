@@ -246,3 +246,19 @@ def test_resume_from_an_mlp_checkpoint_is_refused(
     code, _, err = run(capsys, "gpt", "train", "--resume", str(tmp_path / "model.json"))
     assert code == cli.EXIT_USAGE
     assert "is not a checkpoint of micrograd gpt train" in one_error_line(err)
+
+
+def test_long_documents_are_noted_and_too_many_characters_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Documents longer than the block are learnt in part, and the run says so; a file of more
+    distinct characters than a vocabulary holds is one line with status 2."""
+    path = tmp_path / "docs.txt"
+    path.write_text("anna\n" + "b" * 30 + "\n", encoding="utf-8")
+    code, out, _ = gpt_train(capsys, path, tmp_path / "run", "--steps", "2")
+    assert code == 0
+    assert "note: 1 of 2 documents are longer than 15 characters" in out
+    path.write_text("".join(chr(0x4E00 + i) for i in range(1001)) + "\n", encoding="utf-8")
+    code, _, err = gpt_train(capsys, path, tmp_path / "run2")
+    assert code == cli.EXIT_USAGE
+    assert "holds 1,001 distinct characters" in one_error_line(err)

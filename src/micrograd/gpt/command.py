@@ -31,7 +31,7 @@ from micrograd.cli import (
 from micrograd.gpt.data import names, read_documents
 from micrograd.gpt.model import GPT
 from micrograd.gpt.sample import generate
-from micrograd.gpt.tokenizer import CharTokenizer
+from micrograd.gpt.tokenizer import MAX_CHARS, CharTokenizer
 from micrograd.gpt.train import LEARNING_RATE, STEPPERS, make_optimizer, schedule
 from micrograd.nn import CheckpointError, _atomic_write, read_checkpoint
 from micrograd.train_command import (
@@ -46,6 +46,7 @@ from micrograd.train_command import (
 __all__: list[str] = []  # the command's handlers are micrograd.cli's business
 
 DEFAULT_OUT = Path("runs") / "gpt"
+BLOCK_SIZE = 16  # microgpt's: a document of up to 15 characters and a BOS on each side fits
 ENGINES = ("value", "fast")
 # microgpt's defaults: 1,000 steps, lr 0.01, seed 42.
 TRAIN_DEFAULTS: dict[str, Any] = {"data": None, "steps": 1000, "lr": LEARNING_RATE, "seed": 42}
@@ -288,6 +289,13 @@ def run_train(ns: argparse.Namespace) -> int:
     _require_engine(ns.engine)
     docs = _documents(s["data"])
     if tokenizer is None:
+        distinct = len(set("".join(docs)))
+        if distinct > MAX_CHARS:
+            raise CommandError(
+                f"{s['data']} holds {distinct:,} distinct characters, more than a vocabulary may "
+                f"hold ({MAX_CHARS:,}): give text, one document per line",
+                EXIT_USAGE,
+            )
         tokenizer = CharTokenizer.from_documents(docs)
     unknown = sorted(set("".join(docs)) - set(tokenizer.chars))
     if unknown:
@@ -296,6 +304,13 @@ def run_train(ns: argparse.Namespace) -> int:
             f"checkpoint's tokenizer does not know ({tokenizer.chars!r})",
             EXIT_USAGE,
         )
+    long = sum(len(d) >= BLOCK_SIZE for d in docs)
+    if long:
+        print(
+            f"note: {long:,} of {len(docs):,} documents are longer than {BLOCK_SIZE - 1} "
+            f"characters: the model learns the first {BLOCK_SIZE - 1} (its block holds "
+            f"{BLOCK_SIZE} tokens with BOS)"
+        )
     out = Path(ns.out) if ns.out else Path(ns.resume).parent if ns.resume else DEFAULT_OUT
     if not ns.no_plots:
         _require_plotting()
@@ -303,7 +318,7 @@ def run_train(ns: argparse.Namespace) -> int:
     # microgpt's order of draws: seed, shuffle the documents, then the weights.
     random.seed(s["seed"])
     random.shuffle(docs)
-    model = GPT(tokenizer.vocab_size)
+    model = GPT(tokenizer.vocab_size, block_size=BLOCK_SIZE)
     optimizer = make_optimizer(model, s["lr"])
     history: list[list[float]] = []
     if doc is not None:
