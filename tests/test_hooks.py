@@ -16,7 +16,7 @@ from micrograd import engine, fast
 from micrograd.engine import Value, grad
 from micrograd.fast import TraceError
 from test_engine import memory_left_after
-from test_engine_random import close, programs, run_steps
+from test_engine_random import BINARY, UNARY, close, programs
 
 
 def test_an_interior_hook_replaces_the_gradient_its_children_receive() -> None:
@@ -336,7 +336,15 @@ def test_random_graphs_with_hooks_match_torch(
             leaves: list[Any] = [Value(x) for x in xs]
         else:
             leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
-        nodes = run_steps(steps, leaves, engine)
+        nodes = list(leaves)
+        for kind, name, i, *more in steps:  # as test_engine_random builds its graphs
+            x = nodes[i % len(nodes)]
+            if kind == "unary":
+                nodes.append(UNARY[name][0 if engine == "value" else 1](x))
+            elif kind == "binary":
+                nodes.append(BINARY[name](x, nodes[more[0] % len(nodes)]))
+            else:
+                nodes.append(BINARY[name](more[0], x) if more[1] else BINARY[name](x, more[0]))
         nodes[at % len(nodes)].register_hook(lambda g: 3 * g + 1)
         leaves[leaf % len(leaves)].register_hook(lambda g: -2 * g)
         out = nodes[-1] * nodes[len(nodes) // 2] + nodes[-1]
