@@ -28,22 +28,28 @@ def _order(
     gathers = gathers or {}
 
     def visit(node: Value) -> None:
-        stack = [node]
+        # Depth first: a node is expanded once and placed after its children (a DAG's order).
+        stack: list[tuple[Value, bool]] = [(node, False)]
+        push, pop, place = stack.append, stack.pop, order.append
         while stack:
-            top = stack[-1]
-            if top in seen:
-                stack.pop()
+            top, expanded = pop()
+            if expanded:
+                place(top)
                 continue
-            children = top._prev
+            if top in seen:
+                continue
+            seen.add(top)
+            push((top, True))
+            a, b = top._a, top._b
+            if a is None:
+                continue
+            children = (a,) if b is None else (a, b) if isinstance(b, Value) else top._prev
             picked = gathers.get(top)
             if picked is not None:
                 children = (*children, *picked[1])
-            pending = [c for c in children if c not in seen]
-            if pending:
-                stack.extend(pending)
-                continue
-            seen.add(top)
-            order.append(stack.pop())
+            for child in children:
+                if child not in seen:
+                    push((child, False))
 
     order: list[Value] = []
     seen: set[Value] = set()
