@@ -15,8 +15,9 @@ import pytest
 
 from clitools import one_error_line, png_size, run
 from micrograd import cli
-from micrograd.gpt import command, sample_names
+from micrograd.gpt import GPT, command, sample_names
 from micrograd.gpt.train import STEPPERS
+from micrograd.nn import MLP, read_checkpoint
 
 
 @pytest.fixture
@@ -193,8 +194,6 @@ def test_sample_errors(
     line saying so."""
     code, _, err = run(capsys, "gpt", "sample", "--checkpoint", str(tmp_path / "none.json"))
     assert (code, "no checkpoint at" in one_error_line(err)) == (2, True)
-    from micrograd.nn import MLP
-
     MLP(2, [3, 1]).save(tmp_path / "mlp.json")
     code, _, err = run(capsys, "gpt", "sample", "--checkpoint", str(tmp_path / "mlp.json"))
     assert (code, "not a checkpoint of micrograd gpt train" in one_error_line(err)) == (2, True)
@@ -240,8 +239,6 @@ def test_resume_from_an_mlp_checkpoint_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--resume of a model.json that micrograd train wrote: status 2, saying what it is not."""
-    from micrograd.nn import MLP
-
     MLP(2, [3, 1]).save(tmp_path / "model.json")
     code, _, err = run(capsys, "gpt", "train", "--resume", str(tmp_path / "model.json"))
     assert code == cli.EXIT_USAGE
@@ -262,3 +259,22 @@ def test_long_documents_are_noted_and_too_many_characters_refused(
     code, _, err = gpt_train(capsys, path, tmp_path / "run2")
     assert code == cli.EXIT_USAGE
     assert "holds 1,001 distinct characters" in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    ("key", "bad"), [("steps", -5), ("steps", 2.5), ("lr", "x"), ("seed", None), ("data", 3)]
+)
+def test_resume_refuses_settings_the_options_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path, key: str, bad: Any
+) -> None:
+    """A checkpoint whose saved settings were edited to values the options refuse: status 2 and
+    one line, never a traceback."""
+    assert gpt_train(capsys, names_file, tmp_path / "run", "--steps", "1")[0] == 0
+    doc = read_checkpoint(tmp_path / "run" / "model.json")
+    doc["metadata"]["settings"][key] = bad
+    model = GPT.from_config(doc["config"])
+    model.load_checkpoint(doc)
+    model.save(tmp_path / "edited.json", metadata=doc["metadata"])
+    code, _, err = run(capsys, "gpt", "train", "--resume", str(tmp_path / "edited.json"))
+    assert code == cli.EXIT_USAGE
+    assert "is not a checkpoint of micrograd gpt train" in one_error_line(err)

@@ -209,6 +209,12 @@ def _resumed(path: str) -> tuple[dict[str, Any], CharTokenizer]:
         settings = meta["settings"]
         if set(settings) != set(TRAIN_DEFAULTS) or type(meta["step"]) is not int:
             raise ValueError("settings")
+        # A hand-edited checkpoint gets the checks the options get.
+        for name in ("steps", "lr", "seed"):
+            if settings[name] not in RANGES[name]:
+                raise ValueError(name)
+        if not (settings["data"] is None or isinstance(settings["data"], str)):
+            raise ValueError("data")
         history = [[float(x) for x in row] for row in meta["history"]]
     except (KeyError, TypeError, ValueError):
         raise CommandError(
