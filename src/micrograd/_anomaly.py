@@ -1,9 +1,6 @@
-"""``detect_anomaly()``: the first nan or inf an op makes, in forward or in backward, raises an
-error naming the op, its operands and the line of user code that made the node.
-
-While a block is open, Value's op methods (and ``Value()`` itself) are checking versions that also
-note where each node is made, and backward() steps node by node through ``_hooks.backprop``. When
-no block is open the plain methods are back and the engine pays nothing.
+"""``detect_anomaly()``: the first nan or inf an op makes, forward or backward, is an error naming
+the op, its operands and the user's line. While a block is open Value's op methods are checking
+versions and backward() steps through ``_hooks.backprop``; closed, the engine pays nothing.
 """
 
 from __future__ import annotations

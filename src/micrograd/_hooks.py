@@ -1,10 +1,7 @@
-"""``Value.register_hook``: a function called with a node's gradient once backward() completes it.
+"""``Value.register_hook``: functions called with a node's complete gradient in backward().
 
-A hooked node's ``_op`` is a ``Tag``: its op's name (a ``str``, so every reader of ``_op`` sees the
-same name) that also holds its hooks and, under ``detect_anomaly()``, where the node was made. The
-node owns them, so they are freed with it by reference counting; a node without one pays nothing.
-While a hook is registered anywhere (or anomaly mode is on) ``engine._watch`` is ``backprop``
-below, which backward() looks up once per call; otherwise backward() never comes here.
+A hooked node's ``_op`` is a ``Tag``, its op's name (a str) holding its hooks: freed with the node.
+While a hook is registered (or anomaly mode is on) backward() walks through ``backprop`` here.
 """
 
 from __future__ import annotations
@@ -29,7 +26,12 @@ anomaly_on = False  # set by _anomaly while a detect_anomaly() block is open
 
 
 class Tag(str):
-    """A node's op name that also holds its hooks and, in anomaly mode, where it was made."""
+    """A node's op name that also holds its hooks and, in anomaly mode, where it was made.
+
+    Every reader of ``_op`` sees the same name; a node without a Tag pays nothing. The node owns
+    its hooks, so they go with it (reference counting), and backward() looks for them only while
+    one is registered somewhere: ``engine._watch`` is then ``backprop``, checked once per call.
+    """
 
     hooks: list[tuple[Hook]]  # one 1-tuple per registration: removing one leaves the others
     site: tuple[str, int] | None  # (file, line) of the user code that made the node
