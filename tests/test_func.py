@@ -205,6 +205,31 @@ def test_every_rule_gives_forward_mode_the_derivative_backward_gives(name: str) 
             assert same_float(tangent, float(inputs[i].grad), rtol=0.0), (name, xs, i, tangent)
 
 
+@pytest.mark.parametrize("name", [n for n in RULE_OPS if OPS[n].arity == 2])
+def test_a_dual_beside_a_plain_value_computes_what_the_value_engine_does(name: str) -> None:
+    """A dual on either side of a binary op with a plain Value (reflected ops included) has the
+    Value engine's number, and its tangent is backward()'s gradient, at every edge pair."""
+    op = OPS[name]
+    for x in EDGE:
+        for y in EDGE:
+            a, b = Value(x), Value(y)
+            out = op.value(a, b)
+            out.backward()
+            left = func.jvp(lambda d, y=y: op.value(d, Value(y)), (x,), (1.0,))
+            right = func.jvp(lambda d, x=x: op.value(Value(x), d), (y,), (1.0,))
+            for (value, tangent), grad_ in ((left, a.grad), (right, b.grad)):
+                assert same_float(float(value), out.data, rtol=0.0), (name, x, y, value)
+                assert same_float(float(tangent), float(grad_), rtol=0.0), (name, x, y, tangent)
+
+
+def test_a_dual_kept_after_its_jvp_is_refused() -> None:
+    """A dual number that escapes its jvp (as aux) cannot be computed with: its tangent would
+    be taken for another jvp's."""
+    _, _, kept = func.jvp(lambda x: (x * 2, x), (2.0,), (1.0,), has_aux=True)
+    with pytest.raises(ValueError, match="after its jvp returned"):
+        func.jvp(lambda y: kept * y, (3.0,), (1.0,))
+
+
 def test_the_rule_table_is_all_covered() -> None:
     """Each row of RULES is exercised by an op of the table above."""
     assert set(RULES) == {OPS[name].rule for name in RULE_OPS}

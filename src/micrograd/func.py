@@ -134,8 +134,14 @@ def _apply(op: str, x: Any, y: Any) -> Any:
 
 
 def _levels_of(x: Any, y: Any) -> _Level:
-    dx, dy = _depth(x), _depth(y)
-    return x._level if dx >= dy else y._level  # type: ignore[no-any-return]
+    """The innermost jvp among the operands' (it must still be running)."""
+    level: _Level = x._level if _depth(x) >= _depth(y) else y._level
+    if level.depth > len(_levels) or _levels[level.depth - 1] is not level:
+        raise ValueError(
+            "a dual number was used after its jvp returned (kept in a variable or returned "
+            "as aux): its tangent belongs to that jvp; use its .primal and .tangent instead"
+        )
+    return level
 
 
 def _split(x: Any, level: _Level) -> tuple[Any, Any]:
@@ -245,11 +251,15 @@ class Dual(Value):
 
     def __rsub__(self, other: object) -> Any:  # other - self, as Value computes it
         k = _constant(other)
-        return NotImplemented if k is None else -self + k
+        if k is None or isinstance(k, Value):
+            return NotImplemented if k is None else _apply("-", k, self)
+        return -self + k
 
     def __rtruediv__(self, other: object) -> Any:  # other / self, as Value computes it
         k = _constant(other)
-        return NotImplemented if k is None else self**-1 * k
+        if k is None or isinstance(k, Value):
+            return NotImplemented if k is None else _apply("/", k, self)
+        return self**-1 * k
 
     def __neg__(self) -> Any:  # -self
         return self * -1.0
