@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings
 
 from lazy_torch import torch
 from micrograd import func
-from micrograd.engine import RULES, Value, register_op
+from micrograd.engine import RULES, AnomalyError, Value, detect_anomaly, register_op
 from micrograd.gradcheck import derivative, gradcheck, gradgradcheck
 from micrograd.nn import MLP
 from optable import EDGE, OPS, same_float
@@ -220,6 +220,19 @@ def test_a_dual_beside_a_plain_value_computes_what_the_value_engine_does(name: s
             for (value, tangent), grad_ in ((left, a.grad), (right, b.grad)):
                 assert same_float(float(value), out.data, rtol=0.0), (name, x, y, value)
                 assert same_float(float(tangent), float(grad_), rtol=0.0), (name, x, y, tangent)
+
+
+def test_detect_anomaly_checks_forward_mode_ops() -> None:
+    """Inside detect_anomaly() a dual op whose value or tangent turns nan/inf raises
+    AnomalyError naming the op and this file's line; outside it the same jvp runs on."""
+    with detect_anomaly():
+        expected = func.jvp(lambda x: x.tanh() * x, (0.5,), (1.0,))
+        with pytest.raises(AnomalyError, match=r"op 'log' gave -inf .*test_func\.py"):
+            func.jvp(lambda x: x.log(), (0.0,), (1.0,))
+        with pytest.raises(AnomalyError, match=r"op 'sqrt' gave a tangent of inf"):
+            func.jvp(lambda x: x.sqrt(), (0.0,), (1.0,))
+    assert expected == func.jvp(lambda x: x.tanh() * x, (0.5,), (1.0,))
+    assert (-math.inf, math.inf) == func.jvp(lambda x: x.log(), (0.0,), (1.0,))
 
 
 def test_a_dual_kept_after_its_jvp_is_refused() -> None:

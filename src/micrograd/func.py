@@ -12,6 +12,7 @@ number replaced by the input's structure of derivatives (``jac[i][j] = d out_i /
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -19,7 +20,7 @@ from typing import Any
 
 from micrograd import _check as check
 from micrograd import _floats as fl
-from micrograd import engine
+from micrograd import _hooks, engine
 from micrograd.engine import RULES, Value
 
 __all__ = ["grad", "hessian", "jacfwd", "jacobian", "jvp", "value_and_grad", "vjp"]
@@ -130,7 +131,28 @@ def _apply(op: str, x: Any, y: Any) -> Any:
     if yt is not None:
         ty = rule.backward(xp, yp, out, yt, m)[1]
         tangent = ty if tangent is None else tangent + ty
+    if _hooks.anomaly_on:  # inside detect_anomaly(): forward mode's ops are checked too
+        _check_finite(op, xp, yp, out, tangent, xt, yt)
     return Dual._make(out, tangent, level)  # tangent None: a constant here (jacfwd's others)
+
+
+def _check_finite(op: str, x: Any, y: Any, out: Any, tangent: Any, *tangents: Any) -> None:
+    """AnomalyError where an op gives a nan or inf, or a tangent one from finite tangents."""
+    from micrograd import _anomaly
+
+    if math.isfinite(_number(out)):
+        if tangent is None or math.isfinite(_number(tangent)):
+            return
+        if any(t is not None and not math.isfinite(_number(t)) for t in tangents):
+            return  # an infinite tangent came in: the op that made it was reported
+        what = f"a tangent of {_number(tangent)!r}"
+    else:
+        what = repr(_number(out))
+    operands = _anomaly._operands(op, _number(x), None if y is None else _number(y))
+    raise _anomaly.AnomalyError(
+        f"op {op!r} gave {what} in forward mode from {operands}, "
+        f"at {_anomaly._where(_anomaly._site())}"
+    )
 
 
 def _levels_of(x: Any, y: Any) -> _Level:
@@ -297,7 +319,8 @@ def jvp(
     ``tangents`` has the structure of ``primals`` (a tuple of the arguments); the result's
     tangent has the structure of ``f``'s output. With ``has_aux`` ``f`` returns
     ``(output, aux)`` and so does the result, as ``(output, jvp_out, aux)`` (torch.func.jvp).
-    Forward mode costs about one evaluation of ``f`` per tangent: cheap for few inputs.
+    Forward mode costs about one evaluation of ``f`` per tangent: cheap for few inputs. Inside
+    ``detect_anomaly()`` an op whose value or tangent turns nan/inf raises AnomalyError.
 
     >>> jvp(lambda x, y: x * y + x.sin(), (0.0, 3.0), (1.0, 0.0))
     (0.0, 4.0)
