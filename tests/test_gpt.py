@@ -165,6 +165,28 @@ def test_kv_cache_gives_the_full_sequence_logits(shape: dict[str, int]) -> None:
     assert len(cache) == len(tokens)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from([(4, 1), (4, 2), (6, 3), (8, 4)]),
+    st.integers(1, 2),
+    st.data(),
+)
+def test_kv_cache_equals_the_full_sequence_for_any_tokens(
+    width: tuple[int, int], n_layer: int, data: st.DataObject
+) -> None:
+    """Any shape and any tokens: one token at a time through the cache gives the whole
+    sequence's logits exactly, and a later token never changes an earlier position's logits."""
+    n_embd, n_head = width
+    random.seed(data.draw(st.integers(0, 1000)))
+    model = GPT(5, n_embd=n_embd, n_head=n_head, n_layer=n_layer, block_size=6)
+    tokens = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=6))
+    full = [[v.data for v in row] for row in model(tokens)]
+    cache = model.new_cache()
+    assert [[v.data for v in model.step(t, cache)] for t in tokens] == full
+    changed = [*tokens[:-1], (tokens[-1] + 1) % 5]
+    assert [[v.data for v in row] for row in model(changed)][:-1] == full[:-1]
+
+
 def test_a_full_cache_and_a_long_sequence_are_refused() -> None:
     """The block holds block_size positions: more is a ValueError."""
     model = seeded_gpt(1, block_size=3)
@@ -269,6 +291,36 @@ def test_logits_loss_and_gradients_match_pytorch(shape: dict[str, int]) -> None:
         theirs = leaf.grad.flatten().tolist()
         mine = [grads[f"{prefix}.weight.{i}.{j}"] for i, j in _cells(leaf.shape)]
         assert mine == pytest.approx(theirs, abs=1e-12), prefix
+
+
+@pytest.mark.torch
+@settings(max_examples=10, deadline=None)
+@given(
+    st.sampled_from([(4, 1), (4, 2), (6, 3), (8, 2)]),
+    st.integers(1, 2),
+    st.data(),
+)
+def test_random_shapes_and_documents_match_pytorch(
+    width: tuple[int, int], n_layer: int, data: st.DataObject
+) -> None:
+    """Any shape and any document (cut to the block as microgpt cuts it): the loss and every
+    gradient equal PyTorch's float64 ones to 1e-12."""
+    n_embd, n_head = width
+    random.seed(data.draw(st.integers(0, 1000)))
+    model = GPT(5, n_embd=n_embd, n_head=n_head, n_layer=n_layer, block_size=5, std=0.5)
+    tokens = data.draw(st.lists(st.integers(0, 4), min_size=2, max_size=9))
+    loss = document_loss(model, tokens)
+    loss.backward()
+    n = min(5, len(tokens) - 1)
+    leaves = torch_leaves(model)
+    logits = torch_forward(model, leaves, tokens[:n])
+    expected = functional.cross_entropy(logits, torch.tensor(tokens[1 : n + 1]))
+    expected.backward()
+    assert loss.data == pytest.approx(expected.item(), abs=1e-12)
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    for prefix, leaf in leaves.items():
+        mine = [grads[f"{prefix}.weight.{i}.{j}"] for i, j in _cells(leaf.shape)]
+        assert mine == pytest.approx(leaf.grad.flatten().tolist(), abs=1e-12), prefix
 
 
 @pytest.mark.torch
