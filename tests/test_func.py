@@ -6,6 +6,7 @@ forward mode with reverse mode; fixed functions with exact values and finite dif
 
 from __future__ import annotations
 
+import collections
 import math
 import random
 from collections.abc import Callable
@@ -330,6 +331,14 @@ def test_shapes_follow_torch_func() -> None:
     out, vjp_fn = func.vjp(f, *args)
     expected = ([10.0, 8.0, 6.0], ([8.0, 2.0], 2.0))
     assert expected == (out, vjp_fn([1.0, 0.0, 1.0]))
+
+
+def test_a_named_tuple_keeps_its_type() -> None:
+    """A named tuple argument gets a gradient of its own type, field by field."""
+    point = collections.namedtuple("point", "x y")
+    expected = point(3.0, 2.0)
+    assert expected == func.grad(lambda p: p.x * p.y)(point(2.0, 3.0))
+    assert expected == func.jacfwd(lambda p: p.x * p.y)(point(2.0, 3.0))
 
 
 def test_has_aux_returns_the_auxiliary_output_beside() -> None:

@@ -34,10 +34,17 @@ _TREE = "a real number, a Value, or a list/tuple of them"
 # --- Trees: numbers and Values in nested lists and tuples ---
 
 
+def _like(tree: list[Any] | tuple[Any, ...], items: Iterator[Any]) -> Any:
+    """A list or tuple of ``tree``'s type (a named tuple too) holding ``items``."""
+    if hasattr(tree, "_fields"):  # a named tuple takes its fields one by one
+        return type(tree)(*items)
+    return type(tree)(items)
+
+
 def _tree(x: Tree) -> Tree:
     """``x`` with NumPy arrays as lists (of lists), so that an array works as a list does."""
     if isinstance(x, (list, tuple)):
-        return type(x)(_tree(t) for t in x)
+        return _like(x, (_tree(t) for t in x))
     if getattr(x, "ndim", 0) and not isinstance(x, Value) and hasattr(x, "tolist"):
         return [_tree(t) for t in x]
     return x
@@ -55,7 +62,7 @@ def _leaves(tree: Tree, name: str) -> list[Any]:
 def _rebuild(tree: Tree, leaves: Iterator[Any]) -> Tree:
     """``tree``'s structure with its leaves taken in turn from ``leaves``."""
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_rebuild(t, leaves) for t in tree)
+        return _like(tree, (_rebuild(t, leaves) for t in tree))
     return next(leaves)
 
 
@@ -124,7 +131,8 @@ def _apply(op: str, x: Any, y: Any) -> Any:
     yp, yt = _split(y, level)
     out = _primal(op, xp, yp)
     rule = RULES[op]
-    m = fl.FloatMath if _floats(xp, yp, out, xt, yt) else _AnyMath
+    plain = _floats(xp, yp, out) and (xt is None or type(xt) is float)
+    m = fl.FloatMath if plain and (yt is None or type(yt) is float) else _AnyMath
     tangent: Any = None
     if xt is not None:
         tangent = rule.backward(xp, yp, out, xt, m)[0]
