@@ -162,3 +162,26 @@ def test_a_leaf_root_accumulates_its_seed() -> None:
     x.backward()
     x.backward(2.5)
     assert x.grad == 3.5
+
+
+def test_a_rule_replaced_between_two_backwards_is_the_one_the_second_uses() -> None:
+    """backward() reads RULES as it is at the call: a rule replaced in place, or taken out, since
+    the last call is seen at once (the looked-up backwards are rebuilt, not kept stale)."""
+    engine.register_op("scale_bp", lambda x: 2.0 * x, lambda x, y, out, g, m: (2.0 * g,), "2")
+    try:
+        x = Value(1.5)
+        y = engine.RULES["scale_bp"].forward(x.data, 0.0)
+        node = Value(y, (x,), "scale_bp")  # a hand-built node that follows the rule by name
+        node.backward()
+        first = x.grad
+        rule = engine.RULES["scale_bp"]
+        engine.RULES["scale_bp"] = rule._replace(backward=lambda x, y, out, g, m: (3.0 * g,))
+        x.grad = 0.0
+        node.backward()
+        second = x.grad
+        del engine.RULES["scale_bp"]
+        with pytest.raises(ValueError, match="'scale_bp' has no rule"):
+            node.backward()
+        assert (first, second) == (2.0, 3.0)
+    finally:
+        engine.RULES.pop("scale_bp", None)

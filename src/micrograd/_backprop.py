@@ -113,10 +113,25 @@ def interior_order(root: Value) -> tuple[list[Value], float] | None:
     return order, done
 
 
+# A copy of the rules the last backward() used, and their backwards by name: rebuilt only when a
+# rule has been registered, replaced or taken out since (comparing two dicts costs far less).
+_cache: tuple[dict[str, Rule], dict[str, Any]] = ({}, {})
+
+
+def _backwards_of(rules: Mapping[str, Rule]) -> dict[str, Any]:
+    global _cache
+    snapshot, backwards = _cache
+    if snapshot != rules:
+        snapshot = dict(rules)
+        backwards = {name: rule.backward for name, rule in snapshot.items()}
+        _cache = (snapshot, backwards)  # one assignment: another thread sees old or new
+    return backwards
+
+
 def chain_rule(order: list[Value], rules: Mapping[str, Rule]) -> None:
     """Each interior node of ``order`` (children first), last to first: its rule's backward on
     floats, added into its children's grads. An op taken out of ``rules`` is a ValueError."""
-    backwards = {name: rule.backward for name, rule in rules.items()}  # once per call
+    backwards = _backwards_of(rules)
     m = FloatMath
     node: Any = None
     a: Any
