@@ -254,8 +254,10 @@ TIES = [-math.inf, -1.0, -0.0, 0.0, 0.5, 1.0, math.inf, math.nan]
 
 
 def bits(x: float) -> tuple[bool, float, bool]:
-    """A float as stored, up to nan's payload: -0.0 differs from 0.0, nan equals nan."""
-    return (math.isnan(x), 0.0 if math.isnan(x) else x, math.copysign(1.0, x) < 0)
+    """A float as stored, up to nan's payload and sign: -0.0 differs from 0.0, nan equals nan."""
+    if math.isnan(x):
+        return (True, 0.0, False)
+    return (False, x, math.copysign(1.0, x) < 0)
 
 
 def fold_loss(params: list[Value], rows: list[list[Any]], weights: list[float]) -> Value:
