@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lazy_torch import functional, torch
-from micrograd.engine import Value
+from micrograd.engine import Value, topological_order
 from optable import same_float
 
 pytestmark = pytest.mark.torch  # every test here compares with PyTorch
@@ -157,5 +157,12 @@ def test_random_graphs_second_order_match_torch(
     # a nan (0 * log 0 in x**y at 0) its second derivative is nan; ours takes only the branch
     # chosen. Such points have no second derivative to compare.
     assume(not any(math.isnan(e) for e in expected))
+    # A second derivative often sums terms that cancel (10 * x / x under exp: terms of 1e5 that
+    # sum to 0): each engine's result is then exact only to rounding of those terms, so the
+    # absolute tolerance follows the largest finite number in the double-backward graph.
+    scale = max(
+        (abs(n.data) for n in topological_order(first) if math.isfinite(n.data)), default=1.0
+    )
     for v, e in zip(leaves, expected):
-        assert close(float(v.grad), e), (float(v.grad), e)
+        ours = float(v.grad)
+        assert close(ours, e) or abs(ours - e) <= 1e-13 * scale, (ours, e, scale)
