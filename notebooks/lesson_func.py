@@ -220,7 +220,7 @@ def cells(md: Cell, code: Cell) -> list[Any]:
             assert abs(p[0] - 1) < 1e-9 and abs(p[1] - 1) < 1e-9
 
             q = [-1.0, 1.0]
-            for step in range(500):  # gradient descent, at a rate that does not diverge
+            for _ in range(500):  # gradient descent, at a rate that does not diverge
                 g = grad(valley)(q)
                 q = [q[0] - 0.02 * g[0], q[1] - 0.02 * g[1]]
             print("gradient descent after 500 steps:", q, valley(q))
