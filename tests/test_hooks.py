@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import math
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -355,3 +357,18 @@ def test_random_graphs_with_hooks_match_torch(
 
     ours, theirs = run("value"), run("torch")
     assert all(map(close, ours, theirs)), (ours, theirs)
+
+
+def test_a_program_that_registered_hooks_exits_without_a_word() -> None:
+    """A script that leaves hooked nodes alive until the interpreter exits prints only its own
+    output: the hooks' clean-up as modules are torn down raises nothing ("Exception ignored")."""
+    code = (
+        "from micrograd.engine import Value\n"
+        "x = Value(2.0)\n"
+        "y = x * 3\n"
+        "handle = y.register_hook(lambda g: g * 2)\n"
+        "y.backward()\n"
+        "print(x.grad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (out.stdout, out.stderr) == ("6.0\n", "")

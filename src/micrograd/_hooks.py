@@ -67,7 +67,11 @@ def hooks_of(node: Value) -> list[tuple[Hook]]:
 
 def refresh() -> None:
     """Point backward() at ``backprop`` while a hook is registered or anomaly mode is on."""
-    engine: Any = sys.modules["micrograd.engine"]  # (no import: a Tag's __del__ may call this)
+    # No import: a Tag's __del__ may call this, also while the interpreter exits and
+    # sys.modules is being emptied (then there is no backward() left to point anywhere).
+    engine: Any = sys.modules.get("micrograd.engine")
+    if engine is None:
+        return
     with lock:
         engine._watch = backprop if _registered or anomaly_on else None
 
