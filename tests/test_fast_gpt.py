@@ -9,11 +9,13 @@ import warnings
 import pytest
 
 from micrograd import fast
+from micrograd.fast._gpt import register
 from micrograd.gpt.model import GPT
 from micrograd.gpt.train import STEPPERS, document_loss, make_optimizer
 from optable import same_float
 
 VOCAB = 7
+register()  # what `micrograd gpt train --engine fast` does: STEPPERS["fast"] is the compiled step
 
 
 def test_the_gpt_package_model_as_written_is_right_on_every_document() -> None:

@@ -167,7 +167,8 @@ def test_engine_without_a_gpt_step_says_so(
 ) -> None:
     """An engine that has registered no GPT step (fast, until the compiled path does) is a
     one-line usage error, not a silent fallback."""
-    importlib.import_module("micrograd.fast")  # where the compiled path would register its step
+    compiled = importlib.import_module("micrograd.fast._gpt")  # where fast registers its step
+    monkeypatch.setattr(compiled, "register", lambda: None)
     monkeypatch.delitem(STEPPERS, "fast", raising=False)
     code, _, err = gpt_train(capsys, names_file, tmp_path / "run", "--engine", "fast")
     assert code == cli.EXIT_USAGE

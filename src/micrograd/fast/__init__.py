@@ -24,12 +24,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError(f"micrograd.fast needs NumPy: {install_hint('fast')}") from exc
 
 from micrograd._tracing import StructureError, TraceError
-from micrograd.fast._gpt import register as _register_gpt_step
 from micrograd.fast._optim import ArrayAdam, ArrayOptimizer, ArraySGD
 from micrograd.fast._program import Program, RetraceWarning, compile_model, trace
 from micrograd.fast._rules import FORWARDS, NumpyMath, rule_backward
-
-_register_gpt_step()  # the GPT's `--engine fast` (its command looks it up when fast is imported)
 
 __all__ = [
     "FORWARDS",

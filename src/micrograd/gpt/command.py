@@ -346,13 +346,15 @@ def run_train(ns: argparse.Namespace) -> int:
 
 
 def _require_engine(engine: str) -> None:
-    """Make sure ``engine`` has a GPT step in ``STEPPERS``: the compiled path registers its own
-    when ``micrograd.fast`` is imported. One without is a usage error, never a quiet fallback."""
+    """Make sure ``engine`` has a GPT step in ``STEPPERS``: the compiled path's lives in
+    ``micrograd.fast._gpt``, loaded (and registered) only here, so that importing micrograd.fast
+    costs no GPT. One without a step is a usage error, never a quiet fallback."""
     if engine == "fast" and engine not in STEPPERS:
         try:
             importlib.import_module("micrograd.fast")
         except ImportError:
             raise CommandError(f"--engine fast needs NumPy: {install_hint('fast')}") from None
+        importlib.import_module("micrograd.fast._gpt").register()
     if engine not in STEPPERS:
         raise CommandError(
             f"--engine {engine} does not train the GPT yet: use --engine value", EXIT_USAGE
