@@ -73,14 +73,20 @@ MAX_WORK = 1_000_000
 # --- train: settings ---
 
 
-def _read_checkpoint(path: str) -> dict[str, Any]:
-    """A checkpoint to resume from, read once and checked by nn (size, JSON, checksum)."""
+def read_resumed(path: str) -> dict[str, Any]:
+    """The checkpoint ``--resume`` names, read once and checked by nn (size, JSON, checksum);
+    a missing or damaged file is a one-line usage error. (``micrograd gpt train`` uses it too.)"""
     try:
-        doc = read_checkpoint(path)
+        return read_checkpoint(path)
     except (FileNotFoundError, CheckpointError) as e:
         raise CommandError(f"cannot resume: {_one_line(e)}", EXIT_USAGE) from None
     except OSError as e:
         raise CommandError(f"cannot resume from {path}: {_one_line(e)}", EXIT_USAGE) from None
+
+
+def _read_checkpoint(path: str) -> dict[str, Any]:
+    """A checkpoint to resume from that holds an MLP (read_resumed, then its config)."""
+    doc = read_resumed(path)
     config = doc.get("config")
     if not (
         isinstance(config, dict)

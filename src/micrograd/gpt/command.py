@@ -41,6 +41,7 @@ from micrograd.train_command import (
     _progress_bar,
     _require_plotting,
     _run_folder,
+    read_resumed,
 )
 
 __all__: list[str] = []  # the command's handlers are micrograd.cli's business
@@ -197,12 +198,7 @@ def _documents(data: str | None) -> list[str]:
 
 def _resumed(path: str) -> tuple[dict[str, Any], CharTokenizer]:
     """A checkpoint of this command and its tokenizer, or a usage error saying what is wrong."""
-    try:
-        doc = read_checkpoint(path)
-    except (FileNotFoundError, CheckpointError) as e:
-        raise CommandError(f"cannot resume: {_one_line(e)}", EXIT_USAGE) from None
-    except OSError as e:
-        raise CommandError(f"cannot resume from {path}: {_one_line(e)}", EXIT_USAGE) from None
+    doc = read_resumed(path)
     meta = doc.get("metadata", {})
     try:
         tokenizer = CharTokenizer.from_dict(meta.get("tokenizer"))
