@@ -3,6 +3,7 @@ uses PyTorch carries the ``torch`` marker."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,14 @@ import lazy_torch
 
 settings.register_profile("default", max_examples=200, deadline=None)
 settings.load_profile("default")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Take Ctrl-C as a terminal's program does, also when the suite was started with SIGINT
+    ignored (``nohup``, a CI script's background job): the tests that press Ctrl-C inside this
+    process need micrograd to see it, and micrograd rightly leaves an ignored SIGINT ignored."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(wrapper=True)
