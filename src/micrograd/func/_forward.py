@@ -24,6 +24,7 @@ from micrograd.func._trees import (
     _split_row,
     _structure,
     _tree,
+    refusing_float,
 )
 
 # --- Forward mode: dual numbers ---
@@ -218,6 +219,14 @@ class Dual(Value):
     def __init__(self, *args: object, **kwargs: object) -> None:
         raise TypeError("dual numbers are made by func.jvp (and jacfwd), not by Dual(...)")
 
+    def register_hook(self, fn: object) -> Any:
+        """Refused: a hook changes a gradient in backward(), and forward mode has no backward
+        pass, so its derivative would silently differ from reverse mode's."""
+        raise TypeError(
+            "register_hook on a dual number of jvp/jacfwd: forward mode has no backward pass to "
+            "run the hook in (its derivative would ignore it); use grad/jacobian (reverse mode)"
+        )
+
     @classmethod
     def _make(cls, primal: Any, tangent: Any, level: _Level) -> Dual:
         d = object.__new__(cls)
@@ -312,7 +321,8 @@ def _jvp(
     _levels.append(level)
     try:
         duals = [Dual._make(x, t, level) for x, t in zip(xs, ts)]
-        result = f(*_rebuild(primals, iter(duals)))
+        with refusing_float():
+            result = f(*_rebuild(primals, iter(duals)))
         out, aux = _aux(result, has_aux)
         pairs = [_split(o, level) for o in _leaves(out, "f's output")]
     finally:

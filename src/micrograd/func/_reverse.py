@@ -22,6 +22,7 @@ from micrograd.func._trees import (
     _split_row,
     _structure,
     _tree,
+    refusing_float,
 )
 
 # --- Reverse mode: the engine's backward, with create_graph to compose ---
@@ -34,7 +35,8 @@ def _inside() -> Iterator[None]:
     global _nesting
     _nesting += 1
     try:
-        yield
+        with refusing_float():
+            yield
     finally:
         _nesting -= 1
 

@@ -3,7 +3,9 @@ which ones to differentiate (``argnums``), auxiliary outputs."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from micrograd import _check as check
@@ -98,3 +100,37 @@ def _arguments(name: str, value: object) -> tuple[Any, ...]:
     if not isinstance(value, (tuple, list)):
         check.wrong_type(name, value, "a tuple of the arguments (each " + _TREE + ")")
     return tuple(value)
+
+
+# --- float() while a transform runs f: a number would drop the derivative ---
+
+_plain_float = Value.__float__
+_float_lock = threading.Lock()
+_refusing = 0  # how many transforms are running their f
+
+
+def _refused_float(self: Value) -> float:
+    raise TypeError(
+        "float() of a Value inside a micrograd.func transform would drop its derivative "
+        "(math.sin(x) gives a number, not a node): use the Value's own op (x.sin(), x.exp(), "
+        "x.log(), x ** 0.5, ...), or x.data where a plain number is meant"
+    )
+
+
+@contextmanager
+def refusing_float() -> Iterator[None]:
+    """While a transform runs ``f``, ``float(value)`` (and so ``math.sin(value)``) is a
+    TypeError, as JAX's tracers make it: a silently constant result would be a wrong
+    derivative. Process-wide while any transform runs (as detect_anomaly's swap is)."""
+    global _refusing
+    with _float_lock:
+        if _refusing == 0:
+            Value.__float__ = _refused_float  # type: ignore[method-assign]
+        _refusing += 1
+    try:
+        yield
+    finally:
+        with _float_lock:
+            _refusing -= 1
+            if _refusing == 0:
+                Value.__float__ = _plain_float  # type: ignore[method-assign]
