@@ -372,3 +372,14 @@ def test_a_program_that_registered_hooks_exits_without_a_word() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert (out.stdout, out.stderr) == ("6.0\n", "")
+
+
+@pytest.mark.parametrize("fn", [lambda: 1.0, lambda g, h: g, lambda *, g: g])
+def test_a_hook_that_cannot_take_the_gradient_is_refused_when_registered(fn: Any) -> None:
+    """A function that cannot be called with one argument is a TypeError naming fn at
+    register_hook, not a TypeError from inside backward() later; nothing is registered."""
+    y = Value(3.0) * Value(2.0)
+    with pytest.raises(TypeError, match=r"fn must be a function of the gradient, called with 1"):
+        y.register_hook(fn)
+    y.backward()
+    assert y.grad == 1.0

@@ -174,10 +174,25 @@ def path(name: str, value: object) -> str:
     return fs
 
 
-def function(name: str, value: F, accepts: str = "a function") -> F:
-    """``value`` if it can be called."""
+def function(name: str, value: F, accepts: str = "a function", arity: int | None = None) -> F:
+    """``value`` if it can be called (with ``arity`` positional arguments, when given and its
+    signature can be read: a wrong count is a TypeError now, not at the first call)."""
     if not callable(value):
         wrong_type(name, value, accepts)
+    if arity is not None:
+        import inspect
+
+        try:
+            signature = inspect.signature(value)
+        except (TypeError, ValueError):  # a builtin without a readable signature: trust it
+            return value
+        try:
+            signature.bind(*range(arity))
+        except TypeError:
+            raise TypeError(
+                f"{name} must be {accepts}, called with {arity} argument"
+                f"{'' if arity == 1 else 's'}; {value!r} takes {signature}"
+            ) from None
     return value
 
 

@@ -132,7 +132,7 @@ def register_hook(self: Value, fn: Hook) -> RemovableHandle:
     60.0
     >>> handle.remove()
     """
-    check.function("fn", fn, "a function of the gradient")
+    check.function("fn", fn, "a function of the gradient", arity=1)
     entry = (fn,)
     with lock:
         hooks = tag_of(self).hooks
