@@ -1,4 +1,4 @@
-"""Write the four lesson notebooks from the cells below: ``python notebooks/build.py``.
+"""Write the lesson notebooks (cells here and in lesson_*.py): ``python notebooks/build.py``.
 
 The cells here are the source; the .ipynb files are generated from them, committed with no outputs,
 and run top to bottom by tests/test_notebooks.py (which also checks they match this file).

@@ -129,8 +129,9 @@ def test_a_run_folder_names_its_model(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_usage_errors_are_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """No output asked for, an output that is the model itself, or one file for both outputs
-    are usage errors (status 2) that leave the model as it was."""
+    """No output asked for, an output that is the model itself, one file for both outputs, or
+    a name of the other kind are usage errors (status 2) that write nothing and leave the
+    model as it was."""
     model = saved(tmp_path)
     before = model.read_bytes()
     cases = [
@@ -138,11 +139,15 @@ def test_usage_errors_are_status_2(tmp_path: Path, capsys: pytest.CaptureFixture
         (["--torch", str(model)], f"{model} is the model itself: write elsewhere"),
         (["--onnx", str(model)], f"{model} is the model itself: write elsewhere"),
         (["--torch", "a.py", "--onnx", "a.py"], "--torch and --onnx name the same file"),
+        # a name of the other kind: a script over an .onnx file, ONNX bytes over a .py
+        (["--torch", "m.onnx"], "--torch writes a .py file: give a name ending in .py, not m.onnx"),
+        (["--onnx", "m.py"], "--onnx writes a .onnx file: give a name ending in .onnx, not m.py"),
     ]
     for options, message in cases:
         code, out, err = run(capsys, "export", str(model), *options)
         assert (code, out, one_error_line(err)) == (2, "", f"micrograd export: error: {message}")
     assert model.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [model.name]
 
 
 def test_an_unwritable_output_is_one_line_and_status_1(

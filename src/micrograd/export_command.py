@@ -71,6 +71,14 @@ def run(ns: argparse.Namespace) -> int:
             raise CommandError(f"{path} is the model itself: write elsewhere", EXIT_USAGE)
     if ns.torch is not None and ns.onnx is not None and _same_file(ns.torch, ns.onnx):
         raise CommandError("--torch and --onnx name the same file", EXIT_USAGE)
+    # A script written over an .onnx file (or ONNX bytes over a .py) replaces one kind of file
+    # with another without a word: the name must say what is written there.
+    for option, path, suffix in (("--torch", ns.torch, ".py"), ("--onnx", ns.onnx, ".onnx")):
+        if path is not None and Path(path).suffix.lower() != suffix:
+            raise CommandError(
+                f"{option} writes a {suffix} file: give a name ending in {suffix}, not {path}",
+                EXIT_USAGE,
+            )
     torch = _require_onnx() if ns.onnx is not None else None
     if ns.torch is not None:
         _write(ns.torch, pytorch_script(model))
