@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -443,3 +444,23 @@ def test_blocks_compose() -> None:
     block = Block(8, 2)
     xs = [[Value(random.gauss(0, 1)) for _ in range(8)] for _ in range(3)]
     assert [len(x) for x in block.forward(xs)] == [8, 8, 8]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: GPT(vocab_size=27, block_size=10**9),
+            "GPT(vocab_size=27, n_embd=16, n_head=4, "
+            "n_layer=1, block_size=1000000000) would have 16,000,003,936 parameters",
+        ),
+        (lambda: GPT(vocab_size=27, n_embd=4000, n_head=4), "would have 192,"),
+        (lambda: Embedding(10**8, 16), "a 100000000 x 16 weight would have 1,600,000,000"),
+        (lambda: Linear(16, 10**9), "a 1000000000 x 16 weight would have"),
+    ],
+)
+def test_a_shape_too_big_to_build_is_a_value_error_at_once(make: Any, message: str) -> None:
+    """A shape of more than nn.MAX_PARAMETERS parameters (a typo, a hand-edited checkpoint's
+    config) is refused before any Value is made, not an endless build or a MemoryError."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()

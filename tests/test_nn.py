@@ -370,3 +370,11 @@ def test_saved_file_has_the_usual_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_an_mlp_too_big_to_build_is_a_value_error_at_once() -> None:
+    """MLP(2, [10**9]) (a typo, or a hand-edited checkpoint's config) is refused before any
+    Value is made, naming the shape and nn.MAX_PARAMETERS, not an endless build."""
+    with pytest.raises(ValueError, match=r"MLP\(2, \[1000000000, 1\]\) would have 4,000,000,001 "):
+        MLP(2, [10**9, 1])
+    assert len(MLP(2, [16, 16, 1]).parameters()) == 337

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import numbers
@@ -24,6 +25,7 @@ from micrograd.engine import Value
 __all__ = [
     "ACTIVATIONS",
     "MAX_CHECKPOINT_BYTES",
+    "MAX_PARAMETERS",
     "MLP",
     "CheckpointError",
     "Layer",
@@ -66,6 +68,19 @@ _READABLE_VERSIONS = (1, 2)
 # The largest checkpoint file read (1 GiB, some 7 million parameters with Adam's state): a
 # device or pipe given as a checkpoint could otherwise be read forever.
 MAX_CHECKPOINT_BYTES = 1 << 30
+# The most parameters a model may have: one Value each (~200 bytes with its list slot), so 10
+# million is ~2 GB and minutes of construction. A larger shape (a typo, a hand-edited
+# checkpoint's config) is a ValueError at once, not an endless build or a MemoryError.
+MAX_PARAMETERS = 10_000_000
+
+
+def check_parameter_count(model: str, count: int) -> None:
+    """ValueError if a model of ``count`` parameters (``model`` names its shape) is too big."""
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"{model} would have {count:,} parameters, more than nn.MAX_PARAMETERS "
+            f"({MAX_PARAMETERS:,}), one Value each"
+        )
 
 
 class CheckpointError(ValueError):
@@ -375,6 +390,9 @@ class MLP(Module):
         hidden = "relu" if activation is None else activation
         last = out_activation if out_activation is not None else activation or "linear"
         sz = [nin, *nouts]
+        check_parameter_count(
+            f"MLP({nin}, {nouts})", sum((a + 1) * b for a, b in itertools.pairwise(sz))
+        )
         self.nin = nin
         self.nouts = nouts
         self.layers = [

@@ -17,7 +17,7 @@ from typing import Any
 from micrograd import _check as check
 from micrograd.engine import Value
 from micrograd.losses import _log_softmax_terms
-from micrograd.nn import CheckpointError, Module
+from micrograd.nn import CheckpointError, Module, check_parameter_count
 
 __all__ = [
     "GPT",
@@ -76,6 +76,7 @@ def _cache(keys: object, values: object, size: int) -> None:
 
 def _matrix(rows: int, cols: int, std: float) -> list[list[Value]]:
     """``rows`` lists of ``cols`` Values drawn from ``gauss(0, std)``, row by row."""
+    check_parameter_count(f"a {rows} x {cols} weight", rows * cols)
     return [[Value(random.gauss(0.0, std)) for _ in range(cols)] for _ in range(rows)]
 
 
@@ -409,8 +410,11 @@ class GPT(Module):
         self.n_layer = check.integer("n_layer", n_layer, 1)
         self.block_size = check.integer("block_size", block_size, 1)
         std = check.real("std", std, 0.0)
-        # microgpt's draw order: wte, wpe, lm_head, then the layers.
         n = self.n_embd
+        count = (2 * self.vocab_size + self.block_size) * n + self.n_layer * 12 * n * n
+        shape = ", ".join(f"{k}={v}" for k, v in self.config().items())
+        check_parameter_count(f"GPT({shape})", count)
+        # microgpt's draw order: wte, wpe, lm_head, then the layers.
         self.wte = Embedding(self.vocab_size, n, std)
         self.wpe = Embedding(self.block_size, n, std)
         self.lm_head = Linear(n, self.vocab_size, std=std)
