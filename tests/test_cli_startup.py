@@ -129,7 +129,10 @@ def test_ctrl_c_in_the_first_200_ms_is_never_a_traceback_from_micrograd(tmp_path
             raise AssertionError(f"a Ctrl-C {delay} s after the start was lost") from None
         assert in_our_functions(err) == [], (delay, err)
         if "micrograd" in err and "Traceback" not in err:
-            assert proc.returncode == 130, (delay, err)
+            # 130, or (seen once on CI, message printed) the interpreter ending itself by the
+            # SIGINT, which a shell reports as status 130 all the same.
+            assert proc.returncode in (130, -signal.SIGINT), (delay, err)
+            assert err.count("\n") == 1, (delay, err)
             handled += 1
         elif "Traceback" not in err:
             assert (proc.returncode, err) == (-signal.SIGINT, ""), delay
