@@ -132,7 +132,9 @@ def _site() -> tuple[str, int]:
 def _where(site: tuple[str, int] | None) -> str:
     if site is None:
         return "a line not recorded (the node was made outside detect_anomaly())"
-    source = linecache.getline(*site).strip()
+    # A pseudo-file (<string>, <stdin>) has no source every Python can show (3.13 keeps -c's):
+    # its line number alone, so the message is the same on each.
+    source = "" if site[0].startswith("<") else linecache.getline(*site).strip()
     return f"{site[0]}:{site[1]}" + (f" (`{source}`)" if source else "")
 
 
