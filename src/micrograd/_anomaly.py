@@ -58,7 +58,7 @@ def detect_anomaly() -> Iterator[None]:
     ...     y = x.log()
     Traceback (most recent call last):
     ...
-    micrograd.engine.AnomalyError: op 'log' gave -inf from x = 0.0, at <doctest ...>:2 ...
+    micrograd.engine.AnomalyError: op 'log' gave -inf from x = 0.0, at <doctest ...>:2
     """
     global _depth
     with _hooks.lock:
