@@ -10,11 +10,11 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from micrograd import _hooks
+from micrograd._modes import Mode
 
 if TYPE_CHECKING:
     from micrograd.engine import Value
@@ -41,15 +41,15 @@ _swapped: list[tuple[Any, str, Any]] = []  # (owner, name, plain method) while o
 _during = threading.local()  # .node: the node whose gradient backward() is computing
 
 
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
+class detect_anomaly(Mode):  # noqa: N801  (torch's name)
     """Within this block the first nan or inf made raises AnomalyError, naming the op, its
     operands and the user's line that made the node, as ``torch.autograd.detect_anomaly``.
 
     Forward: any op (and a lecture-style ``Value(data, children, op)``) whose result is nan or
     ±inf. Backward: any step that makes a gradient nan (inf, from finite), a hook's result, or a
     non-finite seed; the line is known for nodes made inside a block. Like torch's, the mode is
-    process-wide: it is on while any block is open, in any thread, and blocks nest. Slow (it
+    process-wide: it is on while any block is open, in any thread; blocks nest, and one object
+    serves nested blocks, later blocks and ``@detect_anomaly()`` on a function. Slow (it
     notes each node's line): a debugging tool. ``micrograd.fast`` programs refuse to run in it.
 
     >>> from micrograd import Value
@@ -60,14 +60,16 @@ def detect_anomaly() -> Iterator[None]:
     ...
     micrograd.engine.AnomalyError: op 'log' gave -inf from x = 0.0, at <doctest ...>:2
     """
-    global _depth
-    with _hooks.lock:
-        _depth += 1
-        if _depth == 1:
-            _install()
-    try:
-        yield
-    finally:
+
+    def _enter(self) -> None:
+        global _depth
+        with _hooks.lock:
+            _depth += 1
+            if _depth == 1:
+                _install()
+
+    def _exit(self, saved: None) -> None:
+        global _depth
         with _hooks.lock:
             _depth -= 1
             if _depth == 0:

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+
+from micrograd._modes import Mode
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
+class gc_paused(Mode):  # noqa: N801  (a block's name, lowercase like torch's no_grad)
     """Pause Python's cyclic garbage collector within this block (training loops use it).
 
     Graphs have no reference cycles, so reference counting frees them; but while a big graph
     is built the collector rescans it again and again, and as a node is referred to by its
     parent alone, it first takes nearly every node for garbage: 60% of a moons step at width
-    16, 75% at width 64 (benchmarks/RESULTS.md).
+    16, 75% at width 64 (benchmarks/RESULTS.md). The collector is on again after the block if
+    it was on before; one object serves nested blocks, later blocks and ``@gc_paused()``.
+
+    >>> import gc
+    >>> with gc_paused():
+    ...     gc.isenabled()
+    False
     """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
+
+    def _enter(self) -> bool:
+        collecting = gc.isenabled()
+        gc.disable()
+        return collecting
+
+    def _exit(self, collecting: bool) -> None:
         if collecting:
             gc.enable()

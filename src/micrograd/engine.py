@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import partial
 from typing import Any, NamedTuple, SupportsFloat, Union
 
@@ -23,6 +22,7 @@ from micrograd._gc import gc_paused
 from micrograd._hooks import register_hook as _register_hook
 from micrograd._lecture import Closure as _Closure
 from micrograd._lecture import hand_built_rule
+from micrograd._modes import Mode
 
 __all__ = [
     "RULES",
@@ -150,20 +150,23 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Within this block ops build no graph: results are leaves, as in ``torch.no_grad()``.
+class no_grad(Mode):  # noqa: N801  (torch's name)
+    """Within this block ops build no graph: results are leaves, as in ``torch.no_grad()``. One
+    object serves nested blocks, later blocks and ``@no_grad()`` on a function.
 
     >>> with no_grad():
     ...     y = Value(2.0) * 3
     >>> y._prev
     ()
     """
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
+
+    def _enter(self) -> bool:
+        global _grad_enabled
+        previous, _grad_enabled = _grad_enabled, False
+        return previous
+
+    def _exit(self, previous: bool) -> None:
+        global _grad_enabled
         _grad_enabled = previous
 
 
