@@ -94,15 +94,17 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> None:
     monkeypatch.setattr(command._Run, "on_step", on_step_then_ctrl_c)
 
 
+@pytest.mark.parametrize("engine", ["value", "fast"])
 def test_ctrl_c_then_resume_equals_the_uninterrupted_run_bit_for_bit(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     names_file: Path,
+    engine: str,
 ) -> None:
     """Stopped by Ctrl-C after 3 of 6 steps and resumed, history.csv and model.json are byte for
-    byte those of the run that never stopped."""
-    options = ["--steps", "6", "--checkpoint-every", "2", "--seed", "7"]
+    byte those of the run that never stopped, on either engine."""
+    options = ["--steps", "6", "--checkpoint-every", "2", "--seed", "7", "--engine", engine]
     assert gpt_train(capsys, names_file, tmp_path / "straight", *options)[0] == 0
     interrupt_after(monkeypatch, 3)
     code, _, err = gpt_train(capsys, names_file, tmp_path / "stopped", *options)
@@ -111,12 +113,44 @@ def test_ctrl_c_then_resume_equals_the_uninterrupted_run_bit_for_bit(
     monkeypatch.undo()
     checkpoint = tmp_path / "stopped" / "model.json"
     assert json.loads(checkpoint.read_text(encoding="utf-8"))["metadata"]["step"] == 3
-    code, out, _ = run(capsys, "gpt", "train", "--resume", str(checkpoint), "--no-plots")
+    code, out, _ = run(
+        capsys, "gpt", "train", "--resume", str(checkpoint), "--no-plots", "--engine", engine
+    )
     assert code == 0
     assert "steps 3-6" in out
     for name in ("history.csv", "model.json"):
         expected = (tmp_path / "straight" / name).read_bytes()
         assert (tmp_path / "stopped" / name).read_bytes() == expected
+
+
+def test_a_fast_run_stopped_by_ctrl_c_saves_what_the_value_engine_holds(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    names_file: Path,
+) -> None:
+    """--engine fast keeps its weights and Adam's state in arrays between checkpoints: stopped
+    by Ctrl-C after 3 of 6 steps, its model.json holds the weights, Adam moments and step count
+    of the Value engine's run stopped there, to rounding."""
+    options = ["--steps", "6", "--seed", "7", "--checkpoint-every", "100"]
+    interrupt_after(monkeypatch, 3)
+    codes = [
+        gpt_train(capsys, names_file, tmp_path / engine, *options, "--engine", engine)[0]
+        for engine in ("value", "fast")
+    ]
+    assert codes == [cli.EXIT_INTERRUPTED] * 2
+    value, fast = (read_checkpoint(tmp_path / name / "model.json") for name in ("value", "fast"))
+
+    def numbers(doc: dict[str, Any]) -> list[float]:
+        buffers = doc["optimizer"]["buffers"]
+        return [*doc["state"].values(), *buffers["exp_avg"], *buffers["exp_avg_sq"]]
+
+    expected, actual = numbers(value), numbers(fast)
+    assert (
+        len(actual),
+        all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12) for a, b in zip(actual, expected)),
+        fast["optimizer"]["step_count"],
+    ) == (len(expected), True, 3)
 
 
 def test_without_a_file_it_learns_the_names_package(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from micrograd import _check as check
+from micrograd._lookup import lookup
 from micrograd.engine import Value
 
 __all__ = [
@@ -190,6 +191,14 @@ def cross_entropy(
             # -Σ_c p_c log softmax_c, summed from 0 as _reduce sums.
             weights = _targets(f"targets[{i}]", probs)
             terms.append(sum(((lse - zc) * p for zc, p in zip(z, weights)), Value(0.0)))
+            continue
+        if hasattr(type(t), "__lookup__"):
+            # A traced program's index input (micrograd.fast): checked by comparisons, which the
+            # program guards by their outcome, and the logit picked by a gather, so any class
+            # index replays the same program.
+            if not 0 <= t < n:
+                check.wrong_value(f"targets[{i}]", t, f"a class index below {n}")
+            terms.append(lse - lookup(z, t))
             continue
         if isinstance(t, Value):
             # A class index in a Value (a traced program's input): its number picks the logit,

@@ -1,117 +1,132 @@
 """The GPT's training step on the compiled path: ``micrograd gpt train --engine fast``.
 
-``GPT.forward`` indexes its tables with plain ints, so a program of it would be traced again for
-every document. This step traces the same loss built from the GPT's own blocks, with the token
-embedding and the target's logit picked by ``lookup`` (tokens and targets are index inputs:
-gathers), checks on the first document that it gives the GPT's own loss and gradients, and takes
-Adam's step on arrays by ``optim.adam_update``. The weights, gradients and Adam's state are
-written back into the Values and the optimizer after each step, so a checkpoint saves what the
-Value engine would hold.
+One program of the GPT's own loss, traced once: ``GPT.forward`` and ``cross_entropy`` pick the
+token embedding and the target's logit with ``lookup``, so token ids and targets are index inputs
+(gathers: a new id replays the program). Every document is padded to the full block, its ``n``
+positions weighted ``1/n`` and the padding 0 (``gpt.train._padded_loss``): causal attention
+leaves the real positions as they are, so one program serves every length. Adam steps on
+arrays; the weights, gradients and Adam's state go back into the Values and the optimizer only
+when something reads them (``step.sync()``: a checkpoint, the end of a run).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from micrograd import _check as check
-from micrograd._lookup import lookup
-from micrograd.engine import Value
 from micrograd.fast._program import Program, trace
-from micrograd.losses import _log_softmax_terms, _reduce
-from micrograd.optim import Adam, adam_update
+from micrograd.fast._rules import Array
+from micrograd.optim import Adam, _adam_rule, _adam_settings
 
 # The checked gradients may differ from the GPT's by the rounding of another summation order.
 _RTOL = 1e-9
-
-
-def _lookup_loss(model: Any, tokens: list[Any], targets: list[Any]) -> Value:
-    """``document_loss``'s graph with rows picked by ``lookup``: ``GPT._embed``'s sum of the
-    token and position rows, the GPT's blocks and head, ``cross_entropy``'s mean of
-    ``lse - z[target]``."""
-    from micrograd.gpt.model import rmsnorm
-
-    xs = [
-        rmsnorm([t + p for t, p in zip(lookup(model.wte.weight, token), model.wpe.weight[pos])])
-        for pos, token in enumerate(tokens)
-    ]
-    for layer in model.layers:
-        xs = layer.forward(xs)
-    terms = []
-    for x, target in zip(xs, targets):
-        lse, z = _log_softmax_terms(model.lm_head(x))
-        terms.append(lse - lookup(z, target))
-    return _reduce(terms, "mean")
 
 
 def _close(a: float, b: float) -> bool:
     return a == b or abs(a - b) <= _RTOL * max(abs(a), abs(b), 1e-300)
 
 
-def gpt_step(model: Any, optimizer: Adam) -> Callable[[list[int], float], float]:
+class GPTStep:
     """``step(tokens, lr) -> loss``: one document (``[bos, …, bos]``), one Adam step at ``lr``.
 
-    The GPT's ``document_loss`` and ``Adam.step()``, to rounding; raises RuntimeError if the
-    traced loss is not the GPT's on the first document (a GPT this step does not know).
+    The GPT's ``document_loss`` and ``Adam.step()``, to rounding. Between calls the weights and
+    Adam's state live in arrays: ``sync()`` writes them into the model's Values (``.data`` and
+    ``.grad``, this step's gradient) and the optimizer, as the Value engine's step leaves them.
+    The first call checks the program against ``document_loss`` on its document (RuntimeError,
+    before any weight moves, for a GPT this step does not know).
     """
-    from micrograd.gpt.model import GPT
-    from micrograd.gpt.train import document_loss
 
-    if type(model) is not GPT or any(lin.bias is not None for lin in _linears(model)):
-        check.wrong_type("model", model, "a GPT (no biases)")
-    own = model.parameters()
-    if not isinstance(optimizer, Adam) or not (
-        len(optimizer.params) == len(own) and all(a is b for a, b in zip(optimizer.params, own))
-    ):
-        check.wrong_type("optimizer", optimizer, "an Adam over model.parameters()")
-    params = own
-    programs: list[Program] = []
+    def __init__(self, model: Any, optimizer: Adam) -> None:
+        from micrograd.gpt.model import GPT
 
-    def step(tokens: list[int], lr: float) -> float:
-        n = min(model.block_size, len(tokens) - 1)
-        inputs = (list(tokens[:n]), list(tokens[1 : n + 1]))
-        if not programs:
-            fn = lambda t, y: _lookup_loss(model, t, y)  # noqa: E731
-            programs.append(trace(fn, params, *inputs, indices=[0, 1]))
-            _verify(programs[0], model, list(tokens[: n + 1]), document_loss)
-        program = programs[0]
-        theta = program.theta()
-        loss, grad = program.loss_and_grad(theta, *inputs)
-        optimizer.lr = lr
-        buffers = [optimizer.exp_avg, optimizer.exp_avg_sq, optimizer.max_exp_avg_sq]
-        if any(x is None for b in buffers for x in b):  # no array form: Adam on the Values
-            for p, g in zip(params, grad.tolist(), strict=True):
-                p.grad = g
-            optimizer.step()
-            return loss
-        m, v, vmax = (np.array(b, dtype=np.float64) for b in buffers)
-        optimizer.step_count += 1
-        theta, m, v, vmax = adam_update(
-            theta,
-            grad,
-            m,
-            v,
-            vmax,
-            optimizer.step_count,
-            lr=lr,
-            betas=optimizer.betas,
-            eps=optimizer.eps,
-            weight_decay=optimizer.weight_decay,
-            decoupled=optimizer.decoupled,
-            amsgrad=optimizer.amsgrad,
-            sqrt=np.sqrt,
-            maximum=np.maximum,
+        if type(model) is not GPT or any(lin.bias is not None for lin in _linears(model)):
+            check.wrong_type("model", model, "a GPT (no biases)")
+        own = model.parameters()
+        if not isinstance(optimizer, Adam) or not (
+            len(optimizer.params) == len(own) and all(a is b for a, b in zip(optimizer.params, own))
+        ):
+            check.wrong_type("optimizer", optimizer, "an Adam over model.parameters()")
+        self.model, self.optimizer, self.params = model, optimizer, own
+        self.program: Program | None = None
+        # The state between syncs: weights, gradient, Adam's moments and step count.
+        self._theta: Array | None = None
+        self._grad: Array | None = None
+        self._m: Array | None = None
+        self._v: Array | None = None
+        self._vmax: Array | None = None
+        self._count = 0
+        self._dirty = False
+
+    def _padded(self, tokens: list[int]) -> tuple[list[int], list[int], Array]:
+        """Inputs, targets and weights of a document at the full block (see ``_padded_loss``)."""
+        block = self.model.block_size
+        n = min(block, len(tokens) - 1)
+        if n < 1:
+            check.wrong_value("tokens", tokens, "a document of at least 2 token ids")
+        pad = [tokens[n]] * (block - n)
+        weights = np.zeros(block)
+        weights[:n] = 1.0 / n
+        return list(tokens[:n]) + pad, list(tokens[1 : n + 1]) + pad, weights
+
+    def _start(self, tokens: list[int]) -> Program:
+        """Trace the padded loss, check it on this document, and load Adam's state."""
+        from micrograd.gpt.train import _padded_loss, document_loss
+
+        model = self.model
+        inputs = self._padded(tokens)
+        program = trace(
+            lambda x, y, w: _padded_loss(model, x, y, w), self.params, *inputs, indices=[0, 1]
         )
-        optimizer.exp_avg[:], optimizer.exp_avg_sq[:] = m.tolist(), v.tolist()
-        if optimizer.amsgrad:
-            optimizer.max_exp_avg_sq[:] = vmax.tolist()
-        for p, value, g in zip(params, theta.tolist(), grad.tolist(), strict=True):
-            p.data, p.grad = value, g
+        program.retrace = False  # no id nor length needs another trace: one would be a bug
+        _verify(program, model, inputs, list(tokens[: model.block_size + 1]), document_loss)
+        buffers = (self.optimizer.exp_avg, self.optimizer.exp_avg_sq)
+        if any(x is None for b in buffers for x in b):
+            raise RuntimeError("Adam's state holds no number (None): train with --engine value")
+        self._theta = program.theta()
+        self._m, self._v = (np.array(b, dtype=np.float64) for b in buffers)
+        vmax = self.optimizer.max_exp_avg_sq
+        self._vmax = np.array([0.0 if x is None else x for x in vmax], dtype=np.float64)
+        self._count = self.optimizer.step_count
+        self.program = program
+        return program
+
+    def __call__(self, tokens: list[int], lr: float) -> float:
+        program = self.program or self._start(tokens)
+        x, y, w = self._padded(tokens)
+        loss, grad = program.loss_and_grad(self._theta, x, y, w)
+        opt = self.optimizer
+        opt.lr = lr
+        settings = _adam_settings(lr, opt.betas, opt.eps, opt.weight_decay, opt.amsgrad)
+        self._count += 1
+        self._theta, self._m, self._v, self._vmax = _adam_rule(
+            self._theta, grad, self._m, self._v, self._vmax, self._count, *settings,
+            opt.decoupled, np.sqrt, np.maximum,
+        )  # fmt: skip
+        self._grad, self._dirty = grad, True
         return loss
 
-    return step
+    def sync(self) -> None:
+        """Write the weights, this step's gradients and Adam's state into the model and the
+        optimizer: what the Value engine's step leaves there. Nothing to do before a step."""
+        if not self._dirty:
+            return
+        assert self._theta is not None and self._grad is not None
+        assert self._m is not None and self._v is not None and self._vmax is not None
+        for p, value, g in zip(self.params, self._theta.tolist(), self._grad.tolist()):
+            p.data, p.grad = value, g
+        opt = self.optimizer
+        opt.exp_avg[:], opt.exp_avg_sq[:] = self._m.tolist(), self._v.tolist()
+        if opt.amsgrad:
+            opt.max_exp_avg_sq[:] = self._vmax.tolist()
+        opt.step_count = self._count
+        self._dirty = False
+
+
+def gpt_step(model: Any, optimizer: Adam) -> GPTStep:
+    """The compiled training step of ``model`` with ``optimizer`` (see ``GPTStep``)."""
+    return GPTStep(model, optimizer)
 
 
 def _linears(model: Any) -> list[Any]:
@@ -121,7 +136,7 @@ def _linears(model: Any) -> list[Any]:
     return [model.lm_head, *(lin for block in blocks for lin in block)]
 
 
-def _verify(program: Program, model: Any, ids: list[int], document_loss: Any) -> None:
+def _verify(program: Program, model: Any, inputs: Any, ids: list[int], document_loss: Any) -> None:
     """Refuse a program whose loss or gradients on ``ids`` are not the GPT's own."""
     params = model.parameters()
     saved = [p.grad for p in params]
@@ -134,7 +149,7 @@ def _verify(program: Program, model: Any, ids: list[int], document_loss: Any) ->
     finally:
         for p, g in zip(params, saved, strict=True):
             p.grad = g
-    loss, grad = program.loss_and_grad(program.theta(), ids[:-1], ids[1:])
+    loss, grad = program.loss_and_grad(program.theta(), *inputs)
     scale = max(map(abs, want), default=0.0)
     same = _close(loss, expected.data) and all(
         _close(a, b) or abs(a - b) <= _RTOL * scale for a, b in zip(grad.tolist(), want)

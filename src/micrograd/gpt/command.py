@@ -13,6 +13,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,8 @@ class _Run:
         self.settings, self.out, self.history = settings, out, history
         self.saved_step: int | None = None
         self.stop = StopRequest()
+        # Writes a compiled step's state (weights, Adam's) into the model and the optimizer.
+        self.sync: Callable[[], None] = _nothing
 
     @property
     def step(self) -> int:
@@ -259,6 +262,7 @@ class _Run:
             return
         from micrograd import __version__
 
+        self.sync()
         _atomic_write(str(self.out / HISTORY_FILE), _history_text(self.history))
         metadata = {
             "step": self.step,
@@ -369,6 +373,7 @@ def _train(run: _Run, docs: list[str], ns: argparse.Namespace) -> int:
     s, start, total = run.settings, run.step, run.settings["steps"]
     lr_at = schedule(s["lr"], total)
     train_step = STEPPERS[ns.engine](run.model, run.optimizer)
+    run.sync = getattr(train_step, "sync", _nothing)
     source = s["data"] or "names"
     print(
         f"training {run.model!r} ({len(run.model.parameters()):,} parameters) on {source} "
@@ -403,8 +408,13 @@ def _train(run: _Run, docs: list[str], ns: argparse.Namespace) -> int:
         raise CommandError(f"cannot save the checkpoint in {run.out}: {_one_line(e)}") from None
     finally:
         _close(bar)  # closing twice is harmless
+        run.sync()  # the model holds the last step's weights, whatever ended the run
     seconds = time.perf_counter() - began
     return _summary(run, seconds, start, ns.no_plots)
+
+
+def _nothing() -> None:
+    """A step whose state is the model's own (the Value engine's) has nothing to write."""
 
 
 def _close(bar: Any) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from micrograd import _check as check
+from micrograd._lookup import lookup
 from micrograd.engine import Value
 from micrograd.losses import _log_softmax_terms
 from micrograd.nn import CheckpointError, Module, check_parameter_count
@@ -420,23 +421,33 @@ class GPT(Module):
         self.lm_head = Linear(n, self.vocab_size, std=std)
         self.layers = [Block(n, self.n_head, std) for _ in range(self.n_layer)]
 
-    def _tokens(self, tokens: object) -> list[int]:
+    def _tokens(self, tokens: object) -> list[Any]:
+        """The token ids, each an int in ``[0, vocab_size)`` or a traced program's index input.
+
+        An index input (``micrograd.fast``) is checked by comparisons alone, which a program
+        guards by their outcome: any id in range replays the same program, never a new trace.
+        """
         accepts = f"a list of 1 to {self.block_size} token ids (integers below {self.vocab_size})"
         items = check.sequence("tokens", tokens, accepts)
         if not 1 <= len(items) <= self.block_size:
             check.wrong_value("tokens", tokens, accepts)
-        ids = [check.integer(f"tokens[{i}]", t, 0, what="a token id") for i, t in enumerate(items)]
-        for i, t in enumerate(ids):
-            if t >= self.vocab_size:
-                check.wrong_value(f"tokens[{i}]", t, f"a token id below {self.vocab_size}")
+        ids: list[Any] = []
+        for i, t in enumerate(items):
+            if type(t) is not int and not hasattr(type(t), "__lookup__"):
+                t = check.integer(f"tokens[{i}]", t, 0, what="a token id")
+            if not 0 <= t < self.vocab_size:
+                check.wrong_value(f"tokens[{i}]", t, f"a token id in [0, {self.vocab_size})")
+            ids.append(t)
         return ids
 
-    def _embed(self, token: int, position: int) -> Vector:
-        return rmsnorm(_add(self.wte.weight[token], self.wpe.weight[position]))
+    def _embed(self, token: Any, position: int) -> Vector:
+        # lookup: row ``token`` of wte, a gather in a traced program (any id, one program)
+        return rmsnorm(_add(lookup(self.wte.weight, token), self.wpe.weight[position]))
 
     def forward(self, tokens: Sequence[int]) -> list[Vector]:
         """Logits for every position of ``tokens`` (at most ``block_size`` ids), computed for
-        the whole sequence at once."""
+        the whole sequence at once. Position ``t``'s logits depend on tokens ``0 … t`` alone, so
+        tokens appended after a document leave its logits as they are."""
         xs = [self._embed(t, p) for p, t in enumerate(self._tokens(tokens))]
         for layer in self.layers:
             xs = layer.forward(xs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from micrograd import _check as check
 from micrograd.engine import Value
@@ -53,6 +54,23 @@ def document_loss(model: GPT, tokens: Sequence[int]) -> Value:
         check.wrong_value("tokens", tokens, "a list of at least 2 token ids")
     n = min(model.block_size, len(ids) - 1)
     return cross_entropy(model(ids[:n]), ids[1 : n + 1])
+
+
+def _padded_loss(model: GPT, inputs: list[Any], targets: list[Any], weights: list[Any]) -> Value:
+    """``Σ_t weights[t] · cross_entropy(logits[t], targets[t])`` over the logits of ``inputs``.
+
+    A document's ``n`` positions weighted ``1/n`` and any tokens after them weighted 0 give its
+    ``document_loss``, to the rounding of the mean's order of additions, and the same gradients:
+    position ``t``'s logits depend on tokens ``0 … t`` alone, and a 0 weight sends no gradient.
+    So one traced program at the full block (tokens and targets index inputs, weights an input)
+    serves documents of every length.
+    """
+    terms = [
+        w * cross_entropy([row], [target], reduction="sum")
+        for row, target, w in zip(model(inputs), targets, weights, strict=True)
+    ]
+    total: Value = sum(terms[1:], terms[0])
+    return total
 
 
 def make_optimizer(model: GPT, lr: float = LEARNING_RATE) -> Adam:
