@@ -185,3 +185,40 @@ def test_a_rule_replaced_between_two_backwards_is_the_one_the_second_uses() -> N
         assert (first, second) == (2.0, 3.0)
     finally:
         engine.RULES.pop("scale_bp", None)
+
+
+EDGES = (-2.5, -1.0, -0.0, 0.0, 0.5, 1.0, 3.0, math.inf, -math.inf, math.nan)
+
+
+@pytest.mark.parametrize("op", sorted(engine.RULES))
+def test_every_built_in_rule_gives_backward_its_own_gradients_bit_for_bit(op: str) -> None:
+    """backward() inlines each built-in rule's transcript; at edge values (signed zeros, inf,
+    nan) every gradient is exactly what calling the rule gives, for Value and number operands."""
+    rule, method = engine.RULES[op], engine._binary(op)
+    expected, actual = [], []
+    for x in EDGES:
+        for y in EDGES if rule.arity == 2 or rule.constant else (0.0,):
+            for g in (1.0, -0.75, 0.0, math.inf):
+                cases = [False, True] if rule.arity == 2 else [False]
+                for two_values in cases:
+                    a = Value(x)
+                    b = Value(y) if two_values else None
+                    node = method(a, b if b is not None else y)
+                    node.backward(g)
+                    terms = rule.backward(x, y, node.data, g, engine._FloatMath)
+                    expected.append([repr(0.0 + t) for t in terms[: 1 + two_values]])
+                    actual.append([repr(v.grad) for v in (a, b) if v is not None])
+    assert expected == actual
+
+
+def test_a_rule_that_branches_in_python_is_called_not_transcribed() -> None:
+    """A backward that takes a Python branch on a number has no transcript (it is called);
+    one written in the rules' math has the expression it computes, constants as literals."""
+    branching = engine.Rule(abs, lambda x, y, out, g, m: (g if x > 0 else -g,), "|x|'", 1)
+    scaled = engine.Rule(abs, lambda x, y, out, g, m: (g * m.sign(x) * 2.0,), "2 sign x", 1)
+    constants: dict[str, object] = {}
+    expected = (None, ["((g * m_sign(x)) * (2.0))"])
+    assert expected == (
+        _backprop._transcript(branching, constants),
+        _backprop._transcript(scaled, constants),
+    )

@@ -161,3 +161,8 @@ class FloatMath:
     sign = staticmethod(sign)
     num = staticmethod(lambda x: x)  # the plain number(s) behind an operand, to compare
     where = staticmethod(lambda cond, a, b: a if cond else b)  # elementwise, on arrays
+
+
+# num and where as the chain rule generated from RULES (_backprop) writes them: the same value
+# without a call (a rule's terms have no side effects, so where's unused branch may be skipped).
+INLINE = {"num": "{0}", "where": "({1} if {0} else {2})"}

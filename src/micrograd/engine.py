@@ -138,6 +138,7 @@ RULES: dict[str, Rule] = {
 }
 # fmt: on
 _BUILT_IN = frozenset(name.lower() for name in RULES)  # names register_op may not take
+_INLINED = frozenset(RULES.values())  # rows backward() may inline, traced (_backprop)
 
 
 # --- Graph recording ---
@@ -390,7 +391,7 @@ def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value
     global _grad_enabled
     # Plain numbers, no hook (decided once per call): the hot path, unless a closure is met.
     plain = not create_graph and _watch is None and type(seed) is float
-    if plain and _fast.backprop(root, seed, RULES):
+    if plain and _fast.backprop(root, seed, RULES, _INLINED):
         return
     order = _walk(root, zero_interior=True)
     if create_graph:
