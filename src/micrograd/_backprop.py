@@ -83,7 +83,8 @@ def interior_order(root: Value) -> tuple[list[Value], float] | None:
     no set of seen nodes is needed, and the chain rule then adds into that zero. A fresh object
     per call, so a mark left by another walk (one that raised, another thread's) is never taken
     for this one's. Leaves are never marked: their ``.grad`` accumulates across calls. A node whose
-    children wait is popped twice: to push them, then (its grad *is* ``pending``) to emit it.
+    children wait is pushed back (its grad *is* ``pending``) and emitted when popped again; the
+    walk goes down its first waiting child at once.
     The order is the one ``walk`` gives, so gradients are summed in the same order.
     """
     done, pending = float(0), float(0)  # float(): two new objects, never a shared constant
@@ -100,19 +101,22 @@ def interior_order(root: Value) -> tuple[list[Value], float] | None:
                 continue
             if grad is done:  # pushed by two parents: emitted since
                 continue
-            a, b = node._a, node._b
-            a_waits = a._a is not None and a.grad is not done
-            b_waits = b is not None and b._a is not None and b.grad is not done
-            if a_waits or b_waits:
-                node.grad = pending
-                push(node)
-                if b_waits:  # pushed first, so that a's side is emitted first, as walk does
-                    push(b)
-                if a_waits:
-                    push(a)
-            else:  # its children are leaves or emitted: no second visit
-                node.grad = done
-                emit(node)
+            while True:  # down the first child that waits, without pushing it
+                a, b = node._a, node._b
+                if a._a is not None and a.grad is not done:
+                    node.grad = pending
+                    push(node)
+                    if b is not None and b._a is not None and b.grad is not done:
+                        push(b)  # after a's side, as walk does
+                    node = a
+                elif b is not None and b._a is not None and b.grad is not done:
+                    node.grad = pending
+                    push(node)
+                    node = b
+                else:  # its children are leaves or emitted: no second visit
+                    node.grad = done
+                    emit(node)
+                    break
     except AttributeError:  # b._a of a lecture-style node's _Closure
         return None  # (the marks are zeros, as the general path leaves interior grads)
     return order, done
