@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from micrograd.fast._fuse import LSE, fuse_log_sum_exp, lse_kernel
 from micrograd.fast._kernels import _Elementwise, _Fold, _Gather, _Kernel, _MatMul, _Sum
 from micrograd.fast._rules import Array, Index
 from micrograd.fast._trace import _Graph
@@ -49,6 +50,7 @@ class _Compiled:
         self.signature = graph.signature
         self.n_params = n_params
         self.other_leaves = graph.other_leaves
+        fuse_log_sum_exp(graph)  # a stable log-sum-exp's rows: one group, one kernel
         consts = sorted(graph.const_value)
         first_const = n_params + n_inputs + len(self.other_leaves)
         ops_total = sum(len(m) for m in graph.groups.values())
@@ -77,7 +79,11 @@ class _Compiled:
             rows = len(members)
             out = slice(top, top + rows)
             kernel: _Kernel
-            if key[0] == "gather":
+            if key[0] == LSE:
+                slot[members] = np.arange(top, top + rows)
+                needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                kernel = lse_kernel(graph, key, members, self.v, self.g, out, slots, needs)
+            elif key[0] == "gather":
                 data = [graph.members[i] for i in members.tolist()]
                 at = np.array([d[0] for d in data], dtype=np.intp)  # the index inputs' slots
                 picks: Index = slots([d[1] for d in data]).reshape(rows, key[2])

@@ -1,0 +1,181 @@
+"""Fusion: a stable log-sum-exp found among a traced graph's groups and run as one kernel.
+
+``losses._log_softmax_terms`` (so ``cross_entropy`` and the GPT's ``log_softmax``) and a stable
+``softmax`` build, for each row of logits ``v``: ``top = max(v)`` (a fold of ``maximum`` ops),
+``z_j = v_j - top``, ``e_j = exp(z_j)``, ``s = e_0 + … + e_{n-1}`` and, for the log-sum-exp,
+``log(s)``. Grouped by level these are five kernels, each reading and writing the value buffer
+through its own index plans. ``fuse_log_sum_exp`` finds the rows whose nodes are exactly this
+pattern and gives them one group; ``LogSumExp`` computes it row by row. Anything else (a row
+missing a node, a sum in another order, an exact node) keeps its kernels, which are correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from micrograd.fast._kernels import _accumulator, _Fold
+from micrograd.fast._rules import Array, Index, _forward, rule_backward
+from micrograd.fast._trace import _Graph
+
+LSE = "lse"  # the group kind (its key: LSE, level, terms a row, nodes a row)
+
+_SUB, _EXP, _LOG = _forward("-"), _forward("exp"), _forward("log")
+_SUB_BACKWARD, _ADD_BACKWARD = rule_backward("-"), rule_backward("+")
+_EXP_BACKWARD, _LOG_BACKWARD = rule_backward("exp"), rule_backward("log")
+
+
+def fuse_log_sum_exp(graph: _Graph) -> None:
+    """Move each row's ``max, v - max, exp, sum[, log]`` nodes out of their groups into one
+    ``LSE`` group per level and width, laid out as ``tops, z (row-major), e, s[, log]``.
+
+    A row is fused only when every node of it is found: the max (a fold, or one ``maximum`` of
+    two Values), one ``v_j - top`` per column (the columns distinct), an ``exp`` of each, a sum
+    of exactly ``e_0 … e_{n-1}`` in that order, and optionally a ``log`` of the sum. Nodes
+    computed exactly (the function read them) or for guards alone are never fused.
+    """
+    groups, members = graph.groups, graph.members
+    tops: list[tuple[int, list[int], int]] = []  # (max node, its columns, its level)
+    for key, ids in groups.items():
+        if key[0] == "fold":
+            tops += [(t, members[t][0], key[1]) for t in ids]
+        elif key[0] == "maximum" and key[2] and not key[3] and key[4]:
+            tops += [(t, [members[t][0], members[t][1]], key[1]) for t in ids]
+    if not tops:
+        return
+    is_top = {t for t, _, _ in tops}
+    sub: dict[tuple[int, int], int] = {}  # (x, top) -> the node x - top
+    unary: dict[tuple[str, int], int] = {}  # ("exp" or "log", x) -> the node exp(x) or log(x)
+    total: dict[int, int] = {}  # first term -> a sum of plain terms that starts with it
+    for key, ids in groups.items():
+        op = key[0]
+        if op in ("-", "exp", "log") and not key[3] and key[4]:  # not exact, and the loss's
+            for i in ids:
+                x, y, _ = members[i]
+                if op != "-":
+                    unary.setdefault((op, x), i)
+                elif y in is_top:
+                    sub.setdefault((x, y), i)
+        elif op == "sum" and key[3] == 0:
+            for i in ids:
+                total.setdefault(members[i][0][0], i)
+
+    rows: dict[tuple[Any, ...], list[list[int]]] = {}  # group key -> each row's nodes
+    for t, columns, level in tops:
+        z = [sub.get((c, t), -1) for c in columns]
+        if -1 in z or len(set(z)) < len(z):
+            continue
+        e = [unary.get(("exp", zj), -1) for zj in z]
+        s = total.get(e[0], -1)
+        if -1 in e or s < 0 or members[s][0] != e:
+            continue
+        log = unary.get(("log", s), -1)
+        tail = [s] if log < 0 else [s, log]
+        n = len(columns)
+        rows.setdefault((LSE, level, n, 2 * n + 1 + len(tail)), []).append([t, *z, *e, *tail])
+        members[t] = (columns,)
+    if not rows:
+        return
+    fused = {i for found in rows.values() for row in found for i in row}
+    for key in [k for k in groups if k[0] in ("fold", "maximum", "-", "exp", "sum", "log")]:
+        kept = [i for i in groups[key] if i not in fused]
+        if kept:
+            groups[key] = kept
+        else:
+            del groups[key]
+    for key, found in rows.items():
+        n = key[2]
+        # Laid out by kind: every row's max, then every row's z (row-major), e, sum[, log].
+        table = np.array(found, dtype=np.intp)
+        blocks = [table[:, 0], table[:, 1 : 1 + n].ravel(), table[:, 1 + n : 1 + 2 * n].ravel()]
+        blocks += [table[:, k] for k in range(1 + 2 * n, key[3])]
+        groups[key] = np.concatenate(blocks).tolist()
+
+
+def lse_kernel(
+    graph: _Graph,
+    key: tuple[Any, ...],
+    group: Index,
+    v: Array,
+    g: Array,
+    out: slice,
+    slots: Callable[[Any], Index],
+    needs: npt.NDArray[np.bool_],
+) -> LogSumExp:
+    """The kernel of the ``LSE`` group ``key`` laid out at ``out`` in ``group``'s order."""
+    rows = len(group) // key[3]
+    columns = slots([graph.members[i][0] for i in group[:rows].tolist()])
+    return LogSumExp(v, g, out, columns, needs)
+
+
+class LogSumExp:
+    """Rows of ``log Σ_j exp(v_j - max v)`` (or without the log, a softmax's denominator), and
+    the max, the ``z_j = v_j - max``, the ``exp(z_j)`` and the sum, in one kernel.
+
+    Forward: the max is ``_Fold``'s; then the twins of ``-``, ``exp``, the sum and ``log`` on
+    ``(rows, n)`` arrays, each written where the graph's nodes live (other nodes may read them:
+    ``cross_entropy`` picks ``z_target``, a softmax divides ``e_j`` by the sum).
+
+    Backward: the chain rule through the rows, each step the rule of its op from
+    ``engine.RULES`` on arrays, plus whatever the rest of the graph sent to that node:
+    ``gs += log's (g/s)``; ``ge += +'s (g to each term)``; ``gz += exp's (g * e)``; ``-`` gives
+    ``gz`` to ``v_j`` and ``-gz`` to the max, whose ``maximum`` rule ``_Fold`` applies (its
+    shares, halves at ties). When each row's max is one column (no tie, no nan) the shares are
+    1 there and 0 elsewhere, so the max's gradient is added at that column directly.
+    """
+
+    def __init__(
+        self, v: Array, g: Array, out: slice, columns: Index, needs: npt.NDArray[np.bool_]
+    ) -> None:
+        rows, n = columns.shape
+        start = out.start
+        z0 = start + rows
+        e0 = z0 + rows * n
+        s0 = e0 + rows * n
+        self.out, self.gout = v[out], g[out]  # every node of the rows, as other kernels' out
+        self.fold = _Fold(v, g, slice(start, z0), columns, needs)
+        self.top, self.gtop = v[start:z0], g[start:z0]
+        self.z, self.gz = v[z0:e0].reshape(rows, n), g[z0:e0].reshape(rows, n)
+        self.e, self.ge = v[e0:s0].reshape(rows, n), g[e0:s0].reshape(rows, n)
+        self.s, self.gs = v[s0 : s0 + rows], g[s0 : s0 + rows]
+        self.with_log = out.stop - s0 == 2 * rows
+        self.lse, self.glse = v[s0 + rows : out.stop], g[s0 + rows : out.stop]
+        self.acc = _accumulator(g, columns, needs)
+
+    def describe(self) -> str:
+        """One line: what this kernel computes."""
+        rows, n = self.z.shape
+        what = "log-sum-exp" if self.with_log else "sum of exp(v - max v)"
+        return f"{what} of {n} terms over {rows} rows (max, -, exp, sum{', log' * self.with_log})"
+
+    def forward(self) -> None:
+        self.fold.forward()
+        top = self.top[:, None]
+        self.z[...] = _SUB(self.fold.c, top)
+        self.e[...] = _EXP(self.z, None)
+        self.s[...] = self.e.sum(axis=1)
+        if self.with_log:
+            self.lse[...] = _LOG(self.s, None)
+
+    def backward(self) -> None:
+        if self.acc is None:  # no column leads to a parameter
+            return
+        gs: Any = self.gs
+        if self.with_log:
+            gs = gs + _LOG_BACKWARD(self.s, None, self.lse, self.glse)[0]
+        ge = self.ge + _ADD_BACKWARD(None, None, None, gs[:, None])[0]
+        gz = self.gz + _EXP_BACKWARD(self.z, None, self.e, ge)[0]
+        c, top = self.fold.c, self.top[:, None]
+        to_column, to_top = _SUB_BACKWARD(c, top, self.z, gz)
+        gtop = self.gtop + to_top.sum(axis=1)
+        at_top = c == top
+        if (at_top.sum(axis=1) == 1).all():
+            # One column is each row's max: the fold's shares are 1 there, 0 elsewhere.
+            self.acc.add(np.where(at_top, to_column + gtop[:, None], to_column))
+        else:
+            self.acc.add(to_column)
+            self.gtop[...] = gtop
+            self.fold.backward()
