@@ -322,55 +322,41 @@ SCALAR_STEPS: dict[str, Callable[[int], Callable[[], float]]] = {
 }
 
 
+def microgpt_documents(count: int, seed: int, vocab_size: int = 27) -> list[list[int]]:
+    """``count`` name-like documents: ``[bos, 3 to 8 letters, bos]``, ``bos = vocab_size - 1``."""
+    rng = random.Random(seed)
+    bos = vocab_size - 1
+    return [
+        [bos, *(rng.randrange(bos) for _ in range(rng.randrange(3, 9))), bos] for _ in range(count)
+    ]
+
+
 def microgpt_step(variant: str) -> Callable[[], float]:
     """One microgpt training step (Adam, betas 0.85/0.99) on the next of 64 name-like documents.
 
-    ``value``: the Value engine, ``backward()`` and ``optim.Adam``. ``compiled``: one program
-    with tokens and targets as index inputs (each document length traced before the timing),
-    ``loss_and_grad`` and ``ArrayAdam`` on one parameter array: no Value is written per step.
+    ``micrograd.gpt.GPT`` and the steps ``micrograd gpt train`` takes: ``value``, the Value
+    engine's ``value_step``; ``compiled``, the ``fast`` engine's (one program of the padded
+    loss, traced by the first step before the timing; Adam on arrays, no Value written).
     """
-    from micrograd._microgpt import MicroGPT, document_loss, documents
+    from micrograd.gpt.model import GPT
+    from micrograd.gpt.train import STEPPERS, make_optimizer
 
+    if variant == "compiled":
+        from micrograd.fast._gpt import register
+
+        register()
     random.seed(SEED)
-    model = MicroGPT(27)
-    docs = documents(64, SEED)
+    model = GPT(27)
+    step = STEPPERS["fast" if variant == "compiled" else "value"](model, make_optimizer(model))
+    docs = microgpt_documents(64, SEED)
     at = [0]
 
-    def next_document() -> tuple[list[int], list[int]]:
+    def one_step() -> float:
         doc = docs[at[0] % len(docs)]
         at[0] += 1
-        return doc[:-1], doc[1:]
+        return step(doc, 0.01)
 
-    if variant == "value":
-        from micrograd.optim import Adam
-
-        optimizer = Adam(model.parameters(), lr=0.01, betas=(0.85, 0.99), eps=1e-8)
-
-        def value_step() -> float:
-            loss = document_loss(model, *next_document())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            return float(loss.data)
-
-        return value_step
-    from micrograd import fast
-
-    first = docs[0]
-    loss_fn = lambda t, y: document_loss(model, t, y)  # noqa: E731
-    program = fast.trace(loss_fn, model.parameters(), first[:-1], first[1:], indices=[0, 1])
-    theta = program.theta()
-    for doc in docs:  # one trace per document length, before the timing
-        program.loss_and_grad(theta, doc[:-1], doc[1:])
-    program.retrace = False  # a trace while timed would be a bug: it raises instead
-    on_arrays = fast.ArrayAdam(lr=0.01, betas=(0.85, 0.99), eps=1e-8)
-
-    def compiled_step() -> float:
-        loss, grad = program.loss_and_grad(theta, *next_document())
-        on_arrays.update(theta, grad)
-        return loss
-
-    return compiled_step
+    return one_step
 
 
 def trace_compile_seconds() -> float:

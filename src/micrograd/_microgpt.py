@@ -1,10 +1,10 @@
-"""microgpt's model and document loss on Values: the benchmark's GPT step, and the compiled
-path's tests of it.
+"""microgpt's model and document loss on Values, token by token with a KV cache: a fixture of
+the gather tests (tests/test_fast_gather.py). The benchmark and ``gpt train`` use
+``micrograd.gpt.GPT``, whose own loss the compiled path traces.
 
 Karpathy's microgpt (one layer, RMSNorm without gain, ReLU MLP, no biases, Gaussian init 0.08),
-token by token with a KV cache, with two differences that a compiled program needs: the token
-embedding and the target's probability are picked with ``lookup`` (a gather for any index), and
-softmax subtracts the max as a ``maximum`` op of the graph, not a number read from ``.data``.
+with the token embedding and the target's probability picked with ``lookup`` (a gather for any
+index), and softmax subtracting the max as a ``maximum`` op of the graph.
 """
 
 from __future__ import annotations
