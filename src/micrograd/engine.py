@@ -185,34 +185,43 @@ def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
         # Written out here, not in helpers: this is the hottest path.
         if isinstance(other, Value):
             out = _new(Value)
-            out.data, out._op = vforward(self.data, other.data), vop
-            b, k = other, 0.0
-        else:
-            # A plain number is a constant of the op, not a node, like a Python scalar in torch.
-            t = type(other)
-            if t is float:
-                k = other
-            elif t is int:
-                try:
-                    k = float(other)
-                except OverflowError:  # beyond 1.8e308: fl.number raises the clear error
-                    k = fl.number(other, "operand")  # type: ignore[assignment]
-            else:  # NumPy's scalars, a bool: a float; a NumPy array, a str: None
+            out.data = vforward(self.data, other.data)
+            out.grad = 0.0
+            out.label = ""
+            out._arg = 0.0
+            if _grad_enabled:
+                out._op = vop
+                out._a = self
+                out._b = other
+            else:  # under no_grad(): a leaf holding only the number
+                out._op = ""
+                out._a = out._b = None
+            return out
+        # A plain number is a constant of the op, not a node, like a Python scalar in torch.
+        t = type(other)
+        if t is float:
+            k = other
+        elif t is int:
+            try:
+                k = float(other)
+            except OverflowError:  # beyond 1.8e308: fl.number raises the clear error
                 k = fl.number(other, "operand")  # type: ignore[assignment]
-                if k is None:  # a type the engine doesn't know (a NumPy array): it has a go
-                    return NotImplemented
-            out = _new(Value)
-            out.data, out._op = forward(self.data, k), op
-            b = None
+        else:  # NumPy's scalars, a bool: a float; a NumPy array, a str: None
+            k = fl.number(other, "operand")  # type: ignore[assignment]
+            if k is None:  # a type the engine doesn't know (a NumPy array): it has a go
+                return NotImplemented
+        out = _new(Value)
+        out.data = forward(self.data, k)
         out.grad = 0.0
         out.label = ""
+        out._b = None
         if _grad_enabled:
+            out._op = op
             out._a = self
-            out._b = b
             out._arg = k
-        else:  # under no_grad(): a leaf holding only the number
-            out._a = out._b = None
+        else:
             out._op = ""
+            out._a = None
             out._arg = 0.0
         return out
 
