@@ -145,15 +145,19 @@ def plain_loop_step(value: Any, model: Any) -> Callable[[], float]:
     def step() -> float:
         inputs = [list(map(value, xrow)) for xrow in X]
         scores = [model(x) for x in inputs]
-        total = demo_loss(scores, y, params)
-        for p in params:
-            p.grad = 0.0
-        total.backward()
-        for p in params:
-            p.data -= LR * p.grad
-        return float(total.data)
+        return value_sgd(demo_loss(scores, y, params), params)
 
     return step
+
+
+def value_sgd(total: Any, params: list[Any]) -> float:
+    """Zero the grads, backward from ``total``, one SGD step on the Values; the loss."""
+    for p in params:
+        p.grad = 0.0
+    total.backward()
+    for p in params:
+        p.data -= LR * p.grad
+    return float(total.data)
 
 
 def value_moons_step(width: int = 16) -> Callable[[], float]:
@@ -371,6 +375,141 @@ def trace_compile_seconds() -> float:
     return time.perf_counter() - t0
 
 
+# --- makemore's character MLP: 27 characters, embedding 8, context 3, hidden 64 tanh ---
+
+MAKEMORE = {"vocab": 27, "embed": 8, "context": 3, "hidden": 64, "batch": 32}
+
+
+def makemore_batches(count: int = 64, seed: int = SEED) -> list[tuple[list[list[int]], list[int]]]:
+    """``count`` minibatches of (3 previous characters, next character) drawn from the shipped
+    sample of names, as makemore's MLP trains on them ('.' is 0 and pads each name's start)."""
+    from micrograd.gpt.data import sample_names
+
+    names = sample_names()
+    stoi = {c: i + 1 for i, c in enumerate(sorted({c for name in names for c in name}))}
+    contexts, nexts = [], []
+    for name in names:
+        context = [0] * MAKEMORE["context"]
+        for ix in [stoi[c] for c in name] + [0]:
+            contexts.append(context)
+            nexts.append(ix)
+            context = [*context[1:], ix]
+    if len(stoi) + 1 > MAKEMORE["vocab"]:
+        raise AssertionError(f"the names use {len(stoi)} characters")
+    rng = random.Random(seed)
+    batches = []
+    for _ in range(count):
+        picks = [rng.randrange(len(contexts)) for _ in range(MAKEMORE["batch"])]
+        batches.append(([contexts[i] for i in picks], [nexts[i] for i in picks]))
+    return batches
+
+
+def makemore_weights(seed: int = SEED) -> list[list[list[float]]]:
+    """``[C, W1, b1, W2, b2]`` as nested lists (``W`` is (in, out), a bias one row), seeded as
+    makemore initialises them: C ~ N(0, 1), W1 Kaiming for tanh, W2 and b1 small, b2 zero."""
+    vocab, embed, hidden = MAKEMORE["vocab"], MAKEMORE["embed"], MAKEMORE["hidden"]
+    fan_in = MAKEMORE["context"] * embed
+    rng = random.Random(seed)
+
+    def matrix(rows: int, cols: int, std: float) -> list[list[float]]:
+        return [[rng.gauss(0.0, std) for _ in range(cols)] for _ in range(rows)]
+
+    gain = (5 / 3) / math.sqrt(fan_in)
+    return [
+        matrix(vocab, embed, 1.0),
+        matrix(fan_in, hidden, gain),
+        matrix(1, hidden, 0.01),
+        matrix(hidden, vocab, 0.01),
+        [[0.0] * vocab],
+    ]
+
+
+def makemore_model() -> tuple[list[Any], Callable[[Any, Any], Any]]:
+    """The MLP on micrograd Values: its parameters (C, W1, b1, W2, b2 row by row) and its loss
+    ``(contexts, targets) -> cross_entropy`` (contexts and targets may be index inputs)."""
+    from micrograd._lookup import lookup
+    from micrograd.engine import Value
+    from micrograd.losses import cross_entropy
+
+    C, W1, b1, W2, b2 = [[list(map(Value, row)) for row in w] for w in makemore_weights()]
+    params = [p for w in (C, W1, b1, W2, b2) for row in w for p in row]
+    W1t, W2t = [list(c) for c in zip(*W1)], [list(c) for c in zip(*W2)]
+
+    def layer(x: list[Any], weights: list[list[Any]], bias: list[Any]) -> list[Any]:
+        return [sum((w * xi for w, xi in zip(col, x)), b) for col, b in zip(weights, bias)]
+
+    def loss(contexts: list[list[Any]], targets: list[Any]) -> Any:
+        logits = []
+        for context in contexts:
+            emb = [v for i in context for v in lookup(C, i)]
+            hidden = [h.tanh() for h in layer(emb, W1t, b1[0])]
+            logits.append(layer(hidden, W2t, b2[0]))
+        return cross_entropy(logits, targets)
+
+    return params, loss
+
+
+def makemore_step(variant: str) -> Callable[[], float]:
+    """One SGD step (lr 0.1) of makemore's MLP on the next of 64 minibatches of 32.
+
+    ``value``: the Value engine, ``backward()``. ``compiled``: the loss traced once with
+    contexts and targets as index inputs (embedding rows and target logits are gathers), then
+    ``loss_and_grad`` and ``ArraySGD`` on one parameter array. ``torch``: PyTorch batched
+    float64, ``C[X]``, two matmuls, ``F.cross_entropy``; the same weights and batches.
+    """
+    batches = makemore_batches()
+    at = [0]
+
+    def next_batch() -> tuple[list[list[int]], list[int]]:
+        at[0] += 1
+        return batches[(at[0] - 1) % len(batches)]
+
+    if variant == "torch":
+        return torch_makemore_step(next_batch)
+    params, loss = makemore_model()
+    if variant == "value":
+        return lambda: value_sgd(loss(*next_batch()), params)
+    import numpy as np
+
+    from micrograd import fast
+
+    program = fast.trace(loss, params, *batches[0], indices=[0, 1])
+    program.retrace = False  # a trace while timed would be a bug: it raises instead
+    arrays = [(np.array(x), np.array(y)) for x, y in batches]
+    theta = program.theta()
+    on_arrays = fast.ArraySGD(lr=LR)
+
+    def compiled_step() -> float:
+        at[0] += 1
+        total, grad = program.loss_and_grad(theta, *arrays[(at[0] - 1) % len(arrays)])
+        on_arrays.update(theta, grad)
+        return total
+
+    return compiled_step
+
+
+def torch_makemore_step(
+    next_batch: Callable[[], tuple[list[list[int]], list[int]]],
+) -> Callable[[], float]:
+    """makemore's MLP in PyTorch batched float64 on the batches ``next_batch`` gives."""
+    import torch
+
+    params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in makemore_weights()]
+    C, W1, b1, W2, b2 = params
+    cache: dict[int, tuple[Any, Any]] = {}
+
+    def step() -> float:
+        contexts, targets = next_batch()
+        if id(contexts) not in cache:  # tensors made once per batch, as a DataLoader's are
+            cache[id(contexts)] = (torch.tensor(contexts), torch.tensor(targets))
+        X, Y = cache[id(contexts)]
+        h = torch.tanh(C[X].view(X.shape[0], -1) @ W1 + b1)
+        total = torch.nn.functional.cross_entropy(h @ W2 + b2, Y)
+        return torch_sgd(total, params)
+
+    return step
+
+
 # --- a deep chain, memory per node, and the demo's training loop ---
 
 
@@ -458,9 +597,9 @@ def run(variant: str, workload: str, repeat: int, min_batch_seconds: float) -> R
             result["error"] = "RecursionError"
             return result
         result["seconds"], result["batch"] = time_it(step, repeat, min_batch_seconds)
-    elif workload == "microgpt_step":
-        step = microgpt_step(variant)
-        result["check"] = step()  # the first document's loss, from the same weights
+    elif workload in ("microgpt_step", "makemore_step"):
+        step = (microgpt_step if workload == "microgpt_step" else makemore_step)(variant)
+        result["check"] = step()  # the first batch's loss, from the same weights
         result["seconds"], result["batch"] = time_it(step, repeat, min_batch_seconds)
     elif workload == "trace_compile":
         result["seconds"] = trace_compile_seconds()

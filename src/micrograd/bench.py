@@ -111,6 +111,13 @@ WORKLOADS: dict[str, Workload] = {
         "whole process: `micrograd gpt train --engine fast --steps 1000 --no-plots` (names)",
         ("compiled",),
     ),
+    "makemore_step": Workload(
+        "makemore MLP step: 27 characters, embedding 8, context 3, hidden 64 tanh, batch 32, "
+        "cross-entropy, SGD",
+        ("value", "compiled", "torch"),
+        repeat=3,
+        max_runs={"value": 1},
+    ),
     "chain_1e6": Workload(
         "1e6-deep chain of additions, forward + backward",
         ("ref", "value", "torch_scalar"),
@@ -231,6 +238,14 @@ TARGETS: tuple[Target, ...] = (
         "compiled",
         None,
         at_most=2.25,
+    ),
+    Target(
+        "makemore MLP step, compiled vs PyTorch batched float64 (issue 11)",
+        "at most 1.5× slower",
+        "makemore_step",
+        "torch",
+        "compiled",
+        at_least=1 / 1.5,
     ),
     Target(
         "moons trace + compile",
