@@ -11,7 +11,7 @@ __all__ = ["DISTRIBUTION", "EXTRAS", "install_hint"]
 DISTRIBUTION = "micrograd-learn"
 
 # The extras a user may need (pyproject.toml's optional-dependencies, less the developers' ones).
-EXTRAS = ("viz", "plot", "fast", "cli", "gpt", "all", "lessons", "torch", "onnx")
+EXTRAS = ("viz", "plot", "fast", "cli", "gpt", "all", "lessons", "torch", "onnx", "jax")
 
 
 def install_hint(extra: str) -> str:

@@ -391,8 +391,10 @@ class Value:
         >>> x.grad
         12.0
         """
-        seed = grad if isinstance(grad, Value) else check.number("grad", grad)
-        _backprop(self, seed, check.boolean("create_graph", create_graph))
+        if type(grad) is not float or create_graph is not False:  # else: what the checks give
+            grad = grad if isinstance(grad, Value) else check.number("grad", grad)
+            create_graph = check.boolean("create_graph", create_graph)
+        _backprop(self, grad, create_graph)
 
 
 def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value] = ()) -> None:

@@ -129,6 +129,10 @@ def _caller_level() -> int:
     return level
 
 
+# Where a program runs: NumPy (the default), or jax.jit (the extra ``jax``; see fast._jax).
+BACKENDS = ("numpy", "jax")
+
+
 class RetraceWarning(UserWarning):
     """A program is traced again: a number its function read (said where) is different now."""
 
@@ -153,6 +157,7 @@ class Program:
         example_inputs: Sequence[Any],
         retrace: bool = True,
         indices: Sequence[int] = (),
+        backend: str = "numpy",
     ) -> None:
         self.fn = check.function("fn", fn, "a function of the inputs that returns a Value")
         self.params = check.values("params", params, nonempty=False)
@@ -162,13 +167,19 @@ class Program:
             if not isinstance(p, Value) or p._a is not None:
                 raise ValueError("params must be leaf Values (no children)")
         self.retrace = check.boolean("retrace", retrace)
+        self.backend = check.choice("backend", backend, BACKENDS)
+        self._jax: dict[_Shapes, tuple[_Compiled, Any]] = {}  # the jitted twin of each program
+        if self.backend == "jax":
+            from micrograd.fast import _jax  # noqa: F401  (a missing JAX is named here)
         self.traces = 0
         self.grad: Array = np.zeros(len(self.params))
         self._programs: dict[_Shapes, _Compiled] = {}
         self._arity = len(example_inputs)
         self.indices = _index_positions(indices, self._arity)
         arrays = self._arrays(example_inputs)
-        self._compile(arrays, self._theta())
+        compiled = self._compile(arrays, self._theta())
+        if self.backend == "jax":
+            self._jitted(compiled, tuple(x.shape for x in arrays))  # refuse now, not at a step
 
     def _arrays(self, inputs: Sequence[Any]) -> list[Array]:
         if len(inputs) != self._arity:
@@ -309,6 +320,12 @@ class Program:
         arrays = self._arrays(inputs)
         theta = self._checked_theta(theta)
         compiled = self._program(arrays, theta)
+        if self.backend == "jax":
+            others = np.fromiter(map(_data, compiled.other_leaves), np.float64)
+            found: tuple[float, Array] = self._jitted(compiled, tuple(x.shape for x in arrays))(
+                theta, arrays, others
+            )
+            return found
         failed = compiled.forward(theta, arrays)
         if failed >= 0:
             compiled = self._changed(compiled.guards[failed], arrays, theta)
@@ -321,6 +338,16 @@ class Program:
                 )
         compiled.backward()
         return float(compiled.v[compiled.root]), compiled.g[: len(self.params)].copy()
+
+    def _jitted(self, compiled: _Compiled, shapes: _Shapes) -> Any:
+        """The JAX backend's function for ``compiled`` (made once; ValueError if it cannot be)."""
+        made = self._jax.get(shapes)
+        if made is None or made[0] is not compiled:
+            from micrograd.fast._jax import compile_jax
+
+            sizes = [math.prod(shape) for shape in shapes]
+            made = self._jax[shapes] = (compiled, compile_jax(compiled, sizes))
+        return made[1]
 
     def __call__(self, *inputs: Any) -> float:
         """Forward and backward at the parameters' ``.data``; add into ``.grad``; the loss."""
@@ -421,6 +448,7 @@ def trace(
     *example_inputs: Any,
     retrace: bool = True,
     indices: Sequence[int] = (),
+    backend: str = "numpy",
 ) -> Program:
     """Trace ``fn(*inputs) -> Value`` once into a Program over ``params``.
 
@@ -438,6 +466,13 @@ def trace(
     comparison (``index < n``) is guarded by its outcome; any other use reads the number and is
     guarded exactly.
 
+    ``backend="jax"`` (the extra ``jax``) replays the program under ``jax.jit`` instead of NumPy,
+    float64 on the CPU, with the same rules: faster for large batches, whose elementwise work
+    XLA fuses. It takes programs that read no number (no guards) and have no index inputs
+    (ValueError otherwise, naming what it cannot replay). XLA on the CPU flushes subnormal
+    numbers (magnitude below 2.2e-308) to zero, so near the ends of float64's range (beyond
+    about 1e±150) its numbers may differ from the NumPy path's; within it they agree to 1e-12.
+
     >>> w = Value(2.0)
     >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
     >>> program(5.0), w.grad
@@ -448,7 +483,7 @@ def trace(
     >>> program(1), program(2), program.traces
     (2.0, 3.0, 1)
     """
-    return Program(fn, params, example_inputs, retrace=retrace, indices=indices)
+    return Program(fn, params, example_inputs, retrace=retrace, indices=indices, backend=backend)
 
 
 def compile_model(
@@ -457,10 +492,12 @@ def compile_model(
     xs: Any,
     y: Any,
     retrace: bool = True,
+    backend: str = "numpy",
 ) -> Program:
     """A Program for ``loss_fn([model(x) for x in xs], y)`` over ``model.parameters()``.
 
     Call it as ``program(xs, y)`` with a batch of the same shape (new numbers each time).
+    ``backend``: ``"numpy"`` or ``"jax"``, as for ``trace``.
     """
     if isinstance(model, type) or not callable(model) or not hasattr(model, "parameters"):
         check.wrong_type("model", model, "a model: callable on a row, with parameters()")
@@ -469,4 +506,4 @@ def compile_model(
     def fn(xs: list[list[Value]], ys: list[Value]) -> Value:
         return loss_fn([model(x) for x in xs], ys)
 
-    return Program(fn, model.parameters(), (xs, y), retrace=retrace)
+    return Program(fn, model.parameters(), (xs, y), retrace=retrace, backend=backend)

@@ -1,0 +1,426 @@
+"""The JAX backend (``trace(..., backend="jax")``): a traced program's kernels written again as
+``jax.numpy`` code and compiled once by ``jax.jit`` (float64, on the CPU), which fuses the
+elementwise work. Derivatives come from ``engine.RULES`` run with ``JaxMath``, as the NumPy path
+runs them with ``NumpyMath``: no derivative is written here. As JAX on the CPU, XLA flushes
+subnormal numbers (below 2.2e-308) to zero: a documented difference from the NumPy path."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import numpy as np
+
+from micrograd.engine import RULES
+
+if "jax" not in sys.modules:  # XLA reads its flags once, when it starts: one thread, as NumPy's
+    _ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_ONE_THREAD}".strip()
+
+try:
+    import jax
+    import jax.numpy as jnp
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    from micrograd._extras import install_hint
+
+    raise ImportError(f"backend='jax' needs JAX: {install_hint('jax')}") from exc
+
+from micrograd.fast._kernels import _affine, _Elementwise, _Fold, _MatMul, _Sum
+from micrograd.fast._rules import Array, Index
+from micrograd.fast._schedule import _Compiled
+
+jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]  # micrograd's numbers are float64 on every path
+_CPU = jax.devices("cpu")[0]
+
+
+# --- The rule table's math in jax.numpy (twins of fast._rules' NumPy functions) ---
+
+
+def _concrete(y: Any) -> bool:
+    """A number known while tracing (an op's constant), not a traced array."""
+    return isinstance(y, (int, float, np.ndarray, np.floating))
+
+
+def _sign(x: Any) -> Any:
+    # Twin of engine._sign: 0 at 0 and at nan.
+    return jnp.where(x > 0.0, 1.0, jnp.where(x < 0.0, -1.0, 0.0))
+
+
+def _pow(x: Any, y: Any) -> Any:
+    # Twin of engine._pow: C pow, but x ** ±0.5 is (r)sqrt as in torch (nan at -inf).
+    if _concrete(y) and np.ndim(y) == 0:
+        if y == 0.5:
+            return jnp.sqrt(x)
+        return 1.0 / jnp.sqrt(x) if y == -0.5 else jnp.power(x, y)
+    root = jnp.sqrt(x)
+    return jnp.where(y == 0.5, root, jnp.where(y == -0.5, 1.0 / root, jnp.power(x, y)))
+
+
+def _power(x: Any, y: Any) -> Any:
+    # Twin of fl.power, C's pow: an exponent 0.5 gives inf at -inf and 0.0 at -0.0 (not sqrt's).
+    out = jnp.power(x, y)
+    return jnp.where((y == 0.5) & (jnp.isneginf(x) | (x == 0.0)), jnp.abs(x), out)
+
+
+def _sigmoid(x: Any) -> Any:
+    # Twin of engine._sigmoid: exp is only taken of a non-positive number, so it never overflows.
+    e = jnp.exp(-jnp.abs(x))
+    return jnp.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+class JaxMath:
+    """``engine._FloatMath`` in ``jax.numpy``: the namespace a rule's backward is written in."""
+
+    num = staticmethod(_identity)
+    where = staticmethod(jnp.where)
+    div = staticmethod(jnp.divide)
+    pow = staticmethod(_pow)
+    power = staticmethod(_power)
+    log = staticmethod(jnp.log)
+    sin = staticmethod(jnp.sin)
+    cos = staticmethod(jnp.cos)
+    sigmoid = staticmethod(_sigmoid)
+    sign = staticmethod(_sign)
+
+
+def _unary(f: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    return lambda x, y: f(x)
+
+
+# Twins of fast.FORWARDS (so of the float forwards in engine.RULES), row for row.
+FORWARDS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": jnp.add,
+    "-": jnp.subtract,
+    "*": jnp.multiply,
+    "/": jnp.divide,
+    "**": _pow,
+    "pow": _power,
+    "exp": _unary(jnp.exp),
+    "log": _unary(jnp.log),
+    "tanh": _unary(jnp.tanh),
+    "sigmoid": _unary(_sigmoid),
+    "softplus": _unary(lambda x: jnp.maximum(x, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(x)))),
+    "ReLU": _unary(lambda x: jnp.where(x < 0.0, 0.0, x)),  # nan and -0.0 pass through
+    "leaky_relu": lambda x, slope: jnp.where(x > 0.0, x, x * slope),
+    "abs": _unary(jnp.abs),
+    "sqrt": _unary(jnp.sqrt),
+    "sin": _unary(jnp.sin),
+    "cos": _unary(jnp.cos),
+    "maximum": lambda x, y: jnp.where((x < y) | jnp.isnan(y), y, x),  # x at a tie, nan wins
+}
+
+
+def _backward(op: str) -> Callable[..., tuple[Any, ...]]:
+    """``(x, y, out, g) -> (gx[, gy])``: the rule's backward from ``engine.RULES`` in JAX."""
+    rule = RULES[op].backward
+    return lambda x, y, out, g: tuple(rule(x, y, out, g, JaxMath))
+
+
+# --- The buffers cut into segments: each leaf kind and each kernel's output its own array ---
+
+
+def _contiguous(idx: Index) -> tuple[int, bool] | None:
+    """``(start, transposed)`` when ``idx`` covers ``start, start + 1, …`` in row order (or, for
+    2-d, in column order): a slice and a reshape read or write it."""
+    affine = _affine(idx)
+    if affine is None:
+        return None
+    start, strides = affine
+    if idx.ndim == 1:
+        return (start, False) if idx.size == 1 or strides == (1,) else None
+    if idx.ndim == 2:
+        rows, cols = idx.shape
+        if strides == (cols, 1) or (rows == 1 and strides[1] == 1):
+            return start, False
+        if strides == (1, rows) or (cols == 1 and strides[0] == 1):
+            return start, True
+    return None
+
+
+class _Segments:
+    """Slots of fast's value and gradient buffers as segments, one array each (the parameters,
+    each input, the other leaves, the constants, each kernel's output), so that XLA sees each
+    kernel's result as a value of its own, not as an update of one large buffer."""
+
+    def __init__(self, starts: Sequence[int], size: int) -> None:
+        self.starts = np.array(sorted(set(starts)), dtype=np.intp)
+        self.stops = np.append(self.starts[1:], size)
+
+    def of(self, slot: int) -> int:
+        """The segment holding ``slot``."""
+        return int(np.searchsorted(self.starts, slot, side="right")) - 1
+
+    def _split(self, idx: Index) -> list[tuple[int, Index, Index]]:
+        """``(segment, positions in idx.ravel(), local slots)`` for each segment ``idx`` meets."""
+        flat = idx.ravel()
+        seg = np.searchsorted(self.starts, flat, side="right") - 1
+        return [
+            (int(k), np.flatnonzero(seg == k), flat[seg == k] - self.starts[k])
+            for k in np.unique(seg)
+        ]
+
+    def read(self, arrays: list[Any], idx: Index) -> Any:
+        """The numbers at slots ``idx``, in the shape of ``idx``."""
+        parts = self._split(idx)
+        if len(parts) == 1:
+            k, _, local = parts[0]
+            local = local.reshape(idx.shape)
+            plan = _contiguous(local)
+            if plan is None:
+                return arrays[k][local]
+            start, transposed = plan
+            flat = arrays[k][start : start + local.size]
+            return flat.reshape(local.shape[::-1]).T if transposed else flat.reshape(local.shape)
+        out = jnp.zeros(idx.size)
+        for k, at, local in parts:
+            out = out.at[at].set(arrays[k][local])
+        return out.reshape(idx.shape)
+
+    def add(self, grads: list[Any], idx: Index, contribution: Any) -> None:
+        """Add ``contribution`` (broadcast to ``idx``'s shape) into the gradients at ``idx``; a
+        repeated slot receives every share."""
+        contribution = jnp.broadcast_to(contribution, idx.shape)
+        parts = self._split(idx)
+        for k, at, local in parts:
+            size = int(self.stops[k] - self.starts[k])
+            if len(parts) == 1:
+                shares, local = contribution, local.reshape(idx.shape)
+            else:
+                shares = contribution.ravel()[at]
+            plan = _contiguous(local) if len(np.unique(local)) == local.size else None
+            base = grads[k] if grads[k] is not None else jnp.zeros(size)
+            if plan is None:
+                grads[k] = base.at[local].add(shares)
+            else:
+                start, transposed = plan
+                flat = shares.T.ravel() if transposed else shares.ravel()
+                if start == 0 and flat.size == size:
+                    grads[k] = base + flat
+                else:
+                    grads[k] = base.at[start : start + flat.size].add(flat)
+
+
+def _start(view: Array, buf: Array) -> int:
+    """Where ``view`` (an output of a kernel) begins in ``buf``."""
+    start: int = view.__array_interface__["data"][0] - buf.__array_interface__["data"][0]
+    return start // view.itemsize
+
+
+# --- Each kernel as a forward and a backward step on the segments ---
+
+
+class _Step:
+    """A kernel's forward (``run``) and backward (``back``) in JAX; its output is segment
+    ``seg``, what the forward keeps for the backward is ``saved``."""
+
+    def __init__(self, segments: _Segments, seg: int) -> None:
+        self.s = segments
+        self.seg = seg
+        self.saved: Any = None
+
+    def gout(self, grads: list[Any], vals: list[Any]) -> Any:
+        g = grads[self.seg]
+        return jnp.zeros(vals[self.seg].shape) if g is None else g
+
+    def run(self, vals: list[Any]) -> None:
+        raise NotImplementedError
+
+    def back(self, grads: list[Any], vals: list[Any]) -> None:
+        raise NotImplementedError
+
+
+class _ElementwiseStep(_Step):
+    def __init__(self, segments: _Segments, seg: int, k: _Elementwise) -> None:
+        super().__init__(segments, seg)
+        self.forward, self.backward = FORWARDS[k.op], _backward(k.op)
+        self.x = k.read_x.idx
+        self.y = None if k.read_y is None else k.read_y.idx
+        self.y_const = k.y_const
+        self.acc_x = None if k.acc_x is None else k.acc_x.idx
+        self.acc_y = None if k.acc_y is None else k.acc_y.idx
+
+    def run(self, vals: list[Any]) -> None:
+        x = self.s.read(vals, self.x)
+        y = self.y_const if self.y is None else self.s.read(vals, self.y)
+        vals[self.seg] = out = self.forward(x, y)
+        self.saved = (x, y, out)
+
+    def back(self, grads: list[Any], vals: list[Any]) -> None:
+        if self.acc_x is None and self.acc_y is None:
+            return
+        x, y, out = self.saved
+        found = self.backward(x, y, out, self.gout(grads, vals))
+        if self.acc_x is not None:
+            self.s.add(grads, self.acc_x, found[0])
+        if self.acc_y is not None:
+            self.s.add(grads, self.acc_y, found[1])
+
+
+class _SumStep(_Step):
+    def __init__(self, segments: _Segments, seg: int, k: _Sum) -> None:
+        super().__init__(segments, seg)
+        self.mul = _backward("*")
+        self.plain = None if k.read_p is None else k.read_p.idx
+        self.a = None if k.read_a is None else k.read_a.idx
+        self.b = None if k.read_b is None else k.read_b.idx
+        self.acc_p, self.acc_a, self.acc_b = (
+            None if acc is None else acc.idx for acc in (k.acc_p, k.acc_a, k.acc_b)
+        )
+
+    def run(self, vals: list[Any]) -> None:
+        total: Any = 0.0
+        if self.a is not None and self.b is not None:
+            va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
+            self.saved = (va, vb)
+            total = (va * vb).sum(axis=1)
+        if self.plain is not None:
+            total = total + self.s.read(vals, self.plain).sum(axis=1)
+        vals[self.seg] = total
+
+    def back(self, grads: list[Any], vals: list[Any]) -> None:
+        g = self.gout(grads, vals)[:, None]
+        if self.acc_p is not None:
+            self.s.add(grads, self.acc_p, g)
+        if self.acc_a is not None or self.acc_b is not None:
+            va, vb = self.saved
+            ga, gb = self.mul(va, vb, None, g)  # (g * b, g * a)
+            if self.acc_a is not None:
+                self.s.add(grads, self.acc_a, ga)
+            if self.acc_b is not None:
+                self.s.add(grads, self.acc_b, gb)
+
+
+class _MatMulStep(_Step):
+    def __init__(self, segments: _Segments, seg: int, k: _MatMul) -> None:
+        super().__init__(segments, seg)
+        self.a, self.b = k.read_a.idx, k.read_b.idx
+        self.shape = k.out.shape
+        self.bias = None if k.read_bias is None else k.read_bias.idx
+        self.bias_per_a = k.bias_per_a
+        self.acc_a, self.acc_b, self.acc_bias = (
+            None if acc is None else acc.idx for acc in (k.acc_a, k.acc_b, k.acc_bias)
+        )
+
+    def run(self, vals: list[Any]) -> None:
+        va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
+        self.saved = (va, vb)
+        out = vb @ va.T
+        if self.bias is not None:
+            terms = self.s.read(vals, self.bias).sum(axis=1)
+            out = out + (terms if self.bias_per_a else terms.reshape(self.shape))
+        vals[self.seg] = out.ravel()
+
+    def back(self, grads: list[Any], vals: list[Any]) -> None:
+        va, vb = self.saved
+        g = self.gout(grads, vals).reshape(self.shape)
+        # The rule of * summed over the pairs each factor meets (as fast's _MatMul).
+        if self.acc_a is not None:
+            self.s.add(grads, self.acc_a, g.T @ vb)
+        if self.acc_b is not None:
+            self.s.add(grads, self.acc_b, g @ va)
+        if self.acc_bias is not None:
+            gb = g.sum(axis=0) if self.bias_per_a else g.reshape(-1)
+            self.s.add(grads, self.acc_bias, gb[:, None])
+
+
+class _FoldStep(_Step):
+    def __init__(self, segments: _Segments, seg: int, k: _Fold) -> None:
+        super().__init__(segments, seg)
+        self.maximum, self.maximum_backward = FORWARDS["maximum"], _backward("maximum")
+        self.columns = k.read.idx
+        self.acc = None if k.acc is None else k.acc.idx
+
+    def run(self, vals: list[Any]) -> None:
+        c = self.s.read(vals, self.columns)
+        links = [c[:, 0]]
+        for j in range(1, c.shape[1]):  # link by link: the rule's forward at ties and nan
+            links.append(self.maximum(links[-1], c[:, j]))
+        running = jnp.stack(links, axis=1)
+        self.saved = (c, running)
+        vals[self.seg] = running[:, -1]
+
+    def back(self, grads: list[Any], vals: list[Any]) -> None:
+        if self.acc is None:
+            return
+        c, running = self.saved
+        # Each link's shares (fast's _Fold): a column gets g times the product on its way up.
+        to_left, to_column = self.maximum_backward(running[:, :-1], c[:, 1:], None, 1.0)
+        to_left = jnp.broadcast_to(to_left, to_column.shape)
+        through = jnp.ones(c.shape).at[:, :-1].set(jnp.cumprod(to_left[:, ::-1], axis=1)[:, ::-1])
+        shares = through.at[:, 1:].multiply(to_column)
+        g = self.gout(grads, vals)[:, None]
+        self.s.add(grads, self.acc, jnp.where(shares == 0.0, 0.0, g * shares))
+
+
+_STEPS: dict[type, Callable[[_Segments, int, Any], _Step]] = {
+    _Elementwise: _ElementwiseStep,
+    _Sum: _SumStep,
+    _MatMul: _MatMulStep,
+    _Fold: _FoldStep,
+}
+
+
+def unsupported(compiled: _Compiled) -> str | None:
+    """Why the JAX backend cannot replay ``compiled`` exactly, or None when it can."""
+    for kernel in compiled.kernels:
+        if type(kernel) not in _STEPS:
+            return f"it has a kernel the JAX backend does not write: {kernel.describe()}"
+        op = getattr(kernel, "op", None)
+        if op is not None and op not in FORWARDS:
+            return f"the op {op!r} has no jax.numpy twin"
+    if compiled.guards or compiled.grad_guards or compiled.predicates:
+        return "its graph depends on numbers the function read (guards)"
+    return None
+
+
+LossAndGrad = Callable[[Array, Sequence[Array], Array], tuple[float, Array]]
+
+
+def compile_jax(compiled: _Compiled, sizes: Sequence[int]) -> LossAndGrad:
+    """``(theta, inputs, others) -> (loss, grad)`` for ``compiled`` (inputs of ``sizes``
+    numbers), jitted; ValueError when ``unsupported`` says why it cannot be."""
+    why = unsupported(compiled)
+    if why is not None:
+        raise ValueError(f"backend='jax' cannot replay this program: {why}; use backend='numpy'")
+    n_params, size = compiled.n_params, compiled.v.size
+    leaf_starts = list(np.cumsum([0, n_params, *sizes, len(compiled.other_leaves)]))
+    outputs = [_start(cast(Any, kernel).out, compiled.v) for kernel in compiled.kernels]
+    segments = _Segments([int(at) for at in leaf_starts] + outputs, size)
+    consts = compiled.v[leaf_starts[-1] : outputs[0] if outputs else size].copy()
+    steps = [
+        _STEPS[type(kernel)](segments, segments.of(at), kernel)
+        for kernel, at in zip(compiled.kernels, outputs, strict=True)
+    ]
+    root = segments.of(compiled.root)
+    root_at = compiled.root - int(segments.starts[root])
+    theta_seg = segments.of(0) if n_params else -1
+
+    def loss_and_grad(theta: Any, inputs: Sequence[Any], others: Any) -> tuple[Any, Any]:
+        leaves = [theta, *(x.ravel() for x in inputs), others, jnp.asarray(consts)]
+        vals: list[Any] = [None] * len(segments.starts)
+        for k, at in enumerate(leaf_starts):
+            if at < size and leaves[k].size:
+                vals[segments.of(at)] = leaves[k]
+        for step in steps:
+            step.run(vals)
+        grads: list[Any] = [None] * len(vals)
+        grads[root] = jnp.zeros(vals[root].shape).at[root_at].set(1.0)
+        for step in reversed(steps):
+            step.back(grads, vals)
+        grad = jnp.zeros(n_params) if theta_seg < 0 or grads[theta_seg] is None else grads[0]
+        return vals[root][root_at], grad
+
+    jitted = jax.jit(loss_and_grad)
+
+    def call(theta: Array, inputs: Sequence[Array], others: Array) -> tuple[float, Array]:
+        with jax.default_device(_CPU):
+            loss, grad = jitted(theta, list(inputs), others)
+        return float(loss), np.array(grad)
+
+    return call

@@ -1,0 +1,282 @@
+"""The JAX backend of the compiled path (``trace(..., backend="jax")``): the same values and
+gradients as the NumPy path and the Value engine, from the same rule table."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import subprocess
+import sys
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from micrograd import fast
+from micrograd._lookup import lookup
+from micrograd.engine import RULES, Value, _FloatMath
+from micrograd.fast import _jax  # JAX is a test dependency: no skip
+from micrograd.losses import binary_cross_entropy, mse_loss
+from micrograd.nn import MLP
+from micrograd.optim import SGD
+from optable import EDGE, OPS, run_value, same_float
+from test_fast import all_same, build, demo_loss, exact_graphs, float_backward, grid, moons
+
+
+def flushed(x: float) -> float:
+    """``x`` as XLA on the CPU gives it: a subnormal number (below 2.2e-308) is a signed zero."""
+    return math.copysign(0.0, x) if 0.0 < abs(x) < sys.float_info.min else x
+
+
+def moderate(x: float) -> bool:
+    """Whether ``x`` is 0, inf, nan or of a magnitude in [1e-100, 1e100]: where no product of
+    two such numbers is subnormal, and XLA's results are the NumPy path's (its simplifications
+    such as ``x**-2 == 1/(x*x)`` and its flushed subnormals differ only beyond)."""
+    return x == 0.0 or not math.isfinite(x) or 1e-100 <= abs(x) <= 1e100
+
+
+# The edge values of optable within that range: signed zeros, ±1, ±2, 0.5, ±1000, ±inf, nan.
+EDGE_MODERATE = [x for x in EDGE if moderate(x)]
+
+
+def moderate_grid(op: str) -> tuple[np.ndarray, np.ndarray]:
+    """``test_fast.grid`` without the pairs that hold an extreme number."""
+    x, y = grid(op)
+    keep = [moderate(a) and moderate(b) for a, b in zip(x.tolist(), y.tolist(), strict=True)]
+    return x[keep], y[keep]
+
+
+def test_the_jax_backend_flushes_subnormal_numbers_to_zero() -> None:
+    """The documented difference: 1 / 1e308 (a subnormal 1e-308) is 0.0 on the JAX backend."""
+    w = Value(1e308)
+    program = fast.trace(lambda: w**-1, [w], backend="jax")
+    assert (program.loss_and_grad(program.theta())[0], (w**-1).data) == (0.0, 1e-308)
+
+
+def test_jax_math_has_the_float_maths_functions() -> None:
+    """``JaxMath`` offers every function a rule's partials may call."""
+    names = {n for n in vars(_FloatMath) if not n.startswith("_")}
+    assert names <= {n for n in vars(_jax.JaxMath) if not n.startswith("_")}
+
+
+def test_every_numpy_forward_has_a_jax_twin() -> None:
+    """Each op with a NumPy twin has a jax.numpy twin."""
+    assert set(fast.FORWARDS) == set(_jax.FORWARDS)
+
+
+@pytest.mark.parametrize("op", sorted(RULES))
+def test_jax_forward_equals_the_float_forward_at_edge_values(op: str) -> None:
+    """The jax.numpy twin gives the float forward's value at zeros, huge values, inf and nan."""
+    x, y = moderate_grid(op)
+    ours = np.broadcast_to(np.asarray(_jax.FORWARDS[op](jnp.asarray(x), jnp.asarray(y))), x.shape)
+    pairs = zip(x.tolist(), y.tolist(), strict=True)
+    expected = [flushed(RULES[op].forward(a, b)) for a, b in pairs]
+    assert all_same(ours.tolist(), expected)
+
+
+@pytest.mark.parametrize("op", sorted(RULES))
+def test_rule_backward_in_jax_equals_it_on_floats(op: str) -> None:
+    """Each rule, run once on arrays with ``JaxMath``, gives what it gives per float."""
+    x0, y0 = moderate_grid(op)
+    gs = [1.0, -2.5, 0.0, float("inf")]
+    x, y = np.repeat(x0, len(gs)), np.repeat(y0, len(gs))
+    g = np.tile(gs, len(x0))
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    found = _jax._backward(op)(xj, yj, _jax.FORWARDS[op](xj, yj), jnp.asarray(g))
+    for k, column in enumerate(found):
+        points = zip(x.tolist(), y.tolist(), g.tolist(), strict=True)
+        expected = [flushed(float_backward(op, *point)[k]) for point in points]
+        assert all_same(np.broadcast_to(np.asarray(column), x.shape).tolist(), expected)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_table_on_the_jax_backend_equals_the_engine(name: str) -> None:
+    """All moderate edge points of an op in one JAX program give the engine's gradients."""
+    op = OPS[name]
+    points = [*itertools.product(EDGE_MODERATE, repeat=op.arity), *op.smooth]
+    params = [Value(x) for xs in points for x in xs]
+    k = op.arity
+    outs: list[Value] = []
+
+    def fn() -> Value:
+        outs[:] = [op.value(*params[i : i + k]) for i in range(0, len(params), k)]
+        return sum(outs[1:], outs[0])
+
+    fast.trace(fn, params, backend="jax")()
+    expected = [g for xs in points for g in run_value(op, xs)[1]]
+    assert all_same([float(p.grad) for p in params], expected)
+
+
+@settings(max_examples=30, deadline=None)  # each example compiles one XLA program
+@given(exact_graphs())
+def test_random_graphs_on_the_jax_backend_equal_numpy_and_the_engine(
+    case: tuple[list[float], list[float], list[tuple[str, int, int]]],
+) -> None:
+    """Random graphs (shared nodes, constants, every fusion) give the NumPy path's and the
+    engine's loss and gradients to 1e-12 on the JAX backend."""
+    param_values, input_values, recipe = case
+    params = [Value(v) for v in param_values]
+    reference = build(recipe, params + [Value(v) for v in input_values])
+    reference.backward()
+    expected = [reference.data, *(float(p.grad) for p in params)]
+    theta = np.array(param_values)
+    found = []
+    for backend in ("numpy", "jax"):
+        program = fast.trace(
+            lambda xs: build(recipe, params + xs), params, input_values, backend=backend
+        )
+        loss, grad = program.loss_and_grad(theta, input_values)
+        found.append([loss, *grad.tolist()])
+    for actual in found:
+        assert all(same_float(a, e, rtol=1e-12) for a, e in zip(actual, expected)), (
+            found,
+            expected,
+        )
+
+
+def moons_losses(backend: str, steps: int = 3) -> tuple[list[float], list[float], list[float]]:
+    """Losses of ``steps`` SGD steps on the moons demo, the gradients and weights after them."""
+    model, X, y = moons()
+    program = fast.compile_model(model, lambda s, t: demo_loss(model, s, t), X, y, backend=backend)
+    optimizer = SGD(model.parameters(), lr=0.5)
+    losses = [program.step(X, y, optimizer=optimizer) for _ in range(steps)]
+    return losses, [p.grad for p in model.parameters()], [p.data for p in model.parameters()]
+
+
+def test_moons_steps_on_the_jax_backend_equal_the_numpy_path_and_the_engine() -> None:
+    """Three SGD steps of the moons demo: the JAX backend's losses, gradients and weights are
+    the NumPy path's and the Value engine's (to 1e-12)."""
+    model, X, y = moons()
+    optimizer = SGD(model.parameters(), lr=0.5)
+    engine = []
+    for _ in range(3):
+        model.zero_grad()
+        total = demo_loss(model, [model(x) for x in X], y)
+        total.backward()
+        optimizer.step()
+        engine.append(total.data)
+    expected = engine, [p.grad for p in model.parameters()], [p.data for p in model.parameters()]
+    for backend in ("numpy", "jax"):
+        actual = moons_losses(backend)
+        for ours, theirs in zip(actual, expected, strict=True):
+            assert all_same(ours, theirs), backend
+
+
+@pytest.mark.parametrize("kind", ["bce", "mse"])
+def test_losses_of_micrograd_on_the_jax_backend_equal_the_engine(kind: str) -> None:
+    """``binary_cross_entropy`` and ``mse_loss`` of a tanh/sigmoid net on the JAX backend."""
+    random.seed(3)
+    model = MLP(2, [6, 1], activation="tanh" if kind == "bce" else "sigmoid")
+    X = [[random.uniform(-2, 2), random.uniform(-2, 2)] for _ in range(20)]
+    y = [float(random.random() < 0.5) for _ in range(20)]
+    loss_fn = binary_cross_entropy if kind == "bce" else mse_loss
+
+    def loss(xs: list[Any], ys: list[Value]) -> Value:
+        return loss_fn([model(x) for x in xs], ys)
+
+    total = loss([[Value(a) for a in row] for row in X], [Value(t) for t in y])
+    total.backward()
+    expected = [total.data, *(p.grad for p in model.parameters())]
+    program = fast.trace(loss, model.parameters(), X, y, backend="jax")
+    found, grad = program.loss_and_grad(program.theta(), X, y)
+    assert all_same([found, *grad.tolist()], expected)
+
+
+def test_max_folds_on_the_jax_backend_equal_the_engine() -> None:
+    """A log-sum-exp over rows (a max fold, ties and a signed zero among them) gives the
+    engine's value and gradients."""
+    rows = [[1.0, 3.0, 3.0, -2.0], [0.0, -0.0, -1.0, 0.0], [5.0, 4.0, 6.0, 6.0]]
+    params = [Value(x) for row in rows for x in row]
+
+    def fn() -> Value:
+        total = Value(0.0)
+        for r in range(len(rows)):
+            row = params[4 * r : 4 * r + 4]
+            top = row[0]
+            for x in row[1:]:
+                top = top.maximum(x)
+            total = total + top + sum((x - top).exp() for x in row).log()
+        return total
+
+    reference = fn()
+    reference.backward()
+    expected = [reference.data, *(p.grad for p in params)]
+    program = fast.trace(fn, params, backend="jax")
+    assert "max fold" in program.describe()
+    loss, grad = program.loss_and_grad(program.theta())
+    assert all_same([loss, *grad.tolist()], expected)
+
+
+def test_gradients_equal_jax_grad_of_the_same_loss() -> None:
+    """The moons demo's gradient on the JAX backend (from RULES) equals ``jax.grad`` of the loss
+    written in jax.numpy, to 1e-12."""
+    import jax
+    import jax.numpy as jnp
+
+    model, X, y = moons(40)
+    program = fast.compile_model(model, lambda s, t: demo_loss(model, s, t), X, y, backend="jax")
+    theta = program.theta()
+    loss, grad = program.loss_and_grad(theta, X, y)
+    shapes = [(len(layer.neurons), len(layer.neurons[0].w) + 1) for layer in model.layers]
+
+    def jax_loss(flat: Any) -> Any:
+        h, at = jnp.asarray(X), 0
+        for k, (n_out, n_in1) in enumerate(shapes):
+            block = flat[at : at + n_out * n_in1].reshape(n_out, n_in1)
+            at += n_out * n_in1
+            h = h @ block[:, :-1].T + block[:, -1]
+            h = jnp.maximum(h, 0.0) if k < len(shapes) - 1 else h
+        margins = jnp.maximum(1.0 - jnp.asarray(y, dtype=jnp.float64) * h[:, 0], 0.0)
+        return margins.mean() + 1e-4 * (flat * flat).sum()
+
+    expected = jax.grad(jax_loss)(jnp.asarray(theta))
+    assert all_same(grad.tolist(), np.asarray(expected).tolist())
+    assert same_float(loss, float(jax_loss(jnp.asarray(theta))))
+
+
+def test_an_unknown_backend_is_refused() -> None:
+    """``backend`` takes "numpy" or "jax": anything else is a ValueError naming the argument."""
+    w = Value(1.0)
+    with pytest.raises(ValueError, match="unknown backend 'gpu'; choose one of numpy, jax"):
+        fast.trace(lambda x: w * x, [w], 1.0, backend="gpu")
+    with pytest.raises(TypeError, match="backend"):
+        fast.trace(lambda x: w * x, [w], 1.0, backend=None)  # type: ignore[arg-type]
+
+
+def test_a_program_with_guards_is_refused_by_the_jax_backend() -> None:
+    """A graph that depends on a number the function read cannot be replayed by the JAX backend
+    (it checks no guard): a ValueError saying so and naming the NumPy backend, at trace time."""
+    w = Value(2.0)
+    with pytest.raises(ValueError, match=r"guards.*backend='numpy'"):
+        fast.trace(
+            lambda xs: sum(w * x if x.data > 0 else w for x in xs), [w], [1, -2], backend="jax"
+        )
+
+
+def test_index_inputs_are_refused_by_the_jax_backend() -> None:
+    """Gathers by index inputs (whose range the NumPy path guards) are refused, not clamped."""
+    table = [Value(1.0), Value(2.0)]
+    with pytest.raises(ValueError, match=r"gather.*backend='numpy'"):
+        fast.trace(lambda i: lookup(table, i) * 2.0, table, 1, indices=[0], backend="jax")
+
+
+def test_the_numpy_backend_stays_the_default() -> None:
+    """A program is NumPy's unless asked otherwise."""
+    w = Value(1.0)
+    assert fast.trace(lambda x: w * x, [w], 1.0).backend == "numpy"
+
+
+def test_missing_jax_names_the_extra() -> None:
+    """Without JAX, backend='jax' raises ImportError naming the extra to install."""
+    code = (
+        "import sys; sys.modules['jax'] = None\n"
+        "from micrograd import fast\nfrom micrograd.engine import Value\n"
+        "w = Value(1.0)\n"
+        "try:\n    fast.trace(lambda x: w * x, [w], 1.0, backend='jax')\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "backend='jax' needs JAX: pip install \"micrograd-learn[jax]\""
