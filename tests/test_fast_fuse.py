@@ -250,3 +250,20 @@ def test_nan_and_infinite_logits_give_the_engines_nan() -> None:
     assert (math.isnan(got[0]), agree(want, got, rows)) == (True, True)
     assert all(math.isfinite(g) for g in got[1][9:])
     assert "log-sum-exp" in kernels(program)
+
+
+@pytest.mark.parametrize(("row", "expected"), [([-0.0, 0.0], -math.inf), ([0.0, -0.0], math.inf)])
+def test_a_max_of_signed_zeros_is_the_first_as_in_the_chain(
+    row: list[float], expected: float
+) -> None:
+    """``max(-0.0, 0.0)`` is the first operand (torch.maximum's tie): ``1 / max`` is -inf for
+    ``[-0.0, 0.0]`` and +inf for ``[0.0, -0.0]`` on the fused kernel as on the Value engine."""
+
+    def loss(params: list[Value], r: list[list[Any]]) -> Value:
+        (logits,) = logits_of(params, r)
+        top = fold_max(logits)
+        e = [(v - top).exp() for v in logits]
+        return sum(e[1:], e[0]).log() + 1.0 / top
+
+    want, got, program = engine_and_program(loss, [row])
+    assert (got[0], want[0], "log-sum-exp" in kernels(program)) == (expected, expected, True)

@@ -115,9 +115,10 @@ class LogSumExp:
     """Rows of ``log Σ_j exp(v_j - max v)`` (or without the log, a softmax's denominator), and
     the max, the ``z_j = v_j - max``, the ``exp(z_j)`` and the sum, in one kernel.
 
-    Forward: the max is ``_Fold``'s; then the twins of ``-``, ``exp``, the sum and ``log`` on
-    ``(rows, n)`` arrays, each written where the graph's nodes live (other nodes may read them:
-    ``cross_entropy`` picks ``z_target``, a softmax divides ``e_j`` by the sum).
+    Forward: each row's max (``_Fold``'s where a max of 0.0 may tie with -0.0), then the twins
+    of ``-``, ``exp``, the sum and ``log`` on ``(rows, n)`` arrays, each written where the
+    graph's nodes live (other nodes may read them: ``cross_entropy`` picks ``z_target``, a
+    softmax divides ``e_j`` by the sum).
 
     Backward: the chain rule through the rows, each step the rule of its op from
     ``engine.RULES`` on arrays, plus whatever the rest of the graph sent to that node:
@@ -144,6 +145,7 @@ class LogSumExp:
         self.with_log = out.stop - s0 == 2 * rows
         self.lse, self.glse = v[s0 + rows : out.stop], g[s0 + rows : out.stop]
         self.acc = _accumulator(g, columns, needs)
+        self.c: Any = None  # the columns' values, read by forward
 
     def describe(self) -> str:
         """One line: what this kernel computes."""
@@ -152,9 +154,13 @@ class LogSumExp:
         return f"{what} of {n} terms over {rows} rows (max, -, exp, sum{', log' * self.with_log})"
 
     def forward(self) -> None:
-        self.fold.forward()
-        top = self.top[:, None]
-        self.z[...] = _SUB(self.fold.c, top)
+        self.c = c = self.fold.read.get()
+        top = c.max(axis=1)  # nan if a column is nan, as the chain of maximum ops
+        if (top == 0.0).any():  # 0.0 may tie with -0.0: the chain keeps the first, as _Fold does
+            self.fold.forward()
+        else:
+            self.top[...] = top
+        self.z[...] = _SUB(c, self.top[:, None])
         self.e[...] = _EXP(self.z, None)
         self.s[...] = self.e.sum(axis=1)
         if self.with_log:
@@ -168,7 +174,7 @@ class LogSumExp:
             gs = gs + _LOG_BACKWARD(self.s, None, self.lse, self.glse)[0]
         ge = self.ge + _ADD_BACKWARD(None, None, None, gs[:, None])[0]
         gz = self.gz + _EXP_BACKWARD(self.z, None, self.e, ge)[0]
-        c, top = self.fold.c, self.top[:, None]
+        c, top = self.c, self.top[:, None]
         to_column, to_top = _SUB_BACKWARD(c, top, self.z, gz)
         gtop = self.gtop + to_top.sum(axis=1)
         at_top = c == top
@@ -178,4 +184,5 @@ class LogSumExp:
         else:
             self.acc.add(to_column)
             self.gtop[...] = gtop
+            self.fold.forward()  # its running maxima (the same max again), then its shares
             self.fold.backward()
