@@ -10,7 +10,8 @@ replay the same program.
 
 The stages, one module each: ``_rules`` (the rule table on arrays), ``_trace`` (the graph: sums,
 dot products and max folds fused, gathers, groups by level), ``_schedule`` (buffers, kernels in
-order, guards), ``_kernels`` (the array ops), ``_program`` (``trace``, ``Program``), ``_optim``
+order, guards), ``_kernels`` (the array ops), ``_fuse`` (a stable log-sum-exp or softmax
+denominator, row by row, as one kernel), ``_program`` (``trace``, ``Program``), ``_optim``
 (updates on arrays). ``micrograd._tracing`` watches the function while it is traced.
 """
 
