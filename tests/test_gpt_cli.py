@@ -130,8 +130,8 @@ def test_a_fast_run_stopped_by_ctrl_c_saves_what_the_value_engine_holds(
     names_file: Path,
 ) -> None:
     """--engine fast keeps its weights and Adam's state in arrays between checkpoints: stopped
-    by Ctrl-C after 3 of 6 steps, its model.json holds the weights, Adam moments and step count
-    of the Value engine's run stopped there, to rounding."""
+    by Ctrl-C after 3 of 6 steps, its model.json holds the weights, Adam moments and step count,
+    and history.csv the losses, of the Value engine's run stopped there, to rounding."""
     options = ["--steps", "6", "--seed", "7", "--checkpoint-every", "100"]
     interrupt_after(monkeypatch, 3)
     codes = [
@@ -145,7 +145,8 @@ def test_a_fast_run_stopped_by_ctrl_c_saves_what_the_value_engine_holds(
         buffers = doc["optimizer"]["buffers"]
         return [*doc["state"].values(), *buffers["exp_avg"], *buffers["exp_avg_sq"]]
 
-    expected, actual = numbers(value), numbers(fast)
+    expected = numbers(value) + [float(row["loss"]) for row in history(tmp_path / "value")]
+    actual = numbers(fast) + [float(row["loss"]) for row in history(tmp_path / "fast")]
     assert (
         len(actual),
         all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12) for a, b in zip(actual, expected)),
