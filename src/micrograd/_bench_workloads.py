@@ -215,7 +215,63 @@ def torch_sgd(total: Any, params: list[Any]) -> float:
     return float(total.item())
 
 
-def torch_moons_step() -> Callable[[], float]:
+def compiled_array_moons_step(backend: str = "numpy", n: int = 100) -> Callable[[], float]:
+    """Our compiled path as a training loop on arrays: ``loss_and_grad`` and ``ArraySGD`` update
+    one parameter array (``Program.theta()``); no Value is written per step (``load`` writes
+    them when wanted). ``backend``: ``"numpy"`` (the default path) or ``"jax"`` (``jax.jit``)."""
+    import numpy as np
+
+    from micrograd import fast
+
+    model = demo_model()
+    X, y = moons_data(n)
+    params = model.parameters()
+    program = fast.compile_model(model, lambda s, t: demo_loss(s, t, params), X, y, backend=backend)
+    Xa, ya = np.array(X), np.array(y, dtype=np.float64)
+    theta, optimizer = program.theta(), fast.ArraySGD(lr=LR)
+
+    def step() -> float:
+        loss, grad = program.loss_and_grad(theta, Xa, ya)
+        optimizer.update(theta, grad)
+        return loss
+
+    return step
+
+
+def jax_moons_step(n: int = 100) -> Callable[[], float]:
+    """Hand-written JAX: the same forward, ``jax.value_and_grad`` and the SGD update in one
+    ``jax.jit``, float64 on one CPU thread (the harness sets ``XLA_FLAGS``)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
+    cpu = jax.devices("cpu")[0]
+    params = [jax.device_put(np.array(a), cpu) for a in weight_lists(demo_model())]
+    X, y = moons_data(n)
+    Xj = jax.device_put(np.array(X), cpu)
+    yj = jax.device_put(np.array(y, dtype=np.float64), cpu)
+
+    def loss(ps: list[Any], X: Any, y: Any) -> Any:
+        W1, b1, W2, b2, W3, b3 = ps
+        h1 = jnp.maximum(X @ W1 + b1, 0.0)
+        h2 = jnp.maximum(h1 @ W2 + b2, 0.0)
+        scores = (h2 @ W3 + b3)[:, 0]
+        return jnp.maximum(1.0 - y * scores, 0.0).mean() + ALPHA * sum((p * p).sum() for p in ps)
+
+    @jax.jit
+    def update(ps: list[Any], X: Any, y: Any) -> tuple[Any, list[Any]]:
+        value, grads = jax.value_and_grad(loss)(ps, X, y)
+        return value, [p - LR * g for p, g in zip(ps, grads)]
+
+    def step() -> float:
+        value, params[:] = update(params, Xj, yj)
+        return float(value)
+
+    return step
+
+
+def torch_moons_step(n: int = 100) -> Callable[[], float]:
     """PyTorch batched float64 (``X @ W``, autograd): the same weights, loss and update."""
     import torch
 
@@ -223,7 +279,7 @@ def torch_moons_step() -> Callable[[], float]:
         torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in weight_lists(demo_model())
     ]
     W1, b1, W2, b2, W3, b3 = params
-    X, y = moons_data()
+    X, y = moons_data(n)
     Xt = torch.tensor(X, dtype=torch.float64)
     yt = torch.tensor(y, dtype=torch.float64)
 
@@ -267,13 +323,13 @@ def torch_scalar_moons_step() -> Callable[[], float]:
     return step
 
 
-def numpy_moons_step() -> Callable[[], float]:
+def numpy_moons_step(n: int = 100) -> Callable[[], float]:
     """Hand-written NumPy: the same forward, its backward derived by hand, SGD."""
     import numpy as np
 
     params = [np.array(a, dtype=np.float64) for a in weight_lists(demo_model())]
     W1, b1, W2, b2, W3, b3 = params
-    X, y = moons_data()
+    X, y = moons_data(n)
     Xa, ya = np.array(X), np.array(y, dtype=np.float64)
     n = len(ya)
 
@@ -309,7 +365,19 @@ MOONS_STEPS: dict[str, Callable[[], Callable[[], float]]] = {
     "torch": torch_moons_step,
     "torch_scalar": torch_scalar_moons_step,
     "numpy": numpy_moons_step,
+    "compiled_arrays": compiled_array_moons_step,
+    "compiled_jax": lambda: compiled_array_moons_step("jax"),
+    "jax": jax_moons_step,
 }
+# The moons step at batch 10,000 (width 16): where JAX's fusion of the elementwise work counts.
+BATCH_STEPS: dict[str, Callable[[int], Callable[[], float]]] = {
+    "compiled_arrays": lambda n: compiled_array_moons_step("numpy", n),
+    "compiled_jax": lambda n: compiled_array_moons_step("jax", n),
+    "numpy": numpy_moons_step,
+    "jax": jax_moons_step,
+    "torch": torch_moons_step,
+}
+BATCHES = {"moons_batch_10k": 10_000}
 
 
 # workload -> (the hidden layers' width, whether the cyclic garbage collector runs)
@@ -578,7 +646,7 @@ def demo_training(steps: int = 100) -> Result:
 def run(variant: str, workload: str, repeat: int, min_batch_seconds: float) -> Result:
     """Run one workload on one variant and return its measurement as a JSON-ready dict."""
     result: Result = {}
-    if variant in ("ref", "value", "compiled", "compiled_guarded"):
+    if variant in ("ref", "value") or variant.startswith("compiled"):
         import micrograd
 
         result["package"] = micrograd.__file__
@@ -586,6 +654,10 @@ def run(variant: str, workload: str, repeat: int, min_batch_seconds: float) -> R
         fn = torch_scalar_seed002() if variant == "torch_scalar" else value_seed002()
         result["check"] = fn()
         result["seconds"], result["batch"] = time_it(fn, repeat, min_batch_seconds)
+    elif workload in BATCHES:
+        step = BATCH_STEPS[variant](BATCHES[workload])
+        result["check"] = step()
+        result["seconds"], result["batch"] = time_it(step, repeat, min_batch_seconds)
     elif workload in MOONS_SIZES:
         width, collecting = MOONS_SIZES[workload]
         if not collecting:

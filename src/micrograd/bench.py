@@ -48,7 +48,12 @@ SCRIPT = Path(__file__).with_name("_bench_workloads.py")
 BOOT = (
     "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 )
-SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+SINGLE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",  # JAX
+}
 TIMEOUT = 1800.0  # seconds a single measurement may take before it is reported as an error
 
 # variant -> how the tables name it
@@ -61,6 +66,9 @@ VARIANTS: dict[str, str] = {
     "torch": "PyTorch batched float64",
     "torch_scalar": "PyTorch scalar, op by op",
     "numpy": "hand-written NumPy",
+    "compiled_arrays": "ours: compiled, array loop (`loss_and_grad`, `ArraySGD`; no Value written)",
+    "compiled_jax": 'ours: compiled, `backend="jax"`, array loop',
+    "jax": "hand-written JAX `jit` float64",
 }
 
 
@@ -82,7 +90,24 @@ WORKLOADS: dict[str, Workload] = {
     ),
     "moons_step": Workload(
         "moons step: MLP(2, [16, 16, 1]), 100 points, hinge + 1e-4 L2, SGD",
-        ("ref", "value", "tape", "compiled", "compiled_guarded", "torch", "torch_scalar", "numpy"),
+        (
+            "ref",
+            "value",
+            "tape",
+            "compiled",
+            "compiled_guarded",
+            "compiled_arrays",
+            "compiled_jax",
+            "torch",
+            "torch_scalar",
+            "numpy",
+            "jax",
+        ),
+        repeat=3,
+    ),
+    "moons_batch_10k": Workload(
+        "moons step at batch 10,000: MLP(2, [16, 16, 1]), hinge + 1e-4 L2, SGD",
+        ("compiled_arrays", "compiled_jax", "numpy", "jax", "torch"),
         repeat=3,
     ),
     # The scalar engines in the demo's plain loop, each with Python's cyclic garbage collector
@@ -212,6 +237,40 @@ TARGETS: tuple[Target, ...] = (
         "numpy",
         "compiled",
         at_least=1 / 3,
+    ),
+    Target(
+        "moons step, compiled array loop (the NumPy path) vs hand-written NumPy (issue 13)",
+        "at most 1.2× slower",
+        "moons_step",
+        "numpy",
+        "compiled_arrays",
+        at_least=1 / 1.2,
+    ),
+    Target(
+        "moons step, compiled array loop (the NumPy path) vs hand-written JAX `jit` (issue 13)",
+        "no slower (≥ 1×)",
+        "moons_step",
+        "jax",
+        "compiled_arrays",
+        at_least=1.0,
+    ),
+    Target(
+        "moons step at batch 10,000, compiled array loop (the NumPy path) vs hand-written JAX "
+        "`jit` (issue 13)",
+        "no slower (≥ 1×)",
+        "moons_batch_10k",
+        "jax",
+        "compiled_arrays",
+        at_least=1.0,
+    ),
+    Target(
+        'moons step at batch 10,000, compiled with `backend="jax"` (optional; not the default '
+        "path) vs hand-written JAX `jit` (issue 13)",
+        "no slower (≥ 1×)",
+        "moons_batch_10k",
+        "jax",
+        "compiled_jax",
+        at_least=1.0,
     ),
     Target(
         "moons step, compiled: what 100 guards cost (the loss reads its labels)",
