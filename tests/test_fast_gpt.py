@@ -191,3 +191,31 @@ def test_the_fast_step_refuses_what_is_not_a_gpt_and_its_adam(bad: str) -> None:
         args = (model, make_optimizer(GPT(vocab_size=VOCAB, n_embd=8, n_head=2, block_size=6)))
     with pytest.raises(TypeError, match=bad):
         STEPPERS["fast"](*args)
+
+
+def test_an_embedding_and_cross_entropy_on_index_inputs_never_trace_again() -> None:
+    """Embedding(index) and cross_entropy(logits, targets) traced with index inputs: every pair
+    of an index and a class replays the one program, with the Value engine's loss and
+    gradients."""
+    from micrograd.gpt.model import Embedding
+    from micrograd.losses import cross_entropy
+
+    random.seed(17)
+    emb = Embedding(5, 4)
+    program = fast.trace(
+        lambda i, c: cross_entropy([emb(i)], [c]), emb.parameters(), 0, 0, indices=[0, 1]
+    )
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fast.RetraceWarning)
+        for i in range(5):
+            for c in range(4):
+                loss, grad = program.loss_and_grad(program.theta(), i, c)
+                emb.zero_grad()
+                want = cross_entropy([emb(i)], [c])
+                want.backward()
+                ok = same_float(loss, want.data) and close(
+                    grad.tolist(), [p.grad for p in emb.parameters()]
+                )
+                results.append(ok)
+    assert (results, program.traces) == ([True] * 20, 1)

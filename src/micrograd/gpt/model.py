@@ -152,11 +152,18 @@ class Embedding(Module):
         self.weight = _matrix(self.num_embeddings, self.embedding_dim, check.real("std", std, 0.0))
 
     def __call__(self, index: int) -> Vector:
-        """Row ``index`` (an integer in ``[0, num_embeddings)``) as a list of Values."""
-        i = check.integer("index", index, 0)
-        if i >= self.num_embeddings:
-            check.wrong_value("index", index, f"an index below {self.num_embeddings}")
-        return self.weight[i]
+        """Row ``index`` (an integer in ``[0, num_embeddings)``) as a list of Values.
+
+        A traced program's index input is checked by comparisons and picks its row by
+        ``lookup`` (a gather), so a program of it serves every index without a new trace.
+        """
+        i: Any = index
+        if type(i) is not int and not hasattr(type(i), "__lookup__"):
+            i = check.integer("index", index, 0)
+        if not 0 <= i < self.num_embeddings:
+            check.wrong_value("index", index, f"an index in [0, {self.num_embeddings})")
+        row: Vector = lookup(self.weight, i)
+        return row
 
     def parameters(self) -> list[Value]:
         """The weights, row by row."""
