@@ -6,7 +6,6 @@ A lecture-style node on the way, ``create_graph`` or a hook sends backward() the
 
 from __future__ import annotations
 
-import itertools
 import linecache
 import math
 import re
@@ -252,7 +251,7 @@ def _generate(rules: Mapping[str, Rule], inline: Collection[Rule]) -> Callable[[
         + ["            " + line for line in body]
         + ["    except KeyError:", "        missing(node, backwards)", "        raise", ""]
     )
-    filename = f"<micrograd chain rule {next(_generated)}>"
+    filename = f"<micrograd chain rule {hash(source) & 0xFFFFFFFF:08x}>"  # one per text
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), constants)  # the transcripts above, no input
     return constants["chain_rule"]  # type: ignore[return-value]
@@ -266,7 +265,6 @@ def _missing(node: Value | None, backwards: Mapping[str, object]) -> None:
 # The rules the last backward() used, and the chain rule written for them: written again only
 # when a rule has been registered, replaced or taken out since (comparing two dicts costs little).
 _cache: tuple[dict[str, Rule], Callable[[list[Any]], None] | None] = ({}, None)
-_generated = itertools.count()
 
 
 def chain_rule(order: list[Value], rules: Mapping[str, Rule], inline: Collection[Rule]) -> None:

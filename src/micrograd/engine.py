@@ -88,7 +88,8 @@ class Rule(NamedTuple):
     inf). ``y`` is the second operand, or the op's constant (the 3 in ``x * 3``) when one operand
     is a Value. Only ``* + -`` and ``math``'s functions (``num where div pow power log sin cos
     sigmoid sign``): on floats, on Values (create_graph) or on NumPy arrays (``fast.py``), one
-    rule serves every path, and no derivative is written twice.
+    rule serves every path, and no derivative is written twice. (backward() on floats runs a
+    built-in rule once on symbols and inlines the expression it records: ``_backprop``.)
     """
 
     forward: Callable[[float, float], float]
