@@ -8,6 +8,11 @@ traced again (or refused), never replayed wrong. Integer inputs (``trace(..., in
 token ids, class indices) pick rows with ``micrograd._lookup.lookup`` as gathers, so new indices
 replay the same program.
 
+Sums and dot products run in NumPy's order (pairwise sums, BLAS), not left to right as the
+Value engine adds: they agree within the usual bound of n·ε·Σ|terms| (ε = 2.2e-16), as
+PyTorch's do. That is a few units in the last place unless the terms cancel: ``1e300 - 1e300
++ 5`` may come out as 5.0 one way and 0.0 the other, on either path.
+
 The stages, one module each: ``_rules`` (the rule table on arrays), ``_trace`` (the graph: sums,
 dot products and max folds fused, gathers, groups by level), ``_schedule`` (buffers, kernels in
 order, guards), ``_kernels`` (the array ops), ``_fuse`` (a stable log-sum-exp or softmax
