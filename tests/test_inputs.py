@@ -1311,26 +1311,48 @@ def specs() -> Iterator[Spec]:
     positions = Kind(((3, T), (None, T), ([1], V), ([-1], V), ([0.0], T), ([True], T), ("0", T)))
     trace_args = {"fn": func(), "params": many_values(nonempty=False), "retrace": flag()}
     trace_args["indices"] = positions
+    trace_args["backend"] = name(("numpy", "jax"))
     yield Spec(
         fast.trace,
-        lambda fn=lambda x: x.tanh(), params=FRESH, retrace=True, indices=(): fast.trace(
-            fn, [Value(1.0)] if params is FRESH else params, 0.5, retrace=retrace, indices=indices
+        lambda fn=lambda x: x.tanh(), params=FRESH, retrace=True, indices=(), backend="numpy": (
+            fast.trace(
+                fn,
+                [Value(1.0)] if params is FRESH else params,
+                0.5,
+                retrace=retrace,
+                indices=indices,
+                backend=backend,
+            )
         ),
         trace_args,
     )
     yield Spec(
         fast.Program,
-        lambda fn=lambda x: x.tanh(), params=FRESH, retrace=True, indices=(): fast.Program(
-            fn, [Value(1.0)] if params is FRESH else params, (0.5,), retrace, indices
+        lambda fn=lambda x: x.tanh(), params=FRESH, retrace=True, indices=(), backend="numpy": (
+            fast.Program(
+                fn, [Value(1.0)] if params is FRESH else params, (0.5,), retrace, indices, backend
+            )
         ),
         trace_args,
     )
     yield Spec(
         fast.compile_model,
-        lambda model=FRESH, loss_fn=losses.mse_loss, retrace=True: fast.compile_model(
-            mlp((1,)) if model is FRESH else model, loss_fn, X4, [0.0, 0.0, 0.0, 1.0], retrace
+        lambda model=FRESH, loss_fn=losses.mse_loss, retrace=True, backend="numpy": (
+            fast.compile_model(
+                mlp((1,)) if model is FRESH else model,
+                loss_fn,
+                X4,
+                [0.0, 0.0, 0.0, 1.0],
+                retrace,
+                backend,
+            )
         ),
-        {"model": Kind((("mlp", T), (None, T), (3, T))), "loss_fn": func(), "retrace": flag()},
+        {
+            "model": Kind((("mlp", T), (None, T), (3, T))),
+            "loss_fn": func(),
+            "retrace": flag(),
+            "backend": name(("numpy", "jax")),
+        },
     )
     yield Spec(
         fast.rule_backward,
@@ -1375,6 +1397,13 @@ def specs() -> Iterator[Spec]:
             0.5, optimizer=fast.ArraySGD(lr=0.5) if optimizer is FRESH else optimizer
         ),
         {"optimizer": Kind((("sgd", T), (None, T), (3, T)))},
+    )
+    yield Spec(
+        fast.Program.run,
+        lambda steps=2, optimizer=FRESH: program().run(
+            steps, 0.5, optimizer=fast.ArraySGD(lr=0.5) if optimizer is FRESH else optimizer
+        ),
+        {"steps": count(0), "optimizer": Kind((("sgd", T), (None, T), (3, T)))},
     )
 
     # --- the explorer ---

@@ -382,6 +382,46 @@ class Program:
             p.grad = gp
         return loss
 
+    def run(self, steps: int, *inputs: Any, optimizer: Any) -> list[float]:
+        """``steps`` training steps on the same inputs, on arrays; the losses, in order.
+
+        The numbers of ``steps`` calls of ``step(*inputs, optimizer=optimizer)``, without
+        writing 2 numbers into each parameter Value at every step: the parameters live in one
+        array meanwhile, and each Value's ``.data`` (updated) and ``.grad`` (the last step's
+        gradient) are written once, when the run ends. No code of the caller runs in between,
+        so none can read a number not yet written. If a step raises (a guard with
+        ``retrace=False``, Ctrl-C), the Values hold the numbers of the last step that finished.
+        ``optimizer`` is an ``ArraySGD`` or ``ArrayAdam`` (TypeError otherwise).
+
+        >>> from micrograd.fast import ArraySGD
+        >>> w = Value(1.0)
+        >>> program = trace(lambda x: (w * x - 1.0) ** 2, [w], 2.0)
+        >>> [round(loss, 6) for loss in program.run(3, 2.0, optimizer=ArraySGD(lr=0.1))]
+        [1.0, 0.04, 0.0016]
+        >>> round(w.data, 6), round(w.grad, 6)
+        (0.504, 0.16)
+        """
+        steps = check.integer("steps", steps, 0)
+        if isinstance(optimizer, type) or not hasattr(optimizer, "update"):
+            check.wrong_type(
+                "optimizer", optimizer, "an ArraySGD or ArrayAdam (step() takes the others)"
+            )
+        theta, losses = self._theta(), []
+        grad: Array | None = None
+        try:
+            for _ in range(steps):
+                loss, now = self.loss_and_grad(theta, *inputs)
+                optimizer.update(theta, now)
+                losses.append(loss)
+                grad = now
+        finally:
+            if grad is not None:
+                self.grad = grad
+                for p, value, gp in zip(self.params, theta.tolist(), grad.tolist(), strict=True):
+                    p.data = value
+                    p.grad = gp
+        return losses
+
     @property
     def guards(self) -> list[str]:
         """Where the traced function read numbers out of Values: one line per place in the code.
