@@ -59,6 +59,7 @@ class _Compiled:
         self.g: Array = np.zeros(size)
         needs = np.zeros(size, dtype=bool)
         needs[:n_params] = True
+        status = np.asarray(graph.status)  # 2: the node depends on a parameter
         slot = np.full(graph.n_ids, -1, dtype=np.intp)
         for i, s in graph.leaf_slot.items():
             slot[i] = s
@@ -88,13 +89,13 @@ class _Compiled:
                 at = np.array([d[0] for d in data], dtype=np.intp)  # the index inputs' slots
                 picks: Index = slots([d[1] for d in data]).reshape(rows, key[2])
                 slot[members] = np.arange(top, top + rows)
-                needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                needs[out] = status[members] == 2
                 kernel = _Gather(self.v, self.g, out, at, picks, needs)
             elif key[0] == "fold":
                 data = [graph.members[i] for i in members.tolist()]
                 columns: Index = slots([d[0] for d in data]).reshape(rows, key[2])
                 slot[members] = np.arange(top, top + rows)
-                needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                needs[out] = status[members] == 2
                 kernel = _Fold(self.v, self.g, out, columns, needs)
             elif key[0] == "sum":
                 data = [graph.members[i] for i in members.tolist()]
@@ -110,14 +111,14 @@ class _Compiled:
                     per_a = bool((grid == grid[:1]).all())
                     bias = (grid[0] if per_a else plain) if key[2] else None
                     slot[members] = np.arange(top, top + rows)
-                    needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                    needs[out] = status[members] == 2
                     kernel = _MatMul(self.v, self.g, out, ua, ub, bias, per_a, needs)
                 else:
                     first = fb[:, 0] if key[3] else plain[:, 0]
                     perm = np.argsort(first, kind="stable")
                     members, plain, fa, fb = members[perm], plain[perm], fa[perm], fb[perm]
                     slot[members] = np.arange(top, top + rows)
-                    needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                    needs[out] = status[members] == 2
                     kernel = _Sum(self.v, self.g, out, plain, fa, fb, needs)
             else:
                 data = [graph.members[i] for i in members.tolist()]
@@ -135,7 +136,7 @@ class _Compiled:
                     y = float(arg[0]) if (bits == bits[0]).all() else arg  # one constant
                 members, x = members[perm], x[perm]
                 slot[members] = np.arange(top, top + rows)
-                needs[out] = [graph.status[i] == 2 for i in members.tolist()]
+                needs[out] = status[members] == 2
                 kernel = _Elementwise(
                     key[0], self.v, self.g, out, x, y_idx, y, needs, exact=key[3], in_loss=key[4]
                 )
