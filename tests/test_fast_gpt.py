@@ -110,10 +110,14 @@ def test_one_padded_program_gives_every_lengths_loss_and_gradients(ids: list[int
     assert program.traces == 1
 
 
-def run_engine(engine: str, docs: list[list[int]]) -> tuple[list[float], list[float], int, Any]:
+def run_engine(
+    engine: str, docs: list[list[int]], pad_to: int | None = None
+) -> tuple[list[float], list[float], int, Any]:
     model = small_gpt(12)
     optimizer = make_optimizer(model)
     step = STEPPERS[engine](model, optimizer)
+    if pad_to is not None:
+        step.pad_to(pad_to)  # type: ignore[attr-defined]
     losses = [step(doc, 0.01 * (1 - k / len(docs))) for k, doc in enumerate(docs)]
     getattr(step, "sync", lambda: None)()
     state = [p.data for p in model.parameters()] + [p.grad for p in model.parameters()]
@@ -121,20 +125,23 @@ def run_engine(engine: str, docs: list[list[int]]) -> tuple[list[float], list[fl
     return losses, state, optimizer.step_count, step
 
 
-def test_the_fast_gpt_step_trains_as_the_value_step() -> None:
+@pytest.mark.parametrize(("pad_to", "lengths"), [(None, [BLOCK]), (3, [3, BLOCK])])
+def test_the_fast_gpt_step_trains_as_the_value_step(pad_to: int | None, lengths: list[int]) -> None:
     """Twelve documents of 1 to 8 letters (some longer than the block): the compiled step gives
     the Value step's losses and, once synced, its weights, gradients and Adam state, to
-    rounding, from one trace."""
+    rounding, from one trace at the block; padded to 3 by pad_to, from one trace at 3 and one
+    at the block for the longer documents."""
     rng = random.Random(5)
     docs = [[6, *(rng.randrange(6) for _ in range(rng.randrange(1, 9))), 6] for _ in range(12)]
     value_losses, value_state, value_count, _ = run_engine("value", docs)
-    fast_losses, fast_state, fast_count, step = run_engine("fast", docs)
+    fast_losses, fast_state, fast_count, step = run_engine("fast", docs, pad_to)
     assert (
         all(same_float(a, b, 1e-9) for a, b in zip(fast_losses, value_losses)),
         all(same_float(a, b, 1e-6, 1e-12) for a, b in zip(fast_state, value_state)),
         fast_count,
-        step.program.traces,
-    ) == (True, True, value_count, 1)
+        sorted(step.programs),
+        [p.traces for p in step.programs.values()],
+    ) == (True, True, value_count, lengths, [1] * len(lengths))
 
 
 def test_the_values_are_written_only_by_sync() -> None:

@@ -2,9 +2,10 @@
 
 One program of the GPT's own loss, traced once: ``GPT.forward`` and ``cross_entropy`` pick the
 token embedding and the target's logit with ``lookup``, so token ids and targets are index inputs
-(gathers: a new id replays the program). Every document is padded to the full block, its ``n``
-positions weighted ``1/n`` and the padding 0 (``gpt.train._padded_loss``): causal attention
-leaves the real positions as they are, so one program serves every length. Adam steps on
+(gathers: a new id replays the program). Every document is padded to the full block (or to the
+longest document, ``pad_to``), its ``n`` positions weighted ``1/n`` and the padding 0
+(``gpt.train._padded_loss``): causal attention leaves the real positions as they are, so one
+program serves every length. Adam steps on
 arrays; the weights, gradients and Adam's state go back into the Values and the optimizer only
 when something reads them (``step.sync()``: a checkpoint, the end of a run).
 """
@@ -34,7 +35,7 @@ class GPTStep:
     The GPT's ``document_loss`` and ``Adam.step()``, to rounding. Between calls the weights and
     Adam's state live in arrays: ``sync()`` writes them into the model's Values (``.data`` and
     ``.grad``, this step's gradient) and the optimizer, as the Value engine's step leaves them.
-    The first call checks the program against ``document_loss`` on its document (RuntimeError,
+    A program is checked, when traced, against ``document_loss`` on its document (RuntimeError,
     before any weight moves, for a GPT this step does not know).
     """
 
@@ -49,7 +50,9 @@ class GPTStep:
         ):
             check.wrong_type("optimizer", optimizer, "an Adam over model.parameters()")
         self.model, self.optimizer, self.params = model, optimizer, own
-        self.program: Program | None = None
+        # padded length -> its program: the block's, or a shorter one that pad_to asked for
+        self.programs: dict[int, Program] = {}
+        self.length = model.block_size
         # The state between syncs: weights, gradient, Adam's moments and step count.
         self._theta: Array | None = None
         self._grad: Array | None = None
@@ -59,43 +62,59 @@ class GPTStep:
         self._count = 0
         self._dirty = False
 
+    def pad_to(self, longest: int) -> None:
+        """Pad documents of at most ``longest`` predictions to that length, not to the block.
+
+        A hint from a caller that knows its documents (``gpt train`` passes its longest): the
+        program is smaller and traced faster. A longer document is still right: it gets a
+        program of its own at the full block (a second trace).
+        """
+        longest = check.integer("longest", longest, 1)
+        self.length = min(self.model.block_size, longest)
+
     def _padded(self, tokens: list[int]) -> tuple[list[int], list[int], Array]:
-        """Inputs, targets and weights of a document at the full block (see ``_padded_loss``)."""
+        """Inputs, targets and weights of a document, padded (see ``_padded_loss``)."""
         block = self.model.block_size
         n = min(block, len(tokens) - 1)
         if n < 1:
             check.wrong_value("tokens", tokens, "a document of at least 2 token ids")
-        pad = [tokens[n]] * (block - n)
-        weights = np.zeros(block)
+        length = self.length if n <= self.length else block
+        pad = [tokens[n]] * (length - n)
+        weights = np.zeros(length)
         weights[:n] = 1.0 / n
         return list(tokens[:n]) + pad, list(tokens[1 : n + 1]) + pad, weights
 
-    def _start(self, tokens: list[int]) -> Program:
-        """Trace the padded loss, check it on this document, and load Adam's state."""
+    def _trace(self, tokens: list[int], inputs: Any) -> Program:
+        """Trace the padded loss at this length and check it on this document."""
         from micrograd.gpt.train import _padded_loss, document_loss
 
         model = self.model
-        inputs = self._padded(tokens)
         program = trace(
             lambda x, y, w: _padded_loss(model, x, y, w), self.params, *inputs, indices=[0, 1]
         )
         program.retrace = False  # no id nor length needs another trace: one would be a bug
+        # The Values hold the weights of the last sync: the check reads the same ones.
         _verify(program, model, inputs, list(tokens[: model.block_size + 1]), document_loss)
+        self.programs[len(inputs[0])] = program
+        return program
+
+    def _load(self) -> None:
+        """Adam's state and the weights as arrays, from the optimizer and the Values."""
         buffers = (self.optimizer.exp_avg, self.optimizer.exp_avg_sq)
         if any(x is None for b in buffers for x in b):
             raise RuntimeError("Adam's state holds no number (None): train with --engine value")
-        self._theta = program.theta()
+        self._theta = np.fromiter((p.data for p in self.params), np.float64, len(self.params))
         self._m, self._v = (np.array(b, dtype=np.float64) for b in buffers)
         vmax = self.optimizer.max_exp_avg_sq
         self._vmax = np.array([0.0 if x is None else x for x in vmax], dtype=np.float64)
         self._count = self.optimizer.step_count
-        self.program = program
-        return program
 
     def __call__(self, tokens: list[int], lr: float) -> float:
-        program = self.program or self._start(tokens)
-        x, y, w = self._padded(tokens)
-        loss, grad = program.loss_and_grad(self._theta, x, y, w)
+        inputs = self._padded(tokens)
+        program = self.programs.get(len(inputs[0])) or self._trace(tokens, inputs)
+        if self._theta is None:
+            self._load()
+        loss, grad = program.loss_and_grad(self._theta, *inputs)
         opt = self.optimizer
         opt.lr = lr
         settings = _adam_settings(lr, opt.betas, opt.eps, opt.weight_decay, opt.amsgrad)

@@ -374,6 +374,9 @@ def _train(run: _Run, docs: list[str], ns: argparse.Namespace) -> int:
     lr_at = schedule(s["lr"], total)
     train_step = STEPPERS[ns.engine](run.model, run.optimizer)
     run.sync = getattr(train_step, "sync", _nothing)
+    pad_to = getattr(train_step, "pad_to", None)
+    if pad_to is not None:  # a compiled step pads to the longest document's predictions
+        pad_to(max(len(d) for d in docs) + 1)
     source = s["data"] or "names"
     print(
         f"training {run.model!r} ({len(run.model.parameters()):,} parameters) on {source} "
