@@ -445,6 +445,25 @@ def trace_compile_seconds() -> float:
     return time.perf_counter() - t0
 
 
+def trace_compile_per_node(width: int) -> tuple[float, int]:
+    """Seconds a node to trace and compile the demo loss at ``width`` (128: 3.4M nodes), and
+    the number of nodes (counted after, on the Value engine's graph of the same loss)."""
+    from micrograd import fast
+    from micrograd.engine import Value, gc_paused, topological_order
+
+    model = demo_model(width)
+    X, y = moons_data()
+    params = model.parameters()
+    t0 = time.perf_counter()
+    program = fast.compile_model(model, lambda s, t: demo_loss(s, t, params), X, y)
+    seconds = time.perf_counter() - t0
+    del program
+    with gc_paused():
+        loss = demo_loss([model(list(map(Value, row))) for row in X], y, params)
+        nodes = len(topological_order(loss))
+    return seconds / nodes, nodes
+
+
 # --- makemore's character MLP: 27 characters, embedding 8, context 3, hidden 64 tanh ---
 
 MAKEMORE = {"vocab": 27, "embed": 8, "context": 3, "hidden": 64, "batch": 32}
@@ -677,6 +696,10 @@ def run(variant: str, workload: str, repeat: int, min_batch_seconds: float) -> R
         result["seconds"], result["batch"] = time_it(step, repeat, min_batch_seconds)
     elif workload == "trace_compile":
         result["seconds"] = trace_compile_seconds()
+    elif workload == "trace_compile_large":
+        # Seconds a node; --quick (a short min_batch) keeps to width 32 (230k nodes).
+        width = 128 if min_batch_seconds >= 0.1 else 32
+        result["seconds"], result["check"] = trace_compile_per_node(width)
     elif workload == "chain_1e6":
         chain = torch_scalar_chain if variant == "torch_scalar" else value_chain
         try:

@@ -126,6 +126,11 @@ WORKLOADS: dict[str, Workload] = {
         max_runs={"ref": 1},
     ),
     "trace_compile": Workload("moons: trace + compile, first time in a process", ("compiled",)),
+    "trace_compile_large": Workload(
+        "moons at width 128 (3.4M nodes): trace + compile, a node (--quick: width 32)",
+        ("compiled",),
+        max_runs={"compiled": 1},
+    ),
     "microgpt_step": Workload(
         "microgpt step: `micrograd.gpt.GPT` (4,192 parameters), one 3-8 letter document, Adam "
         "(`gpt train`'s steps: compiled = one padded program, Adam on arrays)",
@@ -313,6 +318,14 @@ TARGETS: tuple[Target, ...] = (
         "compiled",
         None,
         at_most=0.5,
+    ),
+    Target(
+        "trace + compile a node at 3.4M nodes, linear in the graph (issue 13)",
+        "≤ 2 µs a node",
+        "trace_compile_large",
+        "compiled",
+        None,
+        at_most=2e-6,
     ),
 )
 
