@@ -127,3 +127,27 @@ def test_run_refuses_a_value_optimizer() -> None:
     expected = r"optimizer must be an ArraySGD or ArrayAdam \(step\(\) takes the others\)"
     with pytest.raises(TypeError, match=expected):
         program.run(1, 2.0, optimizer=SGD([w], lr=0.1))
+
+
+def test_array_sgd_follows_a_changed_learning_rate_and_checks_it() -> None:
+    """An ``lr`` set between updates (a schedule) is the one applied, and a bad one is refused
+    as ``SGD`` refuses it, before anything changes."""
+    optimizer, theta = fast.ArraySGD(lr=0.5), np.array([1.0, -1.0])
+    optimizer.update(theta, np.array([1.0, 1.0]))
+    optimizer.lr = 0.25
+    optimizer.update(theta, np.array([1.0, 1.0]))
+    assert theta.tolist() == [0.25, -1.75]
+    optimizer.lr = -1.0
+    with pytest.raises(ValueError, match="lr"):
+        optimizer.update(theta, np.array([1.0, 1.0]))
+    assert theta.tolist() == [0.25, -1.75]
+
+
+def test_a_float64_array_input_is_not_copied_into_another_meaning() -> None:
+    """A float64 array input (used as it is) and the same numbers as lists give one loss."""
+    w = Value(0.5)
+    program = fast.trace(lambda xs: sum(w * x for x in xs), [w], [1.0, 2.0])
+    batch = np.array([3.0, -1.0])
+    assert program(batch) == program([3.0, -1.0]) == 1.0
+    batch[0] = 5.0
+    assert program(batch) == 2.0

@@ -8,7 +8,7 @@ import numpy as np
 
 from micrograd import _check as check
 from micrograd.fast._rules import Array
-from micrograd.optim import _adam_settings, _sgd_settings, adam_update, sgd_update
+from micrograd.optim import _adam_settings, _sgd_rule, _sgd_settings, adam_update
 
 
 class ArrayOptimizer(Protocol):
@@ -35,7 +35,8 @@ def _check_update(theta: object, grad: object) -> Array:
 class ArraySGD:
     """``micrograd.optim.SGD`` (so ``torch.optim.SGD``) on a parameter array, in place.
 
-    The update is ``optim.sgd_update``, the very rule ``SGD.step()`` applies to each Value.
+    The update is ``optim``'s SGD rule (``sgd_update``'s), the very rule ``SGD.step()`` applies
+    to each Value; its settings are checked as ``SGD`` checks them whenever they change.
     """
 
     def __init__(
@@ -49,20 +50,15 @@ class ArraySGD:
         settings = _sgd_settings(lr, momentum, dampening, nesterov, weight_decay)
         self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay = settings
         self.momentum_buffer: Array | None = None
+        self._checked = settings  # the settings as last checked (a schedule may change lr)
 
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
         grad = _check_update(theta, grad)
-        theta[...], buf = sgd_update(
-            theta,
-            grad,
-            self.momentum_buffer,
-            lr=self.lr,
-            momentum=self.momentum,
-            dampening=self.dampening,
-            nesterov=self.nesterov,
-            weight_decay=self.weight_decay,
-        )
+        settings = (self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay)
+        if settings != self._checked:  # checked as SGD checks them, once per change
+            self._checked = settings = _sgd_settings(*settings)
+        theta[...], buf = _sgd_rule(theta, grad, self.momentum_buffer, *settings)
         # The first buffer is the gradient itself: keep a copy, not the caller's array.
         self.momentum_buffer = buf.copy() if buf is grad else buf
 

@@ -185,7 +185,12 @@ class Program:
         if len(inputs) != self._arity:
             raise TypeError(f"the program takes {self._arity} inputs, got {len(inputs)}")
         return [
-            _as_index(x, k) if k in self.indices else _as_input(x, k) for k, x in enumerate(inputs)
+            _as_index(x, k)
+            if k in self.indices
+            else x  # already what _as_input makes of it (a training loop's batch, each step)
+            if type(x) is np.ndarray and x.dtype == np.float64
+            else _as_input(x, k)
+            for k, x in enumerate(inputs)
         ]
 
     def _build(self, arrays: Sequence[Array]) -> tuple[_Graph, Recorder, list[Value]]:
