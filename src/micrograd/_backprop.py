@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import linecache
 import math
+import os
 import re
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
@@ -251,7 +252,10 @@ def _generate(rules: Mapping[str, Rule], inline: Collection[Rule]) -> Callable[[
         + ["            " + line for line in body]
         + ["    except KeyError:", "        missing(node, backwards)", "        raise", ""]
     )
-    filename = f"<micrograd chain rule {hash(source) & 0xFFFFFFFF:08x}>"  # one per text
+    # One name per text; inside the package's folder, so that the walks that look for the
+    # user's line (anomaly mode, a traced function's refusals) step over it as micrograd's own.
+    name = f"<generated chain rule {hash(source) & 0xFFFFFFFF:08x}>"
+    filename = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), constants)  # the transcripts above, no input
     return constants["chain_rule"]  # type: ignore[return-value]
