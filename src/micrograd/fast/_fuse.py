@@ -104,11 +104,17 @@ def lse_kernel(
     out: slice,
     slots: Callable[[Any], Index],
     needs: npt.NDArray[np.bool_],
+    pad_slot: int,
 ) -> LogSumExp:
-    """The kernel of the ``LSE`` group ``key`` laid out at ``out`` in ``group``'s order."""
-    rows = len(group) // key[3]
-    columns = slots([graph.members[i][0] for i in group[:rows].tolist()])
-    return LogSumExp(v, g, out, columns, needs)
+    """The kernel of the ``LSE`` group ``key`` laid out at ``out`` in ``group``'s order; rows
+    of different lengths (a key holding each row's length) padded with the slot ``pad_slot``
+    (``-inf``)."""
+    from micrograd.fast._ragged import table
+
+    rows = len(group) // key[3] if len(key) == 4 else len(key[4])
+    lists = [graph.members[i][0] for i in group[:rows].tolist()]
+    columns, real = table(slots, lists, key[2], pad_slot)
+    return LogSumExp(v, g, out, columns, needs, None if real is None else ~real)
 
 
 class LogSumExp:
@@ -129,18 +135,33 @@ class LogSumExp:
     """
 
     def __init__(
-        self, v: Array, g: Array, out: slice, columns: Index, needs: npt.NDArray[np.bool_]
+        self,
+        v: Array,
+        g: Array,
+        out: slice,
+        columns: Index,
+        needs: npt.NDArray[np.bool_],
+        pad: npt.NDArray[np.bool_] | None = None,
     ) -> None:
         rows, n = columns.shape
         start = out.start
         z0 = start + rows
-        e0 = z0 + rows * n
-        s0 = e0 + rows * n
+        real = rows * n if pad is None else int(pad.size - pad.sum())  # the z (and e) nodes
+        e0 = z0 + real
+        s0 = e0 + real
         self.out, self.gout = v[out], g[out]  # every node of the rows, as other kernels' out
-        self.fold = _Fold(v, g, slice(start, z0), columns, needs)
+        self.fold = _Fold(v, g, slice(start, z0), columns, needs, pad)
         self.top, self.gtop = v[start:z0], g[start:z0]
-        self.z, self.gz = v[z0:e0].reshape(rows, n), g[z0:e0].reshape(rows, n)
-        self.e, self.ge = v[e0:s0].reshape(rows, n), g[e0:s0].reshape(rows, n)
+        # Rows of different lengths (``pad`` True after a row's last column, its logit -inf):
+        # z and e are computed in (rows, n) arrays, their real nodes copied to and from the
+        # buffer; a padding's e is 0 and its gradient nothing.
+        self.pad = pad
+        self.buffers = (v[z0:e0], g[z0:e0], v[e0:s0], g[e0:s0])
+        if pad is None:
+            self.z, self.gz = v[z0:e0].reshape(rows, n), g[z0:e0].reshape(rows, n)
+            self.e, self.ge = v[e0:s0].reshape(rows, n), g[e0:s0].reshape(rows, n)
+        else:
+            self.z, self.gz, self.e, self.ge = (np.zeros((rows, n)) for _ in range(4))
         self.s, self.gs = v[s0 : s0 + rows], g[s0 : s0 + rows]
         self.with_log = out.stop - s0 == 2 * rows
         self.lse, self.glse = v[s0 + rows : out.stop], g[s0 + rows : out.stop]
@@ -162,6 +183,11 @@ class LogSumExp:
             self.top[...] = top
         self.z[...] = _SUB(c, self.top[:, None])
         self.e[...] = _EXP(self.z, None)
+        if self.pad is not None:
+            self.e[self.pad] = 0.0
+            real = ~self.pad
+            self.buffers[0][...] = self.z[real]
+            self.buffers[2][...] = self.e[real]
         self.s[...] = self.e.sum(axis=1)
         if self.with_log:
             self.lse[...] = _LOG(self.s, None)
@@ -172,12 +198,18 @@ class LogSumExp:
         gs: Any = self.gs
         if self.with_log:
             gs = gs + _LOG_BACKWARD(self.s, None, self.lse, self.glse)[0]
+        pad = self.pad
+        if pad is not None:  # what the rest of the graph sent to the real z and e nodes
+            real = ~pad
+            self.gz[real], self.ge[real] = self.buffers[1], self.buffers[3]
         ge = self.ge + _ADD_BACKWARD(None, None, None, gs[:, None])[0]
         gz = self.gz + _EXP_BACKWARD(self.z, None, self.e, ge)[0]
+        if pad is not None:
+            gz[pad] = 0.0  # a padding sends nothing (not even a nan from ge * 0)
         c, top = self.c, self.top[:, None]
         to_column, to_top = _SUB_BACKWARD(c, top, self.z, gz)
         gtop = self.gtop + to_top.sum(axis=1)
-        at_top = c == top
+        at_top = c == top if pad is None else (c == top) & ~pad
         if (at_top.sum(axis=1) == 1).all():
             # One column is each row's max: the fold's shares are 1 there, 0 elsewhere.
             self.acc.add(np.where(at_top, to_column + gtop[:, None], to_column))

@@ -143,6 +143,12 @@ def _contiguous(idx: Index) -> tuple[int, bool] | None:
     return None
 
 
+def _runs(at: Index, local: Index) -> bool:
+    """Whether ``at`` and ``local`` both count up by one (a slice of a segment, read in order)."""
+    steps = np.arange(at.size)
+    return bool((at == at[0] + steps).all() and (local == local[0] + steps).all())
+
+
 class _Segments:
     """Slots of fast's value and gradient buffers as segments, one array each (the parameters,
     each input, the other leaves, the constants, each kernel's output), so that XLA sees each
@@ -177,6 +183,10 @@ class _Segments:
             start, transposed = plan
             flat = arrays[k][start : start + local.size]
             return flat.reshape(local.shape[::-1]).T if transposed else flat.reshape(local.shape)
+        if all(_runs(at, local) for _, at, local in parts):  # runs in order: no scatter
+            pieces = sorted((int(at[0]), k, int(local[0]), at.size) for k, at, local in parts)
+            flat = jnp.concatenate([arrays[k][lo : lo + n] for _, k, lo, n in pieces])
+            return flat.reshape(idx.shape)
         out = jnp.zeros(idx.size)
         for k, at, local in parts:
             out = out.at[at].set(arrays[k][local])
@@ -371,6 +381,8 @@ def unsupported(compiled: _Compiled) -> str | None:
     for kernel in compiled.kernels:
         if type(kernel) not in _STEPS:
             return f"it has a kernel the JAX backend does not write: {kernel.describe()}"
+        if getattr(kernel, "pad", None) is not None:  # its padding must take no share
+            return f"it folds rows of different lengths: {kernel.describe()}"
         op = getattr(kernel, "op", None)
         if op is not None and op not in FORWARDS:
             return f"the op {op!r} has no jax.numpy twin"

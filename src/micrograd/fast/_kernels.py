@@ -330,12 +330,20 @@ class _Fold:
     """
 
     def __init__(
-        self, v: Array, g: Array, out: slice, columns: Index, needs: npt.NDArray[np.bool_]
+        self,
+        v: Array,
+        g: Array,
+        out: slice,
+        columns: Index,
+        needs: npt.NDArray[np.bool_],
+        pad: npt.NDArray[np.bool_] | None = None,
     ) -> None:
         self.out = v[out]
         self.gout = g[out]
         self.read = _Reader(v, columns)
         self.acc = _accumulator(g, columns, needs)
+        # Rows of different lengths: True at the padding (-inf) after a row's last column.
+        self.pad = None if pad is None else pad[:, 1:]
         self.c: Any = None
         self.running: Any = None
 
@@ -364,6 +372,9 @@ class _Fold:
         # Link k is max(running[k-1], c[k]): its shares to its left operand and to c[k].
         to_left, to_column = _MAXIMUM_BACKWARD(running[:, :-1], c[:, 1:], None, 1.0)
         to_left = np.broadcast_to(to_left, to_column.shape)
+        if self.pad is not None:  # a padding link passes all on, takes none (even at -inf)
+            to_left = np.where(self.pad, 1.0, to_left)
+            to_column = np.where(self.pad, 0.0, to_column)
         # through[:, k]: the product of the left shares of the links after column k's own.
         through = np.ones(c.shape)
         through[:, :-1] = np.cumprod(to_left[:, ::-1], axis=1)[:, ::-1]

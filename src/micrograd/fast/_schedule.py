@@ -11,6 +11,7 @@ import numpy as np
 
 from micrograd.fast._fuse import LSE, fuse_log_sum_exp, lse_kernel
 from micrograd.fast._kernels import _Elementwise, _Fold, _Gather, _Kernel, _MatMul, _Sum
+from micrograd.fast._ragged import NEG_INF, NEG_ZERO, PAD, ZERO, merge_ragged, table
 from micrograd.fast._rules import Array, Index
 from micrograd.fast._trace import _Graph
 
@@ -51,10 +52,12 @@ class _Compiled:
         self.n_params = n_params
         self.other_leaves = graph.other_leaves
         fuse_log_sum_exp(graph)  # a stable log-sum-exp's rows: one group, one kernel
+        merge_ragged(graph)  # rows of one kind and level, of different lengths: one group
         consts = sorted(graph.const_value)
         first_const = n_params + n_inputs + len(self.other_leaves)
         ops_total = sum(len(m) for m in graph.groups.values())
-        size = first_const + len(consts) + ops_total
+        pad = first_const + len(consts)  # the padding slots of ragged rows, after the constants
+        size = pad + len(PAD) + ops_total
         self.v: Array = np.zeros(size)
         self.g: Array = np.zeros(size)
         needs = np.zeros(size, dtype=bool)
@@ -66,6 +69,7 @@ class _Compiled:
         for k, c in enumerate(consts):
             slot[c] = first_const + k
             self.v[first_const + k] = graph.const_value[c]
+        self.v[pad : pad + len(PAD)] = PAD
 
         def slots(refs: Any) -> Index:
             found: Index = slot[np.asarray(refs, dtype=np.intp)]
@@ -74,7 +78,7 @@ class _Compiled:
             return found
 
         self.kernels: list[_Kernel] = []
-        top = first_const + len(consts)
+        top = pad + len(PAD)
         for key in sorted(graph.groups, key=lambda k: k[1]):
             members = np.array(graph.groups[key], dtype=np.intp)
             rows = len(members)
@@ -83,7 +87,9 @@ class _Compiled:
             if key[0] == LSE:
                 slot[members] = np.arange(top, top + rows)
                 needs[out] = [graph.status[i] == 2 for i in members.tolist()]
-                kernel = lse_kernel(graph, key, members, self.v, self.g, out, slots, needs)
+                kernel = lse_kernel(
+                    graph, key, members, self.v, self.g, out, slots, needs, pad + NEG_INF
+                )
             elif key[0] == "gather":
                 data = [graph.members[i] for i in members.tolist()]
                 at = np.array([d[0] for d in data], dtype=np.intp)  # the index inputs' slots
@@ -93,16 +99,17 @@ class _Compiled:
                 kernel = _Gather(self.v, self.g, out, at, picks, needs)
             elif key[0] == "fold":
                 data = [graph.members[i] for i in members.tolist()]
-                columns: Index = slots([d[0] for d in data]).reshape(rows, key[2])
+                columns, real = table(slots, [d[0] for d in data], key[2], pad + NEG_INF)
                 slot[members] = np.arange(top, top + rows)
                 needs[out] = status[members] == 2
-                kernel = _Fold(self.v, self.g, out, columns, needs)
+                kernel = _Fold(self.v, self.g, out, columns, needs, None if real is None else ~real)
             elif key[0] == "sum":
                 data = [graph.members[i] for i in members.tolist()]
                 # Typed Index: NumPy 2.2 stubs type reshape as 2-d, which plain[perm] is not.
-                plain: Index = slots([d[0] for d in data]).reshape(rows, key[2])
-                fa: Index = slots([d[1] for d in data]).reshape(rows, key[3])
-                fb: Index = slots([d[2] for d in data]).reshape(rows, key[3])
+                # Short rows (rows of different lengths) padded: -0.0 terms, -0.0 * 0.0 products.
+                plain: Index = table(slots, [d[0] for d in data], key[2], pad + NEG_ZERO)[0]
+                fa: Index = table(slots, [d[1] for d in data], key[3], pad + NEG_ZERO)[0]
+                fb: Index = table(slots, [d[2] for d in data], key[3], pad + ZERO)[0]
                 outer = _outer(fa, fb) if key[3] else None
                 if outer is not None:
                     perm, ua, ub = outer
