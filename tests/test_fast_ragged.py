@@ -121,6 +121,41 @@ def test_ragged_rows_are_one_kernel_with_the_value_engines_numbers(data: st.Data
             assert sum(line.startswith(("sum of", "matmul")) for line in lines) == 2
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_ragged_log_sum_exp_nodes_may_be_read_by_others(data: st.DataObject) -> None:
+    """Log-sum-exps (or softmax denominators) over rows of 2..8 logits whose max, a ``v - max``,
+    an exp, the sum and the log the loss also reads: one kernel, the Value engine's numbers."""
+    lengths = data.draw(st.lists(st.integers(2, 8), min_size=2, max_size=4, unique=True))
+    n = sum(lengths)
+    xs = data.draw(st.lists(numbers(False), min_size=n, max_size=n), "xs")
+    picks = [data.draw(st.integers(0, k - 1)) for k in lengths]
+    with_log = data.draw(st.booleans(), "log")
+    params = [Value(1.0) for _ in range(n)]
+
+    def loss(x: list[Any]) -> Value:
+        total = Value(0.0)
+        for row, j in zip(ragged([p * v for p, v in zip(params, x)], lengths), picks):
+            top = fold_max(row)
+            z = [v - top for v in row]
+            e = [zj.exp() for zj in z]
+            s = reduce(add, e)
+            terms = [top * 0.5, z[j] * -2.0, e[-1 - j] * 3.0, s, s.log() if with_log else s * s]
+            total = total + reduce(add, terms)
+        return total
+
+    expected = loss(xs)
+    expected.backward()
+    want = (expected.data, [p.grad for p in params])
+    program = fast.trace(loss, params, xs)
+    for p in params:
+        p.grad = 0.0
+    got = (program(xs), [p.grad for p in params])
+    assert agree(want, got, xs, exact=False)
+    lines = kernel_lines(program)
+    assert sum("exp(v - max v)" in line or "log-sum-exp" in line for line in lines) == 1
+
+
 def test_padding_never_ties_with_a_max_of_minus_inf() -> None:
     """Max folds over rows of 3, 4 and 5 parameters, a short row all -inf (its padding is -inf
     too, yet takes no share: the columns keep their 1/4, 1/4, 1/2) and signed-zero ties: the
