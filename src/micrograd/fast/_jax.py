@@ -201,6 +201,8 @@ class _Segments:
             size = int(self.stops[k] - self.starts[k])
             if len(parts) == 1:
                 shares, local = contribution, local.reshape(idx.shape)
+            elif _runs(at, at):  # a slice of the contribution, not a gather
+                shares = contribution.ravel()[int(at[0]) : int(at[0]) + at.size]
             else:
                 shares = contribution.ravel()[at]
             plan = _contiguous(local) if len(np.unique(local)) == local.size else None
