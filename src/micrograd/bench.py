@@ -259,6 +259,21 @@ TARGETS: tuple[Target, ...] = (
         "compiled_arrays",
         at_least=1.0,
     ),
+    *(
+        Target(
+            f'moons step, compiled with `backend="jax"` (optional; not the default path) vs '
+            f"{VARIANTS[over]} (issue 13)",
+            goal,
+            "moons_step",
+            over,
+            "compiled_jax",
+            at_least=bound,
+        )
+        for over, goal, bound in (
+            ("numpy", "at most 1.2× slower", 1 / 1.2),
+            ("jax", "no slower (≥ 1×)", 1.0),
+        )
+    ),
     Target(
         "moons step at batch 10,000, compiled array loop (the NumPy path) vs hand-written JAX "
         "`jit` (issue 13)",
