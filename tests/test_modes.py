@@ -4,6 +4,7 @@ open, entered again later, and used as a decorator."""
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -104,3 +105,87 @@ def test_no_grad_block_makes_leaves() -> None:
         again = Value(2.0) * 3
     after = Value(2.0) * 3
     assert (inside._prev, again._prev, len(after._prev)) == ((), (), 1)
+
+
+def _in_order(steps: list[tuple[int, Callable[[], None]]]) -> None:
+    """Run each (thread number, action) in this order, the two threads taking turns."""
+    turn = [threading.Event() for _ in steps] + [threading.Event()]
+    errors: list[BaseException] = []
+
+    def worker(me: int) -> None:
+        try:
+            for k, (who, action) in enumerate(steps):
+                if who == me:
+                    turn[k].wait(10)
+                    action()
+                    turn[k + 1].set()
+        except BaseException as exc:  # pragma: no cover - shown by the assert below
+            errors.append(exc)
+            for event in turn:
+                event.set()
+
+    threads = [threading.Thread(target=worker, args=(me,)) for me in (0, 1)]
+    for t in threads:
+        t.start()
+    turn[0].set()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_no_grad_is_the_threads_own_and_overlapping_blocks_leave_recording_on() -> None:
+    """One no_grad object entered by two threads whose blocks overlap (A in, B in, A out, B
+    out): inside, each thread's ops make leaves while the other records; after, all record."""
+    mode, seen = no_grad(), {}
+
+    def enter() -> None:
+        mode.__enter__()
+
+    def leave() -> None:
+        mode.__exit__(None, None, None)
+
+    def look(name: str) -> Callable[[], None]:
+        def probe() -> None:
+            x = Value(3.0)
+            seen[name] = (is_grad_enabled(), len((x * x)._prev))
+
+        return probe
+
+    _in_order(
+        [
+            (0, look("A before")),
+            (0, enter),
+            (1, look("B while A is in")),
+            (1, enter),
+            (0, look("A in")),
+            (0, leave),
+            (1, look("B in, A out")),
+            (1, leave),
+            (0, look("A after")),
+            (1, look("B after")),
+        ]
+    )
+    x = Value(3.0)
+    y = x * x
+    y.backward()
+    assert seen == {
+        "A before": (True, 2),
+        "B while A is in": (True, 2),
+        "A in": (False, 0),
+        "B in, A out": (False, 0),
+        "A after": (True, 2),
+        "B after": (True, 2),
+    } and (is_grad_enabled(), x.grad) == (True, 6.0)
+
+
+def test_no_grad_without_parentheses_decorates_a_function() -> None:
+    """``@no_grad`` as torch allows it: the function runs with recording off; a non-function
+    argument is a TypeError saying what no_grad takes."""
+
+    @no_grad
+    def inside() -> bool:
+        return is_grad_enabled()
+
+    with pytest.raises(TypeError, match="no argument, or a function"):
+        no_grad(5)  # type: ignore[call-arg]
+    assert (inside(), is_grad_enabled()) == (False, True)

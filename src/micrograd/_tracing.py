@@ -123,7 +123,7 @@ def _read_data(self: Value) -> float:
     if recorder is not None:
         frame = _getframe(1)
         # Under no_grad() an op's number leaves the graph (a leaf holds it): that read counts.
-        if frame.f_code is not _OP_CODE or not engine._grad_enabled:
+        if frame.f_code is not _OP_CODE or not engine.is_grad_enabled():
             recorder.read(self, frame)
     value: float = _get_data(self)
     return value
@@ -325,7 +325,7 @@ class TracedIndex:
     def _gather(self, column: list[Value]) -> Value:
         recorder = _recorder
         n = len(column)
-        if recorder is None or not engine._grad_enabled:  # no graph to hold a gather: a read
+        if recorder is None or not engine.is_grad_enabled():  # no graph to hold a gather: a read
             return column[self.__index__()]
         number = self._number()
         for op, bound in ((">=", -n), ("<", n)):  # the pick exists: -n <= index < n

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import partial
 from typing import Any, NamedTuple, SupportsFloat, Union
@@ -144,17 +145,40 @@ _INLINED = frozenset(RULES.values())  # rows backward() may inline, traced (_bac
 
 # --- Graph recording ---
 
+# Recording is per thread, as torch's grad mode: one thread's no_grad() leaves the others
+# recording. ``_grad_enabled`` is the op methods' one quick look: True while every thread records;
+# while some thread does not, an op asks its own thread's mode (``_recording``).
 _grad_enabled = True
+_here = threading.local()  # .recording: this thread's mode (True unless set)
+_threads_off = 0  # threads whose mode is off
+_mode_lock = threading.Lock()
+
+
+def _recording() -> bool:
+    return _grad_enabled or getattr(_here, "recording", True)
+
+
+def _set_recording(on: bool) -> bool:
+    """Set this thread's mode; return what it was."""
+    global _grad_enabled, _threads_off
+    previous: bool = getattr(_here, "recording", True)
+    if on != previous:
+        with _mode_lock:
+            _here.recording = on
+            _threads_off += -1 if on else 1
+            _grad_enabled = _threads_off == 0
+    return previous
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops currently record a graph (False inside ``no_grad()``)."""
-    return _grad_enabled
+    """Whether ops in this thread record a graph (False inside ``no_grad()``)."""
+    return _recording()
 
 
 class no_grad(Mode):  # noqa: N801  (torch's name)
-    """Within this block ops build no graph: results are leaves, as in ``torch.no_grad()``. One
-    object serves nested blocks, later blocks and ``@no_grad()`` on a function.
+    """Within this block ops build no graph: results are leaves, as in ``torch.no_grad()``. The
+    mode is the thread's own (other threads go on recording); one object serves nested blocks,
+    later blocks, threads at once, and ``@no_grad()`` on a function.
 
     >>> with no_grad():
     ...     y = Value(2.0) * 3
@@ -163,13 +187,10 @@ class no_grad(Mode):  # noqa: N801  (torch's name)
     """
 
     def _enter(self) -> bool:
-        global _grad_enabled
-        previous, _grad_enabled = _grad_enabled, False
-        return previous
+        return _set_recording(False)
 
     def _exit(self, previous: bool) -> None:
-        global _grad_enabled
-        _grad_enabled = previous
+        _set_recording(previous)
 
 
 _new = object.__new__
@@ -190,7 +211,7 @@ def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
             out.grad = 0.0
             out.label = ""
             out._arg = 0.0
-            if _grad_enabled:
+            if _grad_enabled or _recording():
                 out._op = vop
                 out._a = self
                 out._b = other
@@ -216,7 +237,7 @@ def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
         out.grad = 0.0
         out.label = ""
         out._b = None
-        if _grad_enabled:
+        if _grad_enabled or _recording():
             out._op = op
             out._a = self
             out._arg = k
@@ -276,7 +297,7 @@ class Value:
         children = tuple(_children)
         if not all(isinstance(c, Value) for c in children) or not isinstance(_op, str):
             raise TypeError(f"_children must be Values and _op a str, not {_children!r:.60}")
-        if children and _grad_enabled:  # a node built by hand, as the lecture's ops are
+        if children and _recording():  # a node built by hand, as the lecture's ops are
             name, self._arg = hand_built_rule(_op, len(children), RULES)
             self._a = children[0]
             if name:  # differentiated by its op's rule, unless a _backward is set next
@@ -400,7 +421,6 @@ class Value:
 
 def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value] = ()) -> None:
     # backward(); with create_graph, interior nodes in ``keep`` keep their Value gradients.
-    global _grad_enabled
     # Plain numbers, no hook (decided once per call): the hot path, unless a closure is met.
     plain = not create_graph and _watch is None and type(seed) is float
     if plain and _fast.backprop(root, seed, RULES, _INLINED):
@@ -419,7 +439,7 @@ def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value
         root.grad = root.grad + seed if root._a is None else seed
     order.reverse()
     # Differentiable gradients record a graph; plain ones never build a Value.
-    previous, _grad_enabled = _grad_enabled, create_graph
+    previous = _set_recording(create_graph)
     try:
         m = _ValueMath if create_graph else _FloatMath
         if watch is None:
@@ -427,7 +447,7 @@ def _backprop(root: Value, seed: Any, create_graph: bool, keep: Collection[Value
         else:  # it seeds the root, runs hooks where a gradient is complete, checks each step
             watch(order, seed, m)
     finally:
-        _grad_enabled = previous
+        _set_recording(previous)
     if create_graph:  # an interior gradient refers to the node's parents, which refer to it
         for node in order:
             if node._a is not None and isinstance(node.grad, Value) and node not in keep:
