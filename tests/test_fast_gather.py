@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -374,3 +375,34 @@ def test_every_use_of_an_index_gives_the_value_engine_answer(use: Any, retraces:
         answers = [program(i) for i in (0, 1, 2)]
     expected = [use(i, w).data for i in (0, 1, 2)]
     assert (answers, program.traces > 2) == (expected, retraces)
+
+
+INDEX_ARITHMETIC: dict[str, Callable[[Any], Any]] = {
+    "i + 1": lambda i: i + 1,
+    "4 - i": lambda i: 4 - i,
+    "-i": lambda i: -i,
+    "i // 2": lambda i: i // 2,
+    "i % 2": lambda i: i % 2,
+    "2 * i": lambda i: 2 * i,
+    "i & 1": lambda i: i & 1,
+    "abs(i)": lambda i: abs(i),
+    "i ** 2 - 2 * i": lambda i: i**2 - 2 * i,
+    "divmod(i, 2)[1]": lambda i: divmod(i, 2)[1],
+}
+
+
+@pytest.mark.parametrize("name", INDEX_ARITHMETIC)
+def test_arithmetic_on_an_index_input_reads_its_number_and_replays_right(name: str) -> None:
+    """``lookup(table, i + 1)`` and other integer arithmetic on an index input: the number is
+    read (a guard), so every index gives the Value engine's row (it was a TypeError)."""
+    shift = INDEX_ARITHMETIC[name]
+    table = [Value(float(10 * k)) for k in range(-6, 6)]
+
+    def loss(i: Any) -> Value:
+        return lookup(table, shift(i)) * 1.0
+
+    program = fast.trace(loss, table, 0, indices=[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fast.RetraceWarning)
+        found = [program(k) for k in range(5)]
+    assert found == [loss(k).data for k in range(5)]

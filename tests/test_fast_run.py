@@ -151,3 +151,36 @@ def test_a_float64_array_input_is_not_copied_into_another_meaning() -> None:
     assert program(batch) == program([3.0, -1.0]) == 1.0
     batch[0] = 5.0
     assert program(batch) == 2.0
+
+
+def test_run_of_a_function_that_reads_a_grad_equals_the_steps() -> None:
+    """A traced function that branches on a parameter's .grad sees each step's gradient in run()
+    as in step() calls: the same losses, weight and gradient (it was run on a stale .grad)."""
+
+    def traced(x: Any) -> Any:
+        return (w * x) ** 2 if w.grad < 1.5 else (w * x) ** 3
+
+    found = []
+    for use_run in (True, False):
+        w = Value(1.0)
+        program = fast.trace(traced, [w], 1.0)
+        with pytest.warns(fast.RetraceWarning):
+            if use_run:
+                losses = program.run(3, 1.0, optimizer=fast.ArraySGD(lr=0.1))
+            else:
+                losses = [program.step(1.0, optimizer=fast.ArraySGD(lr=0.1)) for _ in range(3)]
+        found.append((losses, w.data, w.grad))
+    expected = ([1.0, 0.5120000000000001, 0.224755712], 0.4971008, 1.108992)
+    assert found == [expected, expected]
+
+
+@pytest.mark.parametrize("make", [lambda: fast.ArraySGD(lr=0.1, momentum=0.9), fast.ArrayAdam])
+def test_an_array_optimizer_refuses_a_parameter_array_of_another_shape(
+    make: Callable[[], Any],
+) -> None:
+    """An optimizer that stepped one program's parameters refuses another's array (its state
+    would be broadcast over them) with a ValueError naming theta."""
+    optimizer = make()
+    optimizer.update(np.zeros(1), np.ones(1))
+    with pytest.raises(ValueError, match="theta must be an array of the shape this optimizer"):
+        optimizer.update(np.zeros(2), np.ones(2))

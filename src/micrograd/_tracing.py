@@ -244,7 +244,8 @@ class TracedIndex:
 
     ``lookup(table, index)`` (``micrograd._lookup``) picks the row as a gather the program does
     for any index; a comparison with a number (``index < n``) is guarded by its outcome; any other
-    use (``int()``, ``table[index]``, ``hash``, arithmetic) reads the number, guarded exactly.
+    use (``int()``, ``table[index]``, ``hash``, arithmetic such as ``index + 1``, whose result is
+    a plain int) reads the number, guarded exactly.
     Not an ``int`` subclass on purpose: C code would read an int's number without asking.
     """
 
@@ -336,6 +337,32 @@ class TracedIndex:
         picked = column[number] * 1.0
         recorder.gathers[picked] = (self.leaf, column)
         return picked
+
+
+def _reading(op: Callable[[Any, Any], Any], reflected: bool) -> Callable[[TracedIndex, Any], Any]:
+    """An arithmetic method of TracedIndex: the op on its number, read (guarded exactly)."""
+
+    def method(self: TracedIndex, other: Any) -> Any:
+        if isinstance(other, TracedIndex):
+            other = other.__index__()
+        number = self.__index__()
+        return op(other, number) if reflected else op(number, other)
+
+    return method
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "divmod": divmod, "pow": operator.pow,
+    "lshift": operator.lshift, "rshift": operator.rshift, "and": operator.and_,
+    "or": operator.or_, "xor": operator.xor,
+}  # fmt: skip
+for _name, _op in _ARITHMETIC.items():
+    setattr(TracedIndex, f"__{_name}__", _reading(_op, False))
+    setattr(TracedIndex, f"__r{_name}__", _reading(_op, True))
+for _name, _unary in (("neg", operator.neg), ("pos", operator.pos), ("abs", abs),
+                      ("invert", operator.invert)):  # fmt: skip
+    setattr(TracedIndex, f"__{_name}__", lambda self, f=_unary: f(self.__index__()))
 
 
 def _row_of_values(row: object, width: int) -> bool:

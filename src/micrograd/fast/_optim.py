@@ -32,6 +32,18 @@ def _check_update(theta: object, grad: object) -> Array:
     return g
 
 
+def _check_state(state: Array | None, theta: Array) -> None:
+    """An optimizer's state is for one parameter array: another's is a ValueError, not a
+    broadcast of the old state over the new parameters."""
+    if state is not None and state.shape != theta.shape:
+        check.wrong_value(
+            "theta",
+            theta,
+            f"an array of the shape this optimizer has stepped ({state.shape}); make a new "
+            "optimizer for another model or program",
+        )
+
+
 class ArraySGD:
     """``micrograd.optim.SGD`` (so ``torch.optim.SGD``) on a parameter array, in place.
 
@@ -55,6 +67,7 @@ class ArraySGD:
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
         grad = _check_update(theta, grad)
+        _check_state(self.momentum_buffer, theta)
         settings = (self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay)
         if settings != self._checked:  # checked as SGD checks them, once per change
             self._checked = settings = _sgd_settings(*settings)
@@ -85,6 +98,7 @@ class ArrayAdam:
     def update(self, theta: Array, grad: Array) -> None:
         """One step, in place."""
         grad = _check_update(theta, grad)
+        _check_state(self.exp_avg, theta)
         if self.exp_avg is None or self.exp_avg_sq is None:
             self.exp_avg, self.exp_avg_sq = np.zeros_like(theta), np.zeros_like(theta)
         self.step_count += 1

@@ -394,7 +394,8 @@ class Program:
         writing 2 numbers into each parameter Value at every step: the parameters live in one
         array meanwhile, and each Value's ``.data`` (updated) and ``.grad`` (the last step's
         gradient) are written once, when the run ends. No code of the caller runs in between,
-        so none can read a number not yet written. If a step raises (a guard with
+        so none can read a number not yet written (a function that reads a parameter's
+        ``.grad`` has them written at every step instead). If a step raises (a guard with
         ``retrace=False``, Ctrl-C), the Values hold the numbers of the last step that finished.
         ``optimizer`` is an ``ArraySGD`` or ``ArrayAdam`` (TypeError otherwise).
 
@@ -413,19 +414,28 @@ class Program:
             )
         theta, losses = self._theta(), []
         grad: Array | None = None
+        written = True  # whether the Values hold the last finished step
         try:
             for _ in range(steps):
                 loss, now = self.loss_and_grad(theta, *inputs)
                 optimizer.update(theta, now)
                 losses.append(loss)
-                grad = now
+                grad, written = now, False
+                # A function that reads a parameter's .grad is guarded on it: the next step must
+                # see this step's, so such a run writes the Values every step, as step() does.
+                if any(c.grad_guards for c in self._programs.values()):
+                    written = self._write(theta, grad)
         finally:
-            if grad is not None:
-                self.grad = grad
-                for p, value, gp in zip(self.params, theta.tolist(), grad.tolist(), strict=True):
-                    p.data = value
-                    p.grad = gp
+            if not written and grad is not None:
+                self._write(theta, grad)
         return losses
+
+    def _write(self, theta: Array, grad: Array) -> bool:
+        self.grad = grad
+        for p, value, gp in zip(self.params, theta.tolist(), grad.tolist(), strict=True):
+            p.data = value
+            p.grad = gp
+        return True
 
     @property
     def guards(self) -> list[str]:
@@ -513,10 +523,12 @@ def trace(
 
     ``backend="jax"`` (the extra ``jax``) replays the program under ``jax.jit`` instead of NumPy,
     float64 on the CPU, with the same rules: faster for large batches, whose elementwise work
-    XLA fuses. It takes programs that read no number (no guards) and have no index inputs
-    (ValueError otherwise, naming what it cannot replay). XLA on the CPU flushes subnormal
-    numbers (magnitude below 2.2e-308) to zero, so near the ends of float64's range (beyond
-    about 1e±150) its numbers may differ from the NumPy path's; within it they agree to 1e-12.
+    XLA fuses. It takes programs that read no number (no guards), have no index inputs and use
+    none of the NumPy path's fused kernels (``cross_entropy``'s and ``softmax``'s log-sum-exp,
+    rows of different lengths): a ValueError otherwise, naming what it cannot replay. XLA on
+    the CPU flushes subnormal numbers (magnitude below 2.2e-308) to zero, so near the ends of
+    float64's range (beyond about 1e±150) its numbers may differ from the NumPy path's; within
+    it they agree to 1e-12.
 
     >>> w = Value(2.0)
     >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
