@@ -401,9 +401,9 @@ class Value:
         Leaves accumulate across calls (as in PyTorch); interior nodes start from zero. With
         ``create_graph=True`` leaves' gradients are differentiable Values (interior nodes keep
         the number: no reference cycle); a ``_backward`` closure on the way is a ValueError.
-        Threads may run backward() at once on graphs that share no interior node (shared leaves
-        are fine); on one graph, or graphs sharing interior nodes, they must take turns, since
-        backward() writes those nodes' ``.grad``.
+        Threads may run backward() at once on graphs that share no node; graphs with a node in
+        common (a parameter too) must take turns, since each call adds into that node's
+        ``.grad`` without a lock.
 
         >>> x = Value(2.0)
         >>> y = x ** 3
