@@ -603,6 +603,10 @@ def specs() -> Iterator[Spec]:
         return x.grad
 
     yield Spec(Value.register_hook, hooked, {"fn": func()})
+    for mode in (engine.no_grad, engine.detect_anomaly, engine.gc_paused):  # @mode or mode()
+        yield Spec(
+            mode, lambda function=None, m=mode: m(function), {"function": func(optional=True)}
+        )
 
     # --- nn ---
     for cls in (nn.Neuron, nn.Layer):
