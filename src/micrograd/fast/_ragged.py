@@ -76,8 +76,8 @@ def merge_ragged(graph: _Graph) -> None:
             continue
         joined = [i for k in keys for i in groups.pop(k)]
         if cls[0] == "sum":
-            width = max(k[2] for k in keys), max(k[3] for k in keys)
-            groups[("sum", cls[1], *width)] = joined
+            plain, dots = max(k[2] for k in keys), max(k[3] for k in keys)
+            groups[("sum", cls[1], plain, dots)] = joined
         else:
             groups[("fold", cls[1], max(k[2] for k in keys))] = joined
 

@@ -351,7 +351,7 @@ class _Graph:
         # Node by node, as lists (made when first needed: a list of millions costs).
         lists = _Lists(a_arr, b_arr, arg_arr)
 
-        exact_arr = np.zeros(n, dtype=bool)
+        exact_arr: npt.NDArray[np.bool_] = np.zeros(n, dtype=bool)
         self.watched: list[int] = index.of(watched, len(watched)).tolist()
         if watched:
             a_of, b_of = lists.a_of, lists.b_of
