@@ -528,7 +528,8 @@ def trace(
     rows of different lengths): a ValueError otherwise, naming what it cannot replay. XLA on
     the CPU flushes subnormal numbers (magnitude below 2.2e-308) to zero, so near the ends of
     float64's range (beyond about 1e±150) its numbers may differ from the NumPy path's; within
-    it they agree to 1e-12.
+    it they agree to 1e-12. It changes JAX for the whole process: float64 on
+    (``jax_enable_x64``) and, when JAX was not loaded yet, XLA on one CPU thread.
 
     >>> w = Value(2.0)
     >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
