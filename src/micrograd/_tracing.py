@@ -123,7 +123,8 @@ def _read_data(self: Value) -> float:
     if recorder is not None:
         frame = _getframe(1)
         # Under no_grad() an op's number leaves the graph (a leaf holds it): that read counts.
-        if frame.f_code is not _OP_CODE or not engine.is_grad_enabled():
+        # (The op methods' own test of the mode: one global unless some thread is in no_grad.)
+        if frame.f_code is not _OP_CODE or not (engine._grad_enabled or engine._recording()):
             recorder.read(self, frame)
     value: float = _get_data(self)
     return value
