@@ -28,7 +28,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError(f"backend='jax' needs JAX: {install_hint('jax')}") from exc
 
 from micrograd.fast._kernels import _affine, _Elementwise, _Fold, _MatMul, _Sum
-from micrograd.fast._rules import Array, Index
+from micrograd.fast._rules import Array, Index, _identity
 from micrograd.fast._schedule import _Compiled
 
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]  # micrograd's numbers are float64 on every path
@@ -68,10 +68,6 @@ def _sigmoid(x: Any) -> Any:
     # Twin of engine._sigmoid: exp is only taken of a non-positive number, so it never overflows.
     e = jnp.exp(-jnp.abs(x))
     return jnp.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _identity(x: Any) -> Any:
-    return x
 
 
 class JaxMath:
