@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from micrograd import train_command
 from micrograd.cli import main
 from micrograd.train import StepRecord
+from micrograd.train_command import files, loop
 
-# The module whose _Run keeps a training run's books.
-RUN = train_command
+# The module whose Run keeps a training run's books, and the one that locks its folder.
+RUN = loop
+FILES = files
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -64,14 +65,14 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def interrupt_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> None:
     """Make the next run get a Ctrl-C (SIGINT) while its step number ``steps`` is under way."""
-    on_step = RUN._Run.on_step
+    on_step = RUN.Run.on_step
 
     def on_step_then_ctrl_c(self: Any, record: StepRecord) -> bool:
         if self.step == steps - 1:
             signal.raise_signal(signal.SIGINT)
         return on_step(self, record)
 
-    monkeypatch.setattr(RUN._Run, "on_step", on_step_then_ctrl_c)
+    monkeypatch.setattr(RUN.Run, "on_step", on_step_then_ctrl_c)
 
 
 def sigint_default() -> None:

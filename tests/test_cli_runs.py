@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clitools import RUN, interrupt_after, metadata, one_error_line, rows, run, train
+from clitools import FILES, RUN, interrupt_after, metadata, one_error_line, rows, run, train
 from micrograd import cli
 from micrograd._interrupt import StopRequest
 from micrograd.data import DATASETS
@@ -123,7 +123,7 @@ def test_a_blown_up_loss_stops_with_status_1_and_the_last_good_checkpoint(
 def detector_run(tmp_path: Path) -> Any:
     """A _Run over a tiny model whose checkpoints are only recorded, not written."""
     model = MLP(2, [1])
-    run_ = RUN._Run(
+    run_ = RUN.Run(
         model,
         SGD(model.parameters(), lr=0.1),
         random.Random(0),
@@ -315,7 +315,7 @@ def test_a_run_into_a_folder_in_use_is_refused_at_once(
 ) -> None:
     """While another process holds the folder's lock, train exits 2 with one line naming it;
     once it lets go, training there works and the lock file is gone afterwards."""
-    lock = tmp_path / RUN.LOCK_FILE
+    lock = tmp_path / FILES.LOCK_FILE
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     os.write(fd, b"4242\n")
@@ -432,7 +432,7 @@ NOT_A_RUN = "holds model.json but no micrograd checkpoint (model.json): not an e
     [
         (lambda d: (d / "taken").write_text(""), "taken", 1, IN_THE_WAY),  # --out is a file
         (lambda d: (d / "file").write_text(""), "file/run", 1, IN_THE_WAY),  # its parent is
-        (lambda d: (d / "run" / RUN.LOCK_FILE).mkdir(parents=True), "run", 1, IN_THE_WAY),
+        (lambda d: (d / "run" / FILES.LOCK_FILE).mkdir(parents=True), "run", 1, IN_THE_WAY),
         (earlier_run_with_a_folder_named("history.csv"), "run", 1, IN_THE_WAY),
         (earlier_run_with_a_folder_named("boundary.png"), "run", 1, IN_THE_WAY),
         (lambda d: (d / "run" / "model.json").mkdir(parents=True), "run", 2, NOT_A_RUN),

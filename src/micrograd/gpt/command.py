@@ -35,14 +35,14 @@ from micrograd.gpt.sample import generate
 from micrograd.gpt.tokenizer import MAX_CHARS, CharTokenizer
 from micrograd.gpt.train import LEARNING_RATE, STEPPERS, make_optimizer, schedule
 from micrograd.nn import CheckpointError, _atomic_write, read_checkpoint
-from micrograd.train_command import (
+from micrograd.train_command.files import (
     HISTORY_FILE,
     LOSS_PLOT,
     MODEL_FILE,
-    _progress_bar,
-    _require_plotting,
-    _run_folder,
+    progress_bar,
     read_resumed,
+    require_plotting,
+    run_folder,
 )
 
 __all__: list[str] = []  # the command's handlers are micrograd.cli's business
@@ -319,7 +319,7 @@ def run_train(ns: argparse.Namespace) -> int:
         )
     out = Path(ns.out) if ns.out else Path(ns.resume).parent if ns.resume else DEFAULT_OUT
     if not ns.no_plots:
-        _require_plotting()
+        require_plotting()
 
     # microgpt's order of draws: seed, shuffle the documents, then the weights.
     random.seed(s["seed"])
@@ -340,7 +340,7 @@ def run_train(ns: argparse.Namespace) -> int:
         print(f"{ns.resume} is at step {start} of {total}: nothing to do (raise --steps)")
         return EXIT_OK
     keep_run = ns.resume is not None and _same_file(Path(ns.resume), out / MODEL_FILE)
-    with _run_folder(out, keep_run=keep_run):
+    with run_folder(out, keep_run=keep_run):
         run = _Run(model, optimizer, tokenizer, s, out, history)
         return _train(run, docs, ns)
 
@@ -383,7 +383,7 @@ def _train(run: _Run, docs: list[str], ns: argparse.Namespace) -> int:
         f"({len(docs):,} documents, {len(run.tokenizer.chars)} characters): adam lr {s['lr']:g} "
         f"(linear to 0), steps {start}-{total}, {ns.engine} engine"
     )
-    bar = _progress_bar(ns.progress, total, start, "gpt")
+    bar = progress_bar(ns.progress, total, start, "gpt")
     began = time.perf_counter()
     try:
         with run.stop.installed():
