@@ -232,7 +232,8 @@ def test_sample_errors(
     assert (code, "no checkpoint at" in one_error_line(err)) == (2, True)
     MLP(2, [3, 1]).save(tmp_path / "mlp.json")
     code, _, err = run(capsys, "gpt", "sample", "--checkpoint", str(tmp_path / "mlp.json"))
-    assert (code, "not a checkpoint of micrograd gpt train" in one_error_line(err)) == (2, True)
+    line = one_error_line(err)
+    assert (code, "not a checkpoint of micrograd gpt train (it holds an MLP" in line) == (2, True)
     assert gpt_train(capsys, names_file, tmp_path / "run", "--steps", "1")[0] == 0
     checkpoint = str(tmp_path / "run" / "model.json")
     code, _, err = run(capsys, "gpt", "sample", "--checkpoint", checkpoint, "--prefix", "K")
@@ -278,7 +279,7 @@ def test_resume_from_an_mlp_checkpoint_is_refused(
     MLP(2, [3, 1]).save(tmp_path / "model.json")
     code, _, err = run(capsys, "gpt", "train", "--resume", str(tmp_path / "model.json"))
     assert code == cli.EXIT_USAGE
-    assert "is not a checkpoint of micrograd gpt train" in one_error_line(err)
+    assert "is not a checkpoint of micrograd gpt train (it holds an MLP" in one_error_line(err)
 
 
 def test_long_documents_are_noted_and_too_many_characters_refused(
@@ -313,4 +314,4 @@ def test_resume_refuses_settings_the_options_would_refuse(
     model.save(tmp_path / "edited.json", metadata=doc["metadata"])
     code, _, err = run(capsys, "gpt", "train", "--resume", str(tmp_path / "edited.json"))
     assert code == cli.EXIT_USAGE
-    assert "is not a checkpoint of micrograd gpt train" in one_error_line(err)
+    assert "not a checkpoint of micrograd gpt train (its metadata" in one_error_line(err)

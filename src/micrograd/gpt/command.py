@@ -214,9 +214,8 @@ def _resumed(path: str) -> tuple[dict[str, Any], CharTokenizer]:
             raise ValueError("data")
         history = [[float(x) for x in row] for row in meta["history"]]
     except (KeyError, TypeError, ValueError):
-        raise CommandError(
-            f"cannot resume: {path} is not a checkpoint of micrograd gpt train", EXIT_USAGE
-        ) from None
+        why = "its metadata is not what gpt train writes"
+        raise CommandError(f"cannot resume: {_not_a_gpt(path, doc, why)}", EXIT_USAGE) from None
     if len(history) != meta["step"]:
         raise CommandError(f"cannot resume: {path} is damaged (its history)", EXIT_USAGE)
     return doc, tokenizer
@@ -479,10 +478,17 @@ def load_model(path: str) -> tuple[GPT, CharTokenizer]:
             raise ValueError("the tokenizer does not fit the model")
         model.load_checkpoint(doc)
     except (TypeError, ValueError) as e:
-        raise CommandError(
-            f"{path} is not a checkpoint of micrograd gpt train ({_one_line(e)})", EXIT_USAGE
-        ) from None
+        raise CommandError(_not_a_gpt(path, doc, _one_line(e)), EXIT_USAGE) from None
     return model, tokenizer
+
+
+def _not_a_gpt(path: str, doc: dict[str, Any], why: str) -> str:
+    """The one-line error for a checkpoint that holds no GPT: what it holds, when that is known
+    (an MLP of ``micrograd train``), else why it does not load."""
+    config = doc.get("config")
+    if isinstance(config, dict) and "nouts" in config:
+        why = "it holds an MLP, written by micrograd train or nn's save"
+    return f"{path} is not a checkpoint of micrograd gpt train ({why})"
 
 
 def run_sample(ns: argparse.Namespace) -> int:
