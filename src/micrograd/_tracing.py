@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from types import CodeType, FrameType
+from types import CellType, CodeType, FrameType, FunctionType
 from typing import Any
 
 from micrograd import _hooks, engine
@@ -55,8 +55,9 @@ _object_new = object.__new__
 
 # An op reads its operands to compute its own number: the program computes that number too, so
 # those reads are not guards (unless no graph is recorded). Every op method of Value runs this
-# one code object (engine._binary).
-_OP_CODE: CodeType = Value.__add__.__code__
+# one code object (engine._binary; a unary op calls one such method, engine._unary).
+_OP_CODE: CodeType = engine._binary("+").__code__
+_UNARY_CODE: CodeType = engine._unary("exp").__code__
 # Code that may write ``.data`` of a node it is making: an op, and Value() itself.
 _MAKERS = frozenset({_OP_CODE, Value.__init__.__code__})
 _PACKAGE = os.path.dirname(os.path.abspath(engine.__file__)) + os.sep
@@ -159,11 +160,65 @@ def _write_param_grad(self: Value, value: Any) -> None:
     _GRAD.__set__(self, value)
 
 
+# The op methods of the traced classes run the engine's own code (one source for every op's
+# logic) with its ``data`` renamed: that name is the slot itself on every Value, so an op reads
+# its operands and writes its result without the property, which then sees only the reads of
+# user code (the ones to guard). Under no_grad() the op's number leaves the graph and its reads
+# count: the engine's method then runs, through the property.
+_SLOT = "_data_slot"
+setattr(Value, _SLOT, _DATA)  # Value's ``data`` slot under a name no traced class shadows
+
+
+def _direct(method: FunctionType) -> Callable[[Value, Any], Value]:
+    """An op method of engine._binary as the traced classes run it."""
+    code = method.__code__
+    names = tuple(_SLOT if name == "data" else name for name in code.co_names)
+    direct = FunctionType(
+        code.replace(co_names=names),
+        method.__globals__,
+        method.__name__,
+        method.__defaults__,
+        method.__closure__,
+    )
+
+    def op(self: Value, other: Any) -> Value:
+        if engine._grad_enabled:  # every thread records (else: the thread's own mode decides)
+            return direct(self, other)  # type: ignore[no-any-return]
+        return method(self, other)  # type: ignore[no-any-return]
+
+    op.__name__, op.__qualname__, op.__doc__ = method.__name__, method.__qualname__, method.__doc__
+    return op
+
+
+def _direct_ops(owner: type) -> dict[str, Any]:
+    """The op methods of Value that ``owner`` inherits (not its own), as traced classes run
+    them (``_direct``); unary ones call the binary method they wrap that way."""
+    ops: dict[str, Any] = {}
+    defined_by = {name: next(k for k in owner.__mro__ if name in vars(k)) for name in vars(Value)}
+    for name, fn in vars(Value).items():
+        fn = getattr(fn, "__wrapped__", fn)  # (detect_anomaly wraps op methods while on)
+        code = getattr(fn, "__code__", None)
+        if defined_by[name] is not Value or code not in (_OP_CODE, _UNARY_CODE):
+            continue
+        if code is _OP_CODE:
+            ops[name] = _direct(fn)
+        else:
+            cells = (CellType(_direct(fn.__closure__[0].cell_contents)),)  # its binary method
+            unary = FunctionType(code, fn.__globals__, fn.__name__, None, cells)
+            unary.__doc__ = fn.__doc__
+            ops[name] = unary
+    return ops
+
+
 class _Traced(Value):
     """A node made while tracing: reading its number is noted (the layout of Value)."""
 
     __slots__ = ()
     data = property(_read_data, _write_data)
+
+
+for _name, _method in _direct_ops(_Traced).items():
+    setattr(_Traced, _name, _method)
 
 
 # To the user it is a Value: errors name it so (``int() argument ... not 'Value'``).
@@ -184,6 +239,7 @@ def _param_class(cls: type) -> type:
             "__doc__": "A parameter while traced: reading its number or gradient is noted.",
             "data": property(_read_data, _write_param_data),
             "grad": property(_read_param_grad, _write_param_grad),
+            **_direct_ops(cls),
         }
         traced = _TRACED_PARAM[cls] = type(cls.__name__, (cls,), namespace)
     return traced
