@@ -58,7 +58,7 @@ def generate(
     prefix = check.text("prefix", prefix)
     for ch in prefix:
         if ch not in tokenizer.chars:
-            check.wrong_value("prefix", prefix, f"characters of the vocabulary {tokenizer.chars!r}")
+            raise ValueError(tokenizer.outside("prefix", prefix, ch))
     start = [tokenizer.bos, *tokenizer.encode(prefix)]
     if len(start) >= model.block_size:
         check.wrong_value("prefix", prefix, f"at most {model.block_size - 2} characters")

@@ -6,6 +6,7 @@ begins and ends (microgpt's scheme). Its ``to_dict()`` goes into a checkpoint be
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -64,9 +65,17 @@ class CharTokenizer:
         try:
             return [self._ids[ch] for ch in text]
         except KeyError as e:
-            raise ValueError(
-                f"text holds {e.args[0]!r}, which is not in the vocabulary {self.chars!r}"
-            ) from None
+            raise ValueError(self.outside("text", text, e.args[0])) from None
+
+    def outside(self, name: str, text: str, ch: str) -> str:
+        """The message for ``text`` (the argument ``name``) holding ``ch``, which is not in the
+        vocabulary: the character by its code point and Unicode name too, since a combining
+        accent or a look-alike prints as a letter the vocabulary may hold (NFD's ``e`` + U+0301
+        looks like ``é``)."""
+        code = f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}"
+        return (
+            f"{name} {text!r} holds {ch!r} ({code}), which is not in the vocabulary {self.chars!r}"
+        )
 
     def decode(self, ids: Sequence[int]) -> str:
         """The characters of ``ids``; ``bos`` ids are left out."""
