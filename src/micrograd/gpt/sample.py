@@ -12,7 +12,7 @@ import random
 from micrograd import _check as check
 from micrograd.engine import no_grad
 from micrograd.gpt.model import GPT
-from micrograd.gpt.tokenizer import CharTokenizer
+from micrograd.gpt.tokenizer import CharTokenizer, not_in_vocabulary
 
 __all__ = ["generate", "probabilities"]
 
@@ -58,7 +58,7 @@ def generate(
     prefix = check.text("prefix", prefix)
     for ch in prefix:
         if ch not in tokenizer.chars:
-            raise ValueError(tokenizer.outside("prefix", prefix, ch))
+            raise ValueError(not_in_vocabulary("prefix", prefix, ch, tokenizer.chars))
     start = [tokenizer.bos, *tokenizer.encode(prefix)]
     if len(start) >= model.block_size:
         check.wrong_value("prefix", prefix, f"at most {model.block_size - 2} characters")

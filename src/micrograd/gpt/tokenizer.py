@@ -65,17 +65,7 @@ class CharTokenizer:
         try:
             return [self._ids[ch] for ch in text]
         except KeyError as e:
-            raise ValueError(self.outside("text", text, e.args[0])) from None
-
-    def outside(self, name: str, text: str, ch: str) -> str:
-        """The message for ``text`` (the argument ``name``) holding ``ch``, which is not in the
-        vocabulary: the character by its code point and Unicode name too, since a combining
-        accent or a look-alike prints as a letter the vocabulary may hold (NFD's ``e`` + U+0301
-        looks like ``é``)."""
-        code = f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}"
-        return (
-            f"{name} {text!r} holds {ch!r} ({code}), which is not in the vocabulary {self.chars!r}"
-        )
+            raise ValueError(not_in_vocabulary("text", text, e.args[0], self.chars)) from None
 
     def decode(self, ids: Sequence[int]) -> str:
         """The characters of ``ids``; ``bos`` ids are left out."""
@@ -114,3 +104,12 @@ class CharTokenizer:
 
     def __repr__(self) -> str:
         return f"CharTokenizer({self.chars!r})"
+
+
+def not_in_vocabulary(name: str, text: str, ch: str, chars: str) -> str:
+    """The message for ``text`` (the argument ``name``) holding ``ch``, which is not in the
+    vocabulary ``chars``: the character by its code point and Unicode name too, since a
+    combining accent or a look-alike prints as a letter the vocabulary may hold (NFD's ``e`` +
+    U+0301 looks like ``é``)."""
+    code = f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}"
+    return f"{name} {text!r} holds {ch!r} ({code}), which is not in the vocabulary {chars!r}"
