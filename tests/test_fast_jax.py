@@ -237,6 +237,135 @@ def test_gradients_equal_jax_grad_of_the_same_loss() -> None:
     assert same_float(loss, float(jax_loss(jnp.asarray(theta))))
 
 
+# --- Training steps on the JAX backend: loss, gradient and update in one jitted call ---
+
+SGD_SETTINGS = [
+    {"lr": 0.5},
+    {"lr": 0.3, "momentum": 0.9},
+    {"lr": 0.2, "momentum": 0.8, "dampening": 0.1, "weight_decay": 0.01},
+    {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.001},
+]
+
+
+def moons_program(backend: str, n: int = 30) -> tuple[fast.Program, list[Value], Any, Any]:
+    """The moons demo's program on ``n`` points, its parameters and its inputs as arrays."""
+    model, X, y = moons(n)
+    program = fast.compile_model(model, lambda s, t: demo_loss(model, s, t), X, y, backend=backend)
+    return program, model.parameters(), np.array(X), np.array(y, dtype=np.float64)
+
+
+def trained(backend: str, settings: dict[str, Any], how: str, steps: int = 4) -> list[Any]:
+    """Losses, weights, gradients and momentum buffer after ``steps`` SGD steps taken ``how``:
+    by ``run`` at once, by ``step`` each, or by ``run`` in two pieces."""
+    program, params, X, y = moons_program(backend)
+    optimizer = fast.ArraySGD(**settings)
+    if how == "run":
+        losses = program.run(steps, X, y, optimizer=optimizer)
+    elif how == "step":
+        losses = [program.step(X, y, optimizer=optimizer) for _ in range(steps)]
+    else:
+        losses = program.run(1, X, y, optimizer=optimizer)
+        losses += program.run(steps - 1, X, y, optimizer=optimizer)
+    buffer = optimizer.momentum_buffer
+    return [
+        losses,
+        [p.data for p in params],
+        [p.grad for p in params],
+        program.grad.tolist(),
+        [] if buffer is None else buffer.tolist(),
+    ]
+
+
+@pytest.mark.parametrize("settings", SGD_SETTINGS)
+def test_run_on_the_jax_backend_takes_the_steps_step_takes(settings: dict[str, Any]) -> None:
+    """``run(4)`` with an ArraySGD, ``run(1)`` then ``run(3)``, and four ``step()`` calls give
+    the same losses, weights, gradients and momentum buffer, to the last bit."""
+    expected = trained("jax", settings, "step")
+    assert trained("jax", settings, "run") == expected
+    assert trained("jax", settings, "pieces") == expected
+
+
+@pytest.mark.parametrize("settings", SGD_SETTINGS)
+def test_run_on_the_jax_backend_equals_the_numpy_path(settings: dict[str, Any]) -> None:
+    """The JAX backend's jitted steps (the SGD rule of ``optim`` inside the jit) give the NumPy
+    path's losses, weights, gradients and buffer to 1e-12."""
+    ours, theirs = trained("jax", settings, "run"), trained("numpy", settings, "run")
+    assert all(all_same(a, b) for a, b in zip(ours, theirs, strict=True)), (ours, theirs)
+
+
+def test_run_with_adam_on_the_jax_backend_takes_the_steps_step_takes() -> None:
+    """An ArrayAdam (updated on NumPy arrays between jitted gradients) gives ``step()``'s
+    numbers in ``run`` too, and the NumPy path's to 1e-12."""
+    found = []
+    for backend, how in (("jax", "run"), ("jax", "step"), ("numpy", "run")):
+        program, params, X, y = moons_program(backend)
+        optimizer = fast.ArrayAdam(lr=0.05)
+        if how == "run":
+            losses = program.run(3, X, y, optimizer=optimizer)
+        else:
+            losses = [program.step(X, y, optimizer=optimizer) for _ in range(3)]
+        found.append([*losses, *(p.data for p in params), *(p.grad for p in params)])
+    assert found[0] == found[1]
+    assert all_same(found[0], found[2])
+
+
+def test_a_new_learning_rate_compiles_no_new_step() -> None:
+    """``lr`` is an argument of the jitted step: a schedule that changes it every run compiles
+    one step, and each run uses the new rate (the NumPy path's numbers to 1e-12)."""
+    found, programs = [], []
+    for backend in ("jax", "numpy"):
+        program, params, X, y = moons_program(backend)
+        optimizer = fast.ArraySGD(lr=0.5)
+        losses = []
+        for lr in (0.5, 0.25, 0.125):
+            optimizer.lr = lr
+            losses += program.run(2, X, y, optimizer=optimizer)
+        found.append([*losses, *(p.data for p in params)])
+        programs.append(program)
+    ((_, jitted),) = programs[0]._jax.values()
+    assert [step._cache_size() for step in jitted._sgd_steps.values()] == [1]
+    assert all_same(found[0], found[1])
+
+
+def test_a_run_that_raises_leaves_the_last_finished_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step that raises (Ctrl-C) in the middle of ``run(5)`` leaves the Values and the
+    optimizer's buffer as ``run(2)`` leaves them."""
+    expected = trained("jax", {"lr": 0.3, "momentum": 0.9}, "run", steps=2)
+    program, params, X, y = moons_program("jax")
+    optimizer = fast.ArraySGD(lr=0.3, momentum=0.9)
+    step = _jax.JaxProgram._sgd_step
+    calls = []
+
+    def interrupted(self: _jax.JaxProgram, *settings: Any) -> Any:
+        calls.append(None)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return step(self, *settings)
+
+    monkeypatch.setattr(_jax.JaxProgram, "_sgd_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        program.run(5, X, y, optimizer=optimizer)
+    buffer = optimizer.momentum_buffer
+    actual = [[p.data for p in params], [p.grad for p in params], program.grad.tolist()]
+    assert [*actual, [] if buffer is None else buffer.tolist()] == expected[1:]
+
+
+def test_a_bad_setting_is_refused_before_anything_moves() -> None:
+    """An ArraySGD whose lr became negative is refused by ``run`` on the JAX backend (as SGD
+    refuses it), with the Values untouched; so is one that stepped other parameters."""
+    program, params, X, y = moons_program("jax")
+    before = [p.data for p in params]
+    optimizer = fast.ArraySGD(lr=0.1)
+    optimizer.lr = -1.0
+    with pytest.raises(ValueError, match="lr"):
+        program.run(2, X, y, optimizer=optimizer)
+    other = fast.ArraySGD(lr=0.1, momentum=0.9)
+    other.update(np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="theta"):
+        program.run(2, X, y, optimizer=other)
+    assert [p.data for p in params] == before
+
+
 def test_an_unknown_backend_is_refused() -> None:
     """``backend`` takes "numpy" or "jax": anything else is a ValueError naming the argument."""
     w = Value(1.0)

@@ -28,13 +28,26 @@ CHAIN = 1_000_000
 Result = dict[str, Any]
 
 
+class Steps:
+    """A workload that takes ``steps`` training steps at each call (``fn`` returns the first
+    step's loss); ``time_it`` reports its seconds per step."""
+
+    def __init__(self, fn: Callable[[], float], steps: int) -> None:
+        self.fn, self.steps = fn, steps
+
+    def __call__(self) -> float:
+        return self.fn()
+
+
 def time_it(fn: Callable[[], object], repeat: int, min_batch_seconds: float) -> tuple[float, int]:
     """Median over ``repeat`` batches of the mean seconds per call, and the batch size.
 
     One warm-up call sizes the batch to last at least ``min_batch_seconds``. Timing whole batches
     keeps the garbage collector's work in the figure: a median of single calls would skip exactly
-    the calls during which the collector ran.
+    the calls during which the collector ran. A ``Steps`` takes several steps a call: its
+    seconds are per step.
     """
+    per_call = fn.steps if isinstance(fn, Steps) else 1
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
@@ -44,7 +57,7 @@ def time_it(fn: Callable[[], object], repeat: int, min_batch_seconds: float) -> 
         t0 = time.perf_counter()
         for _ in range(batch):
             fn()
-        times.append((time.perf_counter() - t0) / batch)
+        times.append((time.perf_counter() - t0) / (batch * per_call))
     return statistics.median(times), batch
 
 
@@ -238,9 +251,31 @@ def compiled_array_moons_step(backend: str = "numpy", n: int = 100) -> Callable[
     return step
 
 
-def jax_moons_step(n: int = 100) -> Callable[[], float]:
+RUN_STEPS = 100  # steps a call of the workloads that run several steps at once (``Steps``)
+
+
+def compiled_jax_run_moons_step(n: int = 100) -> Callable[[], float]:
+    """Our JAX backend's ``Program.run`` of ``RUN_STEPS`` SGD steps a call: each step's loss,
+    gradient and update in one jitted call, the parameters JAX arrays between steps; the losses
+    are read (and the Values written) when the run ends."""
+    import numpy as np
+
+    from micrograd import fast
+
+    model = demo_model()
+    X, y = moons_data(n)
+    params = model.parameters()
+    program = fast.compile_model(model, lambda s, t: demo_loss(s, t, params), X, y, backend="jax")
+    Xa, ya = np.array(X), np.array(y, dtype=np.float64)
+    optimizer = fast.ArraySGD(lr=LR)
+    return Steps(lambda: program.run(RUN_STEPS, Xa, ya, optimizer=optimizer)[0], RUN_STEPS)
+
+
+def jax_moons_step(n: int = 100, read_at_end: bool = False) -> Callable[[], float]:
     """Hand-written JAX: the same forward, ``jax.value_and_grad`` and the SGD update in one
-    ``jax.jit``, float64 on one CPU thread (the harness sets ``XLA_FLAGS``)."""
+    ``jax.jit``, float64 on one CPU thread (the harness sets ``XLA_FLAGS``). Each step reads its
+    loss (``float``), or with ``read_at_end`` a call takes ``RUN_STEPS`` steps and reads their
+    losses at the end, as ``Program.run`` does (JAX dispatches the next step meanwhile)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -268,7 +303,17 @@ def jax_moons_step(n: int = 100) -> Callable[[], float]:
         value, params[:] = update(params, Xj, yj)
         return float(value)
 
-    return step
+    if not read_at_end:
+        return step
+
+    def steps() -> float:
+        values = []
+        for _ in range(RUN_STEPS):
+            value, params[:] = update(params, Xj, yj)
+            values.append(value)
+        return float(values[0])
+
+    return Steps(steps, RUN_STEPS)
 
 
 def torch_moons_step(n: int = 100) -> Callable[[], float]:
@@ -367,14 +412,18 @@ MOONS_STEPS: dict[str, Callable[[], Callable[[], float]]] = {
     "numpy": numpy_moons_step,
     "compiled_arrays": compiled_array_moons_step,
     "compiled_jax": lambda: compiled_array_moons_step("jax"),
+    "compiled_jax_run": compiled_jax_run_moons_step,
     "jax": jax_moons_step,
+    "jax_run": lambda: jax_moons_step(read_at_end=True),
 }
 # The moons step at batch 10,000 (width 16): where JAX's fusion of the elementwise work counts.
 BATCH_STEPS: dict[str, Callable[[int], Callable[[], float]]] = {
     "compiled_arrays": lambda n: compiled_array_moons_step("numpy", n),
     "compiled_jax": lambda n: compiled_array_moons_step("jax", n),
+    "compiled_jax_run": compiled_jax_run_moons_step,
     "numpy": numpy_moons_step,
     "jax": jax_moons_step,
+    "jax_run": lambda n: jax_moons_step(n, read_at_end=True),
     "torch": torch_moons_step,
 }
 BATCHES = {"moons_batch_10k": 10_000}

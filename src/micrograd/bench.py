@@ -68,7 +68,10 @@ VARIANTS: dict[str, str] = {
     "numpy": "hand-written NumPy",
     "compiled_arrays": "ours: compiled, array loop (`loss_and_grad`, `ArraySGD`; no Value written)",
     "compiled_jax": 'ours: compiled, `backend="jax"`, array loop',
+    "compiled_jax_run": 'ours: compiled, `backend="jax"`, `Program.run` (a jitted call a step, '
+    "update inside; losses read at the end)",
     "jax": "hand-written JAX `jit` float64",
+    "jax_run": "hand-written JAX `jit` float64, losses read at the end of 100 steps",
 }
 
 
@@ -98,16 +101,18 @@ WORKLOADS: dict[str, Workload] = {
             "compiled_guarded",
             "compiled_arrays",
             "compiled_jax",
+            "compiled_jax_run",
             "torch",
             "torch_scalar",
             "numpy",
             "jax",
+            "jax_run",
         ),
         repeat=3,
     ),
     "moons_batch_10k": Workload(
         "moons step at batch 10,000: MLP(2, [16, 16, 1]), hinge + 1e-4 L2, SGD",
-        ("compiled_arrays", "compiled_jax", "numpy", "jax", "torch"),
+        ("compiled_arrays", "compiled_jax", "compiled_jax_run", "numpy", "jax", "jax_run", "torch"),
         repeat=3,
     ),
     # The scalar engines in the demo's plain loop, each with Python's cyclic garbage collector
@@ -291,6 +296,22 @@ TARGETS: tuple[Target, ...] = (
         "jax",
         "compiled_jax",
         at_least=1.0,
+    ),
+    # Program.run on the JAX backend (the update inside the jit, losses read when the run ends)
+    # against the hand-written step that reads each loss (the issue's row), and against the same
+    # hand-written jit read as run reads (like for like: JAX dispatches ahead in both).
+    *(
+        Target(
+            f'{title}, `Program.run` with `backend="jax"` (optional; not the default path) vs '
+            f"{VARIANTS[over]} (issue 13)",
+            "no slower (≥ 1×)",
+            workload,
+            over,
+            "compiled_jax_run",
+            at_least=1.0,
+        )
+        for workload, title in (("moons_step", "moons step"), ("moons_batch_10k", "batch 10,000"))
+        for over in ("jax", "jax_run")
     ),
     Target(
         "moons step, compiled: what 100 guards cost (the loss reads its labels)",

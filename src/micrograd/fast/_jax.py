@@ -14,6 +14,7 @@ from typing import Any, cast
 import numpy as np
 
 from micrograd.engine import RULES
+from micrograd.optim import _sgd_rule, _sgd_settings
 
 if "jax" not in sys.modules:  # XLA reads its flags once, when it starts: one thread, as NumPy's
     _ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -28,6 +29,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError(f"backend='jax' needs JAX: {install_hint('jax')}") from exc
 
 from micrograd.fast._kernels import _affine, _Elementwise, _Fold, _MatMul, _Sum
+from micrograd.fast._optim import ArraySGD, _check_state
 from micrograd.fast._rules import Array, Index, _identity
 from micrograd.fast._schedule import _Compiled
 
@@ -389,15 +391,89 @@ def unsupported(compiled: _Compiled) -> str | None:
     return None
 
 
-LossAndGrad = Callable[[Array, Sequence[Array], Array], tuple[float, Array]]
+class JaxProgram:
+    """A traced program under ``jax.jit``: called as ``(theta, inputs, others) -> (loss, grad)``
+    on NumPy arrays, and ``run_sgd`` for training steps whose parameters stay JAX arrays."""
+
+    def __init__(self, compiled: _Compiled, sizes: Sequence[int]) -> None:
+        why = unsupported(compiled)
+        if why is not None:
+            raise ValueError(
+                f"backend='jax' cannot replay this program: {why}; use backend='numpy'"
+            )
+        self._loss_and_grad = _loss_and_grad(compiled, sizes)
+        self._jitted = jax.jit(self._loss_and_grad)
+        self._sgd_steps: dict[tuple[float, float, bool, float], Any] = {}
+
+    def __call__(self, theta: Array, inputs: Sequence[Array], others: Array) -> tuple[float, Array]:
+        with jax.default_device(_CPU):
+            loss, grad = self._jitted(theta, list(inputs), others)
+        return float(loss), np.array(grad)
+
+    def _sgd_step(self, momentum: float, dampening: float, nesterov: bool, decay: float) -> Any:
+        """One jitted training step: the loss, its gradient and ``optim``'s SGD rule (the rule
+        ``ArraySGD.update`` applies). ``lr`` is an argument, so a new rate compiles nothing."""
+        key = (momentum, dampening, nesterov, decay)
+        made = self._sgd_steps.get(key)
+        if made is None:
+            loss_and_grad = self._loss_and_grad
+
+            def step(theta: Any, buf: Any, lr: Any, inputs: Any, others: Any) -> Any:
+                loss, grad = loss_and_grad(theta, inputs, others)
+                theta, buf = _sgd_rule(theta, grad, buf, lr, momentum, dampening, nesterov, decay)
+                return loss, theta, buf, grad
+
+            made = self._sgd_steps[key] = jax.jit(step)
+        return made
+
+    def run_sgd(
+        self,
+        steps: int,
+        theta: Array,
+        inputs: Sequence[Array],
+        others: Array,
+        optimizer: ArraySGD,
+        finish: Callable[[Array, Array], object],
+    ) -> list[float]:
+        """``steps`` steps of ``optimizer`` from ``theta``: their losses, in order.
+
+        Each step is one jitted call; the parameters, the momentum buffer and the inputs stay
+        JAX arrays between steps. When the run ends, or a step raises, ``optimizer``'s buffer
+        and ``finish(theta, grad)`` receive the last finished step's numbers (nothing if none).
+        """
+        settings = _sgd_settings(
+            optimizer.lr,
+            optimizer.momentum,
+            optimizer.dampening,
+            optimizer.nesterov,
+            optimizer.weight_decay,
+        )  # checked as SGD checks them (ArraySGD.update does so when they change)
+        _check_state(optimizer.momentum_buffer, theta)
+        lr, momentum, dampening, nesterov, decay = settings
+        losses: list[Any] = []
+        grad: Any = None
+        with jax.default_device(_CPU):
+            params = jax.device_put(theta, _CPU)
+            buf = optimizer.momentum_buffer
+            buf = None if buf is None else jax.device_put(buf, _CPU)
+            fixed = ([jax.device_put(x, _CPU) for x in inputs], jax.device_put(others, _CPU))
+            rate = jax.device_put(np.float64(lr), _CPU)
+            try:
+                for _ in range(steps):
+                    # (jit compiles twice for momentum: the first step has no buffer yet)
+                    step = self._sgd_step(momentum, dampening, nesterov, decay)
+                    loss, params, buf, grad = step(params, buf, rate, *fixed)
+                    losses.append(loss)
+            finally:
+                if grad is not None:
+                    optimizer.momentum_buffer = None if buf is None else np.array(buf)
+                    finish(np.array(params), np.array(grad))
+        return [float(loss) for loss in losses]
 
 
-def compile_jax(compiled: _Compiled, sizes: Sequence[int]) -> LossAndGrad:
+def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., tuple[Any, Any]]:
     """``(theta, inputs, others) -> (loss, grad)`` for ``compiled`` (inputs of ``sizes``
-    numbers), jitted; ValueError when ``unsupported`` says why it cannot be."""
-    why = unsupported(compiled)
-    if why is not None:
-        raise ValueError(f"backend='jax' cannot replay this program: {why}; use backend='numpy'")
+    numbers) in jax.numpy, to be jitted."""
     n_params, size = compiled.n_params, compiled.v.size
     leaf_starts = list(np.cumsum([0, n_params, *sizes, len(compiled.other_leaves)]))
     outputs = [_start(cast(Any, kernel).out, compiled.v) for kernel in compiled.kernels]
@@ -426,11 +502,10 @@ def compile_jax(compiled: _Compiled, sizes: Sequence[int]) -> LossAndGrad:
         grad = jnp.zeros(n_params) if theta_seg < 0 or grads[theta_seg] is None else grads[0]
         return vals[root][root_at], grad
 
-    jitted = jax.jit(loss_and_grad)
+    return loss_and_grad
 
-    def call(theta: Array, inputs: Sequence[Array], others: Array) -> tuple[float, Array]:
-        with jax.default_device(_CPU):
-            loss, grad = jitted(theta, list(inputs), others)
-        return float(loss), np.array(grad)
 
-    return call
+def compile_jax(compiled: _Compiled, sizes: Sequence[int]) -> JaxProgram:
+    """The JAX backend's program for ``compiled`` (inputs of ``sizes`` numbers); ValueError
+    when ``unsupported`` says why it cannot be."""
+    return JaxProgram(compiled, sizes)

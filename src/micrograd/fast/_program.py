@@ -26,6 +26,7 @@ from micrograd._tracing import (
     watching,
 )
 from micrograd.engine import Value, gc_paused, is_grad_enabled
+from micrograd.fast._optim import ArraySGD
 from micrograd.fast._rules import Array
 from micrograd.fast._schedule import _Compiled, _data
 from micrograd.fast._trace import _Graph, _order
@@ -378,6 +379,8 @@ class Program:
             loss = self(*inputs)
             optimizer.step()
             return loss
+        if self.backend == "jax" and type(optimizer) is ArraySGD:
+            return self.run(1, *inputs, optimizer=optimizer)[0]  # the very step run() takes
         theta = self._theta()
         loss, grad = self.loss_and_grad(theta, *inputs)
         self.grad = grad
@@ -412,6 +415,8 @@ class Program:
             check.wrong_type(
                 "optimizer", optimizer, "an ArraySGD or ArrayAdam (step() takes the others)"
             )
+        if self.backend == "jax" and type(optimizer) is ArraySGD:
+            return self._run_jax(steps, inputs, optimizer)
         theta, losses = self._theta(), []
         grad: Array | None = None
         written = True  # whether the Values hold the last finished step
@@ -428,6 +433,17 @@ class Program:
         finally:
             if not written and grad is not None:
                 self._write(theta, grad)
+        return losses
+
+    def _run_jax(self, steps: int, inputs: Sequence[Any], optimizer: ArraySGD) -> list[float]:
+        """``run`` on the JAX backend with an ArraySGD: each step's loss, gradient and update
+        in one jitted call, the parameters JAX arrays in between (``_jax.JaxProgram.run_sgd``)."""
+        _hooks.refuse_compiled(self.params)
+        arrays, theta = self._arrays(inputs), self._theta()
+        compiled = self._program(arrays, theta)
+        others = np.fromiter(map(_data, compiled.other_leaves), np.float64)
+        jitted = self._jitted(compiled, tuple(x.shape for x in arrays))
+        losses: list[float] = jitted.run_sgd(steps, theta, arrays, others, optimizer, self._write)
         return losses
 
     def _write(self, theta: Array, grad: Array) -> bool:
