@@ -146,6 +146,60 @@ def test_a_lecture_node_deep_in_the_graph_sends_backward_the_general_way() -> No
     assert (1.0 - math.tanh(1.5) ** 2) * 3.0 == pytest.approx(x.grad, rel=1e-15)
 
 
+def lecture_double(h: Value) -> Value:
+    """A lecture-style node: ``2 * h`` with its own ``_backward`` closure (no rule)."""
+    out = Value(h.data * 2.0, (h,), "double")
+
+    def double_backward() -> None:
+        h.grad += 2.0 * out.grad
+
+    out._backward = double_backward
+    return out
+
+
+# Where the walk can meet a lecture node: each branch of interior_order that reads a child's _b.
+LECTURE_PLACES = {
+    "the root": lambda x: lecture_double(x * 3.0),
+    "a first child": lambda x: lecture_double(x * 3.0) + x,
+    "a second child whose first child is a leaf": lambda x: x + lecture_double(x),
+    "a second child whose first child waits": lambda x: x + lecture_double(x * 3.0),
+    "a second child's second child": lambda x: x * 3.0 + x * lecture_double(x),
+    "below a node whose second child was ready": lambda x: lecture_double(x * 3.0 + x * x),
+}
+
+
+@pytest.mark.parametrize("place", sorted(LECTURE_PLACES))
+def test_a_lecture_node_anywhere_sends_backward_the_general_way(place: str) -> None:
+    """Wherever the walk meets a lecture-style node it gives up (None), and backward() gives
+    exactly the general walk's gradients, the closure's step included."""
+    x = Value(0.75)
+    root = LECTURE_PLACES[place](x)
+    general_backward(root)
+    expected = x.grad
+    x.grad = 0.0
+    walked = _backprop.interior_order(root)
+    root.backward()
+    assert (None, expected) == (walked, x.grad)
+
+
+def test_a_neurons_graph_is_ordered_as_the_general_walk_orders_it() -> None:
+    """An MLP's loss (running sums whose second children, ``w * x``, are emitted in place, and
+    ReLU outputs shared by the next layer's neurons): interior_order is topological_order
+    without its leaves."""
+    import random
+
+    from micrograd.nn import MLP
+
+    random.seed(0)
+    model = MLP(3, [4, 4, 1])
+    rows = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [-2.0, 1.0, 0.0]]
+    loss = sum(((1 + -model(row)).relu() for row in rows), Value(0.0)) * 0.5
+    expected = [n for n in engine.topological_order(loss) if n._a is not None]
+    walked = _backprop.interior_order(loss)
+    assert walked is not None
+    assert expected == walked[0]
+
+
 def test_a_million_deep_chain_backpropagates_without_recursion() -> None:
     """The marking walk keeps its own stack: a chain of 10^6 additions gives d/dx = 1."""
     x = v = Value(1.0)

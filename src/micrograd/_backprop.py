@@ -76,50 +76,56 @@ def walk(root: Value, zero_interior: bool) -> list[Value]:
 
 
 def interior_order(root: Value) -> tuple[list[Value], float] | None:
-    """The interior nodes ``root`` depends on, children before parents, each with ``.grad``
-    set to a zero made for this call (returned too); None at a lecture-style node.
+    """The interior nodes ``root`` (an interior node) depends on, children before parents, each
+    with ``.grad`` set to a zero made for this call (returned too); None at a lecture-style node.
 
     The zero is the walk's mark: a node whose grad *is* it (not equals it) has been emitted, so
     no set of seen nodes is needed, and the chain rule then adds into that zero. A fresh object
     per call, so a mark left by another walk (one that raised, another thread's) is never taken
-    for this one's. Leaves are never marked: their ``.grad`` accumulates across calls. A node whose
-    children wait is pushed back (its grad *is* ``pending``) and emitted when popped again; the
-    walk goes down its first waiting child at once.
+    for this one's. Leaves are never marked: their ``.grad`` accumulates across calls.
     The order is the one ``walk`` gives, so gradients are summed in the same order.
     """
-    done, pending = float(0), float(0)  # float(): two new objects, never a shared constant
+    # Depth-first, the stack holding the path down: each node's first child that waits is
+    # walked first (the node's grad *is* ``first``), then its second (its grad *is* ``second``).
+    # A second child whose own children are leaves or emitted (a neuron's ``w * x`` beside its
+    # running sum) is emitted in place, before its parent: no push and pop of the parent for it.
+    done, first, second = float(0), float(0), float(0)  # float(): new objects, never a constant
     order: list[Value] = []
-    stack: list[Any] = [root]
-    push, pop, emit = stack.append, stack.pop, order.append
+    stack: list[Any] = []
+    pop = stack.pop  # (append stays a method call: 3.11 runs that one inline, not pop)
+    node: Any = root
     try:
-        while stack:
-            node = pop()
-            grad = node.grad
-            if grad is pending:  # its children are all emitted
+        while True:
+            a = node._a
+            if a._a is not None and a.grad is not done:
+                node.grad = first
+                stack.append(node)
+                node = a
+                continue
+            while True:  # node's first child is in: its second, then node, then up the path
+                b = node._b
+                if b is not None and b._a is not None and b.grad is not done:
+                    ba, bb = b._a, b._b
+                    if (ba._a is not None and ba.grad is not done) or (
+                        bb is not None and bb._a is not None and bb.grad is not done
+                    ):
+                        node.grad = second
+                        stack.append(node)
+                        node = b
+                        break
+                    b.grad = done
+                    order.append(b)
                 node.grad = done
-                emit(node)
-                continue
-            if grad is done:  # pushed by two parents: emitted since
-                continue
-            while True:  # down the first child that waits, without pushing it
-                a, b = node._a, node._b
-                if a._a is not None and a.grad is not done:
-                    node.grad = pending
-                    push(node)
-                    if b is not None and b._a is not None and b.grad is not done:
-                        push(b)  # after a's side, as walk does
-                    node = a
-                elif b is not None and b._a is not None and b.grad is not done:
-                    node.grad = pending
-                    push(node)
-                    node = b
-                else:  # its children are leaves or emitted: no second visit
+                order.append(node)
+                node = pop()  # an IndexError once the root is in
+                while node.grad is second:
                     node.grad = done
-                    emit(node)
-                    break
-    except AttributeError:  # b._a of a lecture-style node's _Closure
+                    order.append(node)
+                    node = pop()
+    except IndexError:
+        return order, done
+    except AttributeError:  # ._a of a lecture-style node's _Closure
         return None  # (the marks are zeros, as the general path leaves interior grads)
-    return order, done
 
 
 # --- The chain rule on floats, generated from RULES ---
