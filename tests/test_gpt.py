@@ -3,6 +3,7 @@ tokenizer, the data and sampling."""
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import re
@@ -346,6 +347,32 @@ def test_adam_steps_match_pytorch() -> None:
     for prefix, leaf in leaves.items():
         mine = [weights[f"{prefix}.weight.{i}.{j}"] for i, j in _cells(leaf.shape)]
         assert mine == pytest.approx(leaf.detach().flatten().tolist(), abs=1e-12), prefix
+
+
+def test_value_step_pauses_the_collector_and_restores_it() -> None:
+    """The Value engine's step builds its graph with the cyclic collector paused, as fit() does,
+    and leaves it as it found it (on, or off)."""
+    seen: list[bool] = []
+
+    class Watched(GPT):
+        def __call__(self, ids: Any) -> Any:
+            seen.append(gc.isenabled())
+            return super().__call__(ids)
+
+    random.seed(0)
+    model = Watched(vocab_size=5, n_embd=4, n_head=1, block_size=4)
+    step = value_step(model, make_optimizer(model))
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        step([4, 1, 2, 4], 0.01)
+        on_after = gc.isenabled()
+        gc.disable()
+        step([4, 2, 4], 0.01)
+        off_after = gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert (seen, on_after, off_after) == ([False, False], True, False)
 
 
 # --- training and sampling ---

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from micrograd import _check as check
-from micrograd.engine import Value
+from micrograd.engine import Value, gc_paused
 from micrograd.gpt.model import GPT
 from micrograd.losses import cross_entropy
 from micrograd.optim import Adam, LinearDecay
@@ -103,18 +103,22 @@ def shuffled(documents: Sequence[str], seed: int) -> list[str]:
 
 
 def value_step(model: GPT, optimizer: Adam) -> Step:
-    """The Value engine's step: forward, ``backward()``, one Adam update at the given lr."""
+    """The Value engine's step: forward, ``backward()``, one Adam update at the given lr, with
+    Python's cyclic collector paused (``gc_paused``) as ``fit()`` pauses it."""
     if not isinstance(model, GPT):
         check.wrong_type("model", model, "a GPT")
     if not isinstance(optimizer, Adam):
         check.wrong_type("optimizer", optimizer, "an Adam optimizer")
 
     def step(tokens: list[int], lr: float) -> float:
-        loss = document_loss(model, tokens)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.lr = lr
-        optimizer.step()
+        # As fit() does: the graph has no cycles, so reference counting frees it, and the
+        # collector would only rescan it (about half of a step with it on: benchmarks/RESULTS.md).
+        with gc_paused():
+            loss = document_loss(model, tokens)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.lr = lr
+            optimizer.step()
         return loss.data
 
     return step
