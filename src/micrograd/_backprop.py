@@ -219,9 +219,14 @@ _USES = {name: re.compile(rf"\b{name}\b") for name in ("x", "y", "out")}
 
 
 def _branch(terms: list[str], y: str) -> list[str]:
-    """The body of one op's branch: its operands read as far as its terms use them."""
+    """The body of one op's branch: its operands read as far as its terms use them, into a
+    local when read twice, in place when once (a slot read has no effect: same numbers)."""
     reads = {"x": "a.data", "y": y, "out": "node.data"}
-    lines = [f"{v} = {reads[v]}" for v in reads if any(_USES[v].search(t) for t in terms)]
+    uses = {v: sum(len(_USES[v].findall(t)) for t in terms) for v in reads}
+    for v, read in reads.items():
+        if uses[v] == 1:
+            terms = [_USES[v].sub(read, t) for t in terms]
+    lines = [f"{v} = {reads[v]}" for v in reads if uses[v] > 1]
     return lines + [f"{child}.grad += {t}" for child, t in zip("ab", terms)]
 
 
