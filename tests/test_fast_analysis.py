@@ -130,7 +130,7 @@ def test_a_deep_chain_of_inputs_takes_the_node_by_node_status() -> None:
 
 def test_a_moons_model_is_analysed_the_same_at_once() -> None:
     """An MLP's loss over a batch (the benchmark's shape, small) gives the same analysis; its
-    L2 term is a chain of 37 products, whose level is found with arrays."""
+    L2 term is a chain of 37 products, whose terms are found with arrays."""
     model = MLP(2, [4, 4, 1])
     xs = [[Value(0.1 * r), Value(-0.2 * r)] for r in range(5)]
     scores = [model(x) for x in xs]

@@ -445,25 +445,31 @@ def settle(order: Sequence[Value]) -> dict[Value, str]:
     guard says when the two differ.
     """
     plain: type = Value
+    traced: type = _Traced
     rules = engine.RULES
+    hooked = _hooks._registered > 0  # else no node has a hook: none is looked for
     kept: dict[Value, str] = {}
     for node in order:
-        a, b, op = node._a, node._b, node._op
-        if _hooks.hooks_of(node):
+        if hooked and _hooks.hooks_of(node):
             raise TraceError(
-                f"a Value in the traced graph (op {op!r}) has a hook (register_hook), which a "
-                "compiled program would not run: remove it (handle.remove()) or use Values"
+                f"a Value in the traced graph (op {node._op!r}) has a hook (register_hook), "
+                "which a compiled program would not run: remove it (handle.remove()) or use Values"
             )
-        if a is not None and (op not in rules or not (b is None or isinstance(b, Value))):
+        made = type(node) is traced  # by an op (or an input leaf): its rule made its number
+        if made:
+            node.__class__ = plain
+        a = node._a
+        if a is None:
+            continue
+        b, op = node._b, node._op
+        if op not in rules or not (b is None or isinstance(b, Value)):
             raise TraceError(
                 f"the traced function uses op {op!r}, whose derivative is a _backward closure "
                 "(a lecture-style op) and not a row of engine.RULES: a compiled program has no "
                 "array form of a closure. Add the op once with micrograd.engine.register_op, or "
                 "use the Value engine"
             )
-        if type(node) is _Traced:  # made by an op (or an input leaf): its rule made its number
-            node.__class__ = plain
-        elif a is not None:
+        if not made:
             expected = rules[op].forward(a.data, node._arg if b is None else b.data)
             number = node.data
             if expected != number and not (math.isnan(expected) and math.isnan(number)):

@@ -65,7 +65,8 @@ def _order(
         visit(root)
     else:
         order = topological_order(root)
-        seen.update(order)
+        if watched:  # (a set of millions of nodes costs: made only when a node is watched)
+            seen.update(order)
     n_loss = len(order)
     for node in watched:
         visit(node)
@@ -234,10 +235,9 @@ class _Chains:
         plain_start = np.searchsorted(plain_root, self.roots)
         product_start = np.searchsorted(product_root, self.roots)
         # Lists: -1 marks a number (of ``x + 3`` among plain terms, of ``x * 3`` among fb).
-        self.plain_arr, self.fa_arr, self.fb_arr = child[plain], a_of[factors], b_of[factors]
-        self.plain: list[int] = self.plain_arr.tolist()
-        self.fa: list[int] = self.fa_arr.tolist()
-        self.fb: list[int] = self.fb_arr.tolist()
+        self.plain: list[int] = child[plain].tolist()
+        self.fa: list[int] = a_of[factors].tolist()
+        self.fb: list[int] = b_of[factors].tolist()
         self.bounds = dict(
             zip(
                 self.roots.tolist(),
@@ -275,25 +275,20 @@ class _Chains:
             self.numbers.setdefault(i, []).append((w, k, x))
 
     def terms(
-        self, i: int, number: Any, level: npt.NDArray[np.int64], levels: dict[int, int]
+        self, i: int, number: Any, level: list[int]
     ) -> tuple[tuple[list[int], list[int], list[int]], int] | None:
         """The sum ``i``'s plain terms and factors ``(plain, fa, fb)``, ``number(x)`` the id of
-        each number met, and the most of their levels (``level``, 0 at -1 where a number is, or
-        ``levels``, 0 where missing); None when ``i``'s tree is not a chain."""
+        each number met, and the most of their levels (``level``, whose last item, 0, is the
+        level of a number, marked -1); None when ``i``'s tree is not a chain."""
         bounds = self.bounds.get(i)
         if bounds is None:
             return None
         p0, p1, q0, q1 = bounds
         found = (self.plain[p0:p1], self.fa[q0:q1], self.fb[q0:q1])
+        # A list's items, not an array's: a sum of a few hundred terms costs less so.
+        top = max(map(level.__getitem__, [*found[0], *found[1], *found[2]]))
         for which, k, x in self.numbers.get(i, ()):
             found[2 * which][k] = number(x)
-        if p1 - p0 + 2 * (q1 - q0) < 64:  # a few terms: an array operation costs more
-            return found, max(map(levels.get, [*found[0], *found[1], *found[2]], repeat(0)))
-        top = int(level[self.plain_arr[p0:p1]].max()) if p1 > p0 else 0
-        if q1 > q0:
-            top = max(
-                top, int(level[self.fa_arr[q0:q1]].max()), int(level[self.fb_arr[q0:q1]].max())
-            )
         return found, top
 
 
@@ -433,7 +428,7 @@ class _Graph:
             return found
 
         level: dict[int, int] = {}
-        level_arr = np.zeros(n + 1, dtype=np.int64)  # as level, and 0 at -1 (a number)
+        level_list = [0] * (n + 1)  # as level, and 0 at -1 (a number)
         zeros = repeat(0)
         # group key -> member ids, and per member: (a, b, arg) or (plain, a-factors, b-factors)
         self.groups: dict[tuple[Any, ...], list[int]] = {}
@@ -477,7 +472,7 @@ class _Graph:
                 key = ("fold", lv, len(columns))
                 self.members[i] = (columns,)
             elif op == "+" and _FUSE and not exact_i:
-                chain = chains.terms(i, number, level_arr, level)
+                chain = chains.terms(i, number, level_list)
                 if chain is None:
                     found = self._walk_sum(i, lists, codes, absorbed, ref, number)
                     lv = 1 + max(map(level.get, found[0] + found[1] + found[2], zeros))
@@ -493,7 +488,7 @@ class _Graph:
                 key = (op, lv, bref >= 0, exact_i, i < n_loss)
                 self.members[i] = (ai, bref, arg)
             level[i] = lv
-            level_arr[i] = lv
+            level_list[i] = lv
             self.groups.setdefault(key, []).append(i)
         self.root_ref = ref(self.root)
         self.n_ids = n + len(number_ids)
