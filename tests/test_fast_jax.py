@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from micrograd import fast
 from micrograd._lookup import lookup
@@ -135,6 +136,53 @@ def test_random_graphs_on_the_jax_backend_equal_numpy_and_the_engine(
             found,
             expected,
         )
+
+
+@st.composite
+def affine_slots(draw: st.DrawFn) -> tuple[int, np.ndarray]:
+    """A segment's size and slots ``start + i*s0 (+ j*s1)`` in it, in the layouts a kernel reads:
+    runs, strided rows (a weight matrix beside its biases), their transpose, repeated rows or
+    columns (stride 0), axes of one slot, and scattered slots."""
+    shape = draw(st.lists(st.integers(1, 5), min_size=1, max_size=2))
+    strides = [draw(st.integers(0, 7)) for _ in shape]
+    start = draw(st.integers(0, 4))
+    idx = start + sum(
+        np.arange(n).reshape([-1 if a == axis else 1 for a in range(len(shape))]) * s
+        for axis, (n, s) in enumerate(zip(shape, strides, strict=True))
+    )
+    idx = np.broadcast_to(idx, shape).astype(np.intp)
+    if draw(st.booleans()):  # not affine: a gather
+        idx = np.array(draw(st.permutations(idx.ravel().tolist())), dtype=np.intp).reshape(shape)
+    return int(idx.max()) + 1 + draw(st.integers(0, 3)), idx
+
+
+@settings(max_examples=200, deadline=None)
+@given(affine_slots())
+def test_strided_reads_and_writes_equal_numpy_indexing(case: tuple[int, np.ndarray]) -> None:
+    """``_take`` (slices, pads and reshapes in place of a gather) reads what NumPy's indexing
+    reads, and ``_place`` puts shares where ``np.add.at`` does, each slot once."""
+    size, idx = case
+    values = np.arange(1.0, size + 1.0)
+    assert np.asarray(_jax._take(jnp.asarray(values), idx)).tolist() == values[idx].tolist()
+    shares = np.arange(1.0, idx.size + 1.0).reshape(idx.shape)
+    placed = _jax._place(jnp.asarray(shares), idx, size)
+    if len(np.unique(idx)) == idx.size and placed is not None:
+        expected = np.zeros(size)
+        np.add.at(expected, idx, shares)
+        assert np.asarray(placed).tolist() == expected.tolist()
+
+
+def test_the_moons_program_has_no_gather_or_scatter() -> None:
+    """The moons demo's weights (rows with a bias between them), its constants and its sums are
+    read and written by slices and pads on the JAX backend: its jitted program has no gather or
+    scatter, which XLA on the CPU runs element by element."""
+    import jax
+
+    program, _, X, y = moons_program("jax")
+    ((_, jitted),) = program._jax.values()
+    found = jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
+    names = {eqn.primitive.name for eqn in found.jaxpr.eqns}
+    assert {"gather", "scatter", "scatter-add"} & names == set()
 
 
 def moons_losses(backend: str, steps: int = 3) -> tuple[list[float], list[float], list[float]]:

@@ -123,28 +123,86 @@ def _backward(op: str) -> Callable[..., tuple[Any, ...]]:
 # --- The buffers cut into segments: each leaf kind and each kernel's output its own array ---
 
 
-def _contiguous(idx: Index) -> tuple[int, bool] | None:
-    """``(start, transposed)`` when ``idx`` covers ``start, start + 1, …`` in row order (or, for
-    2-d, in column order): a slice and a reshape read or write it."""
+def _nested(idx: Index) -> tuple[int, tuple[int, ...], tuple[int, ...], bool] | None:
+    """``(start, strides, lengths, transposed)`` of ``idx`` when strided slices, pads and
+    reshapes reach its slots: ``idx`` affine, its axes of more than one slot (at most two) with
+    strides that nest (the outer a multiple of the inner, past the inner's run), in row order of
+    the ``lengths``, or their transpose; axes of one slot are dropped."""
     affine = _affine(idx)
     if affine is None:
         return None
-    start, strides = affine
-    if idx.ndim == 1:
-        return (start, False) if idx.size == 1 or strides == (1,) else None
-    if idx.ndim == 2:
-        rows, cols = idx.shape
-        if strides == (cols, 1) or (rows == 1 and strides[1] == 1):
-            return start, False
-        if strides == (1, rows) or (cols == 1 and strides[0] == 1):
-            return start, True
-    return None
+    start, all_strides = affine
+    kept = [(n, s) for n, s in zip(idx.shape, all_strides, strict=True) if n > 1]
+    if any(s == 0 for _, s in kept) or len(kept) > 2:
+        return None  # a slot read again (a broadcast) or a shape the kernels do not make
+    transposed = len(kept) == 2 and kept[0][1] < kept[1][1]
+    if transposed:
+        kept.reverse()
+    if len(kept) == 2:
+        (_, outer), (inner_n, inner) = kept
+        if outer % inner or outer // inner < inner_n:
+            return None
+    return start, tuple(s for _, s in kept), tuple(n for n, _ in kept), transposed
+
+
+def _take(array: Any, idx: Index) -> Any:
+    """``array[idx]``: by a strided slice (and a pad and reshape for two axes) when ``_nested``
+    finds the slots so, else by a gather."""
+    affine = _affine(idx)
+    if affine is not None and any(s == 0 for n, s in zip(idx.shape, affine[1]) if n > 1):
+        # A slot read along an axis again and again (a constant of each row): a broadcast.
+        first = tuple(slice(0, 1) if s == 0 else slice(None) for s in affine[1])
+        return jnp.broadcast_to(_take(array, idx[first]), idx.shape)
+    plan = _nested(idx)
+    if plan is None:
+        return array[idx]
+    start, strides, lengths, transposed = plan
+    if not lengths:
+        return array[start].reshape(idx.shape)
+    inner = strides[-1]
+    run = sum((n - 1) * s for n, s in zip(lengths, strides, strict=True)) // inner + 1
+    flat = array[start : start + (run - 1) * inner + 1 : inner]
+    if len(lengths) == 2:
+        rows, cols = lengths
+        width = strides[0] // inner
+        flat = jax.lax.pad(flat, 0.0, [(0, rows * width - run, 0)])
+        flat = flat.reshape(rows, width)[:, :cols]
+        flat = flat.T if transposed else flat
+    return flat.reshape(idx.shape)
+
+
+def _place(shares: Any, idx: Index, size: int) -> Any | None:
+    """An array of ``size`` zeros holding ``shares`` (of ``idx``'s shape) at the slots ``idx``
+    (each slot once): ``_take`` undone by pads, so that adding it is elementwise; None when
+    ``_nested`` does not find the slots so."""
+    plan = _nested(idx)
+    if plan is None:
+        return None
+    start, strides, lengths, transposed = plan
+    if not lengths:
+        return jax.lax.pad(shares.reshape(1), 0.0, [(start, size - start - 1, 0)])
+    inner = strides[-1]
+    run = sum((n - 1) * s for n, s in zip(lengths, strides, strict=True)) // inner + 1
+    if len(lengths) == 2:
+        rows, cols = lengths
+        block = shares.reshape(cols, rows).T if transposed else shares.reshape(rows, cols)
+        block = jax.lax.pad(block, 0.0, [(0, 0, 0), (0, strides[0] // inner - cols, 0)])
+        flat = block.reshape(-1)[:run]
+    else:
+        flat = shares.reshape(-1)
+    end = start + (run - 1) * inner + 1
+    return jax.lax.pad(flat, 0.0, [(start, size - end, inner - 1)])
 
 
 def _runs(at: Index, local: Index) -> bool:
     """Whether ``at`` and ``local`` both count up by one (a slice of a segment, read in order)."""
     steps = np.arange(at.size)
     return bool((at == at[0] + steps).all() and (local == local[0] + steps).all())
+
+
+# Runs of positions up to which a read from several segments is a concatenation (past it, a
+# scatter: one op, where each run would add one slice to the compiled program).
+_MOST_PIECES = 32
 
 
 class _Segments:
@@ -174,20 +232,20 @@ class _Segments:
         parts = self._split(idx)
         if len(parts) == 1:
             k, _, local = parts[0]
-            local = local.reshape(idx.shape)
-            plan = _contiguous(local)
-            if plan is None:
-                return arrays[k][local]
-            start, transposed = plan
-            flat = arrays[k][start : start + local.size]
-            return flat.reshape(local.shape[::-1]).T if transposed else flat.reshape(local.shape)
-        if all(_runs(at, local) for _, at, local in parts):  # runs in order: no scatter
-            pieces = sorted((int(at[0]), k, int(local[0]), at.size) for k, at, local in parts)
-            flat = jnp.concatenate([arrays[k][lo : lo + n] for _, k, lo, n in pieces])
+            return _take(arrays[k], local.reshape(idx.shape))
+        pieces = []  # (first position, segment, its slots) of each run of positions
+        for k, at, local in parts:
+            breaks = np.flatnonzero(np.diff(at) != 1) + 1
+            pieces += [
+                (int(a[0]), k, lo) for a, lo in zip(np.split(at, breaks), np.split(local, breaks))
+            ]
+        if len(pieces) <= _MOST_PIECES:  # a few runs: concatenated, no scatter
+            pieces.sort(key=lambda piece: piece[0])
+            flat = jnp.concatenate([_take(arrays[k], local) for _, k, local in pieces])
             return flat.reshape(idx.shape)
         out = jnp.zeros(idx.size)
         for k, at, local in parts:
-            out = out.at[at].set(arrays[k][local])
+            out = out.at[at].set(_take(arrays[k], local))
         return out.reshape(idx.shape)
 
     def add(self, grads: list[Any], idx: Index, contribution: Any) -> None:
@@ -203,17 +261,11 @@ class _Segments:
                 shares = contribution.ravel()[int(at[0]) : int(at[0]) + at.size]
             else:
                 shares = contribution.ravel()[at]
-            plan = _contiguous(local) if len(np.unique(local)) == local.size else None
+            # Each slot once: the shares padded to the segment and added elementwise (adding a
+            # +0.0 changes no gradient: one that starts at +0.0 and adds is never -0.0).
+            placed = _place(shares, local, size) if len(np.unique(local)) == local.size else None
             base = grads[k] if grads[k] is not None else jnp.zeros(size)
-            if plan is None:
-                grads[k] = base.at[local].add(shares)
-            else:
-                start, transposed = plan
-                flat = shares.T.ravel() if transposed else shares.ravel()
-                if start == 0 and flat.size == size:
-                    grads[k] = base + flat
-                else:
-                    grads[k] = base.at[start : start + flat.size].add(flat)
+            grads[k] = base.at[local].add(shares) if placed is None else base + placed
 
 
 def _start(view: Array, buf: Array) -> int:
@@ -487,6 +539,9 @@ def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., t
     root_at = compiled.root - int(segments.starts[root])
     theta_seg = segments.of(0) if n_params else -1
 
+    seed = np.zeros(int(segments.stops[root] - segments.starts[root]))
+    seed[root_at] = 1.0  # d loss / d loss
+
     def loss_and_grad(theta: Any, inputs: Sequence[Any], others: Any) -> tuple[Any, Any]:
         leaves = [theta, *(x.ravel() for x in inputs), others, jnp.asarray(consts)]
         vals: list[Any] = [None] * len(segments.starts)
@@ -496,7 +551,7 @@ def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., t
         for step in steps:
             step.run(vals)
         grads: list[Any] = [None] * len(vals)
-        grads[root] = jnp.zeros(vals[root].shape).at[root_at].set(1.0)
+        grads[root] = jnp.asarray(seed)
         for step in reversed(steps):
             step.back(grads, vals)
         grad = jnp.zeros(n_params) if theta_seg < 0 or grads[theta_seg] is None else grads[0]
