@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,3 +169,30 @@ def test_plot_without_matplotlib_fails_before_the_run(
     assert bench.main([*argv, "--only", "trace_compile"]) == 1
     assert 'pip install "micrograd-learn[plot]"' in capsys.readouterr().err
     assert not (tmp_path / "p.png").exists()
+
+
+def test_the_gpt_run_is_timed_on_bytecode_its_first_untimed_run_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gpt_train_1000 fills a bytecode cache in the bench's cache folder once (a 1-step run),
+    then times the 1,000 steps with that cache and bytecode writing allowed."""
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append((cmd, kwargs["env"]))
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setattr(bench.subprocess, "run", run)
+    monkeypatch.setattr(bench, "_WARM", set())
+    assert "seconds" in bench.measure("gpt_train_1000", "compiled", None)
+    assert "seconds" in bench.measure("gpt_train_1000", "compiled", None)
+    steps = [cmd[cmd.index("--steps") + 1] for cmd, _ in calls]
+    caches = {env.get("PYTHONPYCACHEPREFIX") for _, env in calls}
+    unset = all("PYTHONDONTWRITEBYTECODE" not in env for _, env in calls)
+    assert (steps, caches, unset) == (
+        ["1", "1000", "1000"],
+        {str(tmp_path / "micrograd" / "bench" / "pycache")},
+        True,
+    )

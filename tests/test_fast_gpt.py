@@ -16,6 +16,7 @@ from micrograd import fast
 from micrograd.fast._gpt import GPTStep, register
 from micrograd.gpt.model import GPT, CausalSelfAttention
 from micrograd.gpt.train import STEPPERS, _padded_loss, document_loss, make_optimizer
+from micrograd.optim import Adam, AdamW
 from optable import same_float
 
 VOCAB = 7
@@ -111,10 +112,10 @@ def test_one_padded_program_gives_every_lengths_loss_and_gradients(ids: list[int
 
 
 def run_engine(
-    engine: str, docs: list[list[int]], pad_to: int | None = None
+    engine: str, docs: list[list[int]], pad_to: int | None = None, adam: Any = None
 ) -> tuple[list[float], list[float], int, Any]:
     model = small_gpt(12)
-    optimizer = make_optimizer(model)
+    optimizer = make_optimizer(model) if adam is None else adam(model.parameters())
     step = STEPPERS[engine](model, optimizer)
     if pad_to is not None:
         step.pad_to(pad_to)  # type: ignore[attr-defined]
@@ -142,6 +143,31 @@ def test_the_fast_gpt_step_trains_as_the_value_step(pad_to: int | None, lengths:
         sorted(step.programs),
         [p.traces for p in step.programs.values()],
     ) == (True, True, value_count, lengths, [1] * len(lengths))
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_every_adam_setting_steps_as_the_value_engines_adam(
+    decoupled: bool, amsgrad: bool, weight_decay: float
+) -> None:
+    """Adam or AdamW, with or without amsgrad and weight decay: the compiled step's losses and
+    state are the Value step's (each setting goes to its own place in the update)."""
+    adam_class = AdamW if decoupled else Adam
+
+    def adam(params: Any) -> Adam:
+        return adam_class(
+            params, lr=0.05, betas=(0.8, 0.9), weight_decay=weight_decay, amsgrad=amsgrad
+        )
+
+    rng = random.Random(9)
+    docs = [[6, *(rng.randrange(6) for _ in range(rng.randrange(1, 6))), 6] for _ in range(8)]
+    value_losses, value_state, _, _ = run_engine("value", docs, adam=adam)
+    fast_losses, fast_state, _, _ = run_engine("fast", docs, adam=adam)
+    assert (
+        all(same_float(a, b, 1e-9) for a, b in zip(fast_losses, value_losses)),
+        all(same_float(a, b, 1e-6, 1e-12) for a, b in zip(fast_state, value_state)),
+    ) == (True, True)
 
 
 def test_the_values_are_written_only_by_sync() -> None:

@@ -315,3 +315,52 @@ def test_resume_refuses_settings_the_options_would_refuse(
     code, _, err = run(capsys, "gpt", "train", "--resume", str(tmp_path / "edited.json"))
     assert code == cli.EXIT_USAGE
     assert "not a checkpoint of micrograd gpt train (its metadata" in one_error_line(err)
+
+
+def test_the_checkpoint_is_the_file_model_save_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path
+) -> None:
+    """The checkpoints written beside the training are byte for byte what ``GPT.save`` writes for
+    the same weights, Adam state and metadata, and history.csv holds every step's row."""
+    out = tmp_path / "run"
+    assert gpt_train(capsys, names_file, out, "--steps", "5", "--checkpoint-every", "2")[0] == 0
+    doc = read_checkpoint(out / "model.json")
+    model = GPT.from_config(doc["config"])
+    optimizer = command.make_optimizer(model)
+    metadata = model.load_checkpoint(doc, optimizer)
+    model.save(tmp_path / "again.json", optimizer=optimizer, metadata=metadata)
+    rows = [[float(r["loss"]), float(r["lr"])] for r in history(out)]
+    assert (tmp_path / "again.json").read_bytes() == (out / "model.json").read_bytes()
+    assert (metadata["step"], rows) == (5, metadata["history"])
+
+
+@pytest.mark.parametrize("engine", ["value", "fast"])
+def test_a_checkpoint_that_cannot_be_written_stops_the_run_and_keeps_the_last_one(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    names_file: Path,
+    engine: str,
+) -> None:
+    """The disk fails at the second checkpoint (written while training goes on): the run stops
+    with status 1 saying so at the next, and model.json and history.csv stay the first's."""
+    writes: list[str] = []
+    atomic_write = command._atomic_write
+
+    def fail_second_checkpoint(path: str, text: str) -> None:
+        writes.append(Path(path).name)
+        if len(writes) == 3:
+            raise OSError(28, "No space left on device")
+        atomic_write(path, text)
+
+    monkeypatch.setattr(command, "_atomic_write", fail_second_checkpoint)
+    options = ["--steps", "9", "--checkpoint-every", "2", "--engine", engine]
+    code, _, err = gpt_train(capsys, names_file, tmp_path / "run", *options)
+    assert code == cli.EXIT_FAILURE
+    assert "cannot save the checkpoint" in one_error_line(err)
+    assert "No space left on device" in one_error_line(err)
+    assert read_checkpoint(tmp_path / "run" / "model.json")["metadata"]["step"] == 2
+    assert (len(history(tmp_path / "run")), writes) == (
+        2,
+        ["history.csv", "model.json", "history.csv"],
+    )

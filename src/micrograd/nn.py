@@ -151,6 +151,12 @@ class Module:
         numbers, booleans and None (anything else raises TypeError).
         """
         where = check.path("path", path)
+        _atomic_write(where, self._checkpoint_text(optimizer, metadata))
+
+    def _checkpoint_text(
+        self, optimizer: _Stateful | None = None, metadata: dict[str, Any] | None = None
+    ) -> str:
+        """The text ``save`` writes (a command that writes it later takes it now)."""
         _check_optimizer(optimizer, "state_dict")
         if metadata is not None:
             _check_metadata(metadata)
@@ -165,8 +171,7 @@ class Module:
         }
         canonical = _canonical(payload)
         # The file is that canonical text with the checksum added as one more key.
-        text = f'{canonical[:-1]},"checksum":"{_checksum(canonical)}"}}'
-        _atomic_write(where, text)
+        return f'{canonical[:-1]},"checksum":"{_checksum(canonical)}"}}'
 
     def load(
         self, path: str | os.PathLike[str], optimizer: _Stateful | None = None
@@ -523,7 +528,13 @@ def _check_metadata(metadata: object) -> None:
                     )
                 todo.append((f"{where}[{key!r}]", value))
         elif isinstance(item, (list, tuple)):  # a tuple comes back as a list
-            todo.extend((f"{where}[{i}]", value) for i, value in enumerate(item))
+            # Strings, numbers and None pass: only the rest is looked into (and named), as a
+            # checkpoint's history is thousands of numbers.
+            todo.extend(
+                (f"{where}[{i}]", value)
+                for i, value in enumerate(item)
+                if not (value is None or isinstance(value, (str, int, float)))
+            )
         elif not (item is None or isinstance(item, (str, int, float))):
             raise TypeError(
                 f"{where} must be JSON data (a dict, list, string, number, bool or None), "

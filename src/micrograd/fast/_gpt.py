@@ -17,9 +17,13 @@ from typing import Any
 import numpy as np
 
 from micrograd import _check as check
+from micrograd.engine import gc_paused
 from micrograd.fast._program import Program, trace
 from micrograd.fast._rules import Array
 from micrograd.optim import Adam, _adam_rule, _adam_settings
+
+# Adam's betas, eps, weight_decay, decoupled and amsgrad, in _adam_rule's order
+_AdamSettings = tuple[tuple[float, float], float, float, bool, bool]
 
 # The checked gradients may differ from the GPT's by the rounding of another summation order.
 _RTOL = 1e-9
@@ -61,6 +65,9 @@ class GPTStep:
         self._vmax: Array | None = None
         self._count = 0
         self._dirty = False
+        # Adam's settings but lr, checked once, and what they were checked from (the optimizer's)
+        self._settings: _AdamSettings = ((0.0, 0.0), 0.0, 0.0, False, False)
+        self._checked: tuple[Any, ...] = ()
 
     def pad_to(self, longest: int) -> None:
         """Pad documents of at most ``longest`` predictions to that length, not to the block.
@@ -89,12 +96,16 @@ class GPTStep:
         from micrograd.gpt.train import _padded_loss, document_loss
 
         model = self.model
-        program = trace(
-            lambda x, y, w: _padded_loss(model, x, y, w), self.params, *inputs, indices=[0, 1]
-        )
-        program.retrace = False  # no id nor length needs another trace: one would be a bug
-        # The Values hold the weights of the last sync: the check reads the same ones.
-        _verify(program, model, inputs, list(tokens[: model.block_size + 1]), document_loss)
+        # Both build big graphs without cycles, freed by reference counting: the collector
+        # would rescan them (measured: a third of the check, and a whole-heap pass after the
+        # trace while its graph was still alive). It runs again once both graphs are gone.
+        with gc_paused():
+            program = trace(
+                lambda x, y, w: _padded_loss(model, x, y, w), self.params, *inputs, indices=[0, 1]
+            )
+            program.retrace = False  # no id nor length needs another trace: one would be a bug
+            # The Values hold the weights of the last sync: the check reads the same ones.
+            _verify(program, model, inputs, list(tokens[: model.block_size + 1]), document_loss)
         self.programs[len(inputs[0])] = program
         return program
 
@@ -116,15 +127,27 @@ class GPTStep:
             self._load()
         loss, grad = program.loss_and_grad(self._theta, *inputs)
         opt = self.optimizer
-        opt.lr = lr
-        settings = _adam_settings(lr, opt.betas, opt.eps, opt.weight_decay, opt.amsgrad)
+        opt.lr = lr = check.real("lr", lr, 0.0)
         self._count += 1
         self._theta, self._m, self._v, self._vmax = _adam_rule(
-            self._theta, grad, self._m, self._v, self._vmax, self._count, *settings,
-            opt.decoupled, np.sqrt, np.maximum,
+            self._theta, grad, self._m, self._v, self._vmax, self._count, lr, *self._adam(),
+            np.sqrt, np.maximum,
         )  # fmt: skip
         self._grad, self._dirty = grad, True
         return loss
+
+    def _adam(self) -> _AdamSettings:
+        """The optimizer's betas, eps, weight_decay, decoupled, amsgrad, checked as ``Adam``
+        checks them: once, and again only when one of them changes."""
+        opt = self.optimizer
+        now = (opt.betas, opt.eps, opt.weight_decay, opt.amsgrad, opt.decoupled)
+        if now != self._checked:
+            _, betas, eps, weight_decay, amsgrad = _adam_settings(0.0, *now[:4])
+            decoupled = check.boolean("decoupled", opt.decoupled)
+            # _adam_rule's order: decoupled, then amsgrad
+            self._settings = (betas, eps, weight_decay, decoupled, amsgrad)
+            self._checked = now
+        return self._settings
 
     def sync(self) -> None:
         """Write the weights, this step's gradients and Adam's state into the model and the

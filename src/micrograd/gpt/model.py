@@ -87,7 +87,9 @@ def _dot(w: Sequence[Value], x: Sequence[Operand]) -> Value:
 
 
 def _named_matrix(prefix: str, rows: list[list[Value]]) -> list[tuple[str, Value]]:
-    return [(f"{prefix}.{i}.{j}", p) for i, row in enumerate(rows) for j, p in enumerate(row)]
+    # Each name is built once, whole, from its module's full prefix: a checkpoint names every
+    # weight at every save (4,192 of them in microgpt's GPT).
+    return [(f"{prefix}{i}.{j}", p) for i, row in enumerate(rows) for j, p in enumerate(row)]
 
 
 # --- functions on vectors ---
@@ -171,7 +173,10 @@ class Embedding(Module):
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``weight.{row}.{column}``."""
-        return _named_matrix("weight", self.weight)
+        return self._named("")
+
+    def _named(self, prefix: str) -> list[tuple[str, Value]]:
+        return _named_matrix(f"{prefix}weight.", self.weight)
 
     def config(self) -> dict[str, Any]:
         """``{'num_embeddings': …, 'embedding_dim': …}``."""
@@ -218,8 +223,11 @@ class Linear(Module):
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``weight.{out}.{in}`` and ``bias.{out}``."""
-        bias = [(f"bias.{i}", b) for i, b in enumerate(self.bias or [])]
-        return _named_matrix("weight", self.weight) + bias
+        return self._named("")
+
+    def _named(self, prefix: str) -> list[tuple[str, Value]]:
+        bias = [(f"{prefix}bias.{i}", b) for i, b in enumerate(self.bias or [])]
+        return _named_matrix(f"{prefix}weight.", self.weight) + bias
 
     def config(self) -> dict[str, Any]:
         """``{'in_features': …, 'out_features': …, 'bias': …}``."""
@@ -309,7 +317,10 @@ class CausalSelfAttention(Module):
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``wq.weight.{i}.{j}`` … ``wo.weight.{i}.{j}``."""
-        return _named_children(self, ("wq", "wk", "wv", "wo"))
+        return self._named("")
+
+    def _named(self, prefix: str) -> list[tuple[str, Value]]:
+        return _named_children(self, ("wq", "wk", "wv", "wo"), prefix)
 
     def __repr__(self) -> str:
         return f"CausalSelfAttention(n_embd={self.n_embd}, n_head={self.n_head})"
@@ -333,7 +344,10 @@ class FeedForward(Module):
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``fc1.weight.{i}.{j}`` and ``fc2.weight.{i}.{j}``."""
-        return _named_children(self, ("fc1", "fc2"))
+        return self._named("")
+
+    def _named(self, prefix: str) -> list[tuple[str, Value]]:
+        return _named_children(self, ("fc1", "fc2"), prefix)
 
     def __repr__(self) -> str:
         return f"FeedForward({self.fc1.in_features} -> {self.fc1.out_features} relu)"
@@ -369,18 +383,18 @@ class Block(Module):
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``attn.…`` and ``mlp.…``."""
-        return _named_children(self, ("attn", "mlp"))
+        return self._named("")
+
+    def _named(self, prefix: str) -> list[tuple[str, Value]]:
+        return _named_children(self, ("attn", "mlp"), prefix)
 
     def __repr__(self) -> str:
         return f"Block({self.attn!r}, {self.mlp!r})"
 
 
-def _named_children(module: Module, names: Sequence[str]) -> list[tuple[str, Value]]:
-    return [
-        (f"{name}.{key}", p)
-        for name in names
-        for key, p in getattr(module, name).named_parameters()
-    ]
+def _named_children(module: Module, names: Sequence[str], prefix: str) -> list[tuple[str, Value]]:
+    """The named parameters of ``module``'s children ``names``, each name under ``prefix``."""
+    return [pair for name in names for pair in getattr(module, name)._named(f"{prefix}{name}.")]
 
 
 class GPT(Module):
@@ -495,9 +509,9 @@ class GPT(Module):
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``wte.weight.{i}.{j}``, ``wpe.…``, ``lm_head.…``, ``layers.{k}.…``."""
-        named = _named_children(self, ("wte", "wpe", "lm_head"))
+        named = _named_children(self, ("wte", "wpe", "lm_head"), "")
         for k, layer in enumerate(self.layers):
-            named += [(f"layers.{k}.{name}", p) for name, p in layer.named_parameters()]
+            named += layer._named(f"layers.{k}.")
         return named
 
     def config(self) -> dict[str, Any]:
