@@ -8,6 +8,7 @@ import importlib
 import json
 import math
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -364,3 +365,31 @@ def test_a_checkpoint_that_cannot_be_written_stops_the_run_and_keeps_the_last_on
         2,
         ["history.csv", "model.json", "history.csv"],
     )
+
+
+def test_a_run_stopped_at_once_names_the_checkpoint_its_writer_was_still_writing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    names_file: Path,
+) -> None:
+    """A second Ctrl-C (KeyboardInterrupt) while a slow disk still writes step 2's checkpoint:
+    the run waits for it, says it kept step 2, and model.json holds step 2."""
+    atomic_write = command._atomic_write
+
+    def slow_disk(path: str, text: str) -> None:
+        time.sleep(0.3)
+        atomic_write(path, text)
+
+    def ctrl_c_at_step_3(self: Any, loss: float, lr: float) -> None:
+        if len(self.history) == 2:
+            raise KeyboardInterrupt
+        self.history.append([loss, lr])
+
+    monkeypatch.setattr(command, "_atomic_write", slow_disk)
+    monkeypatch.setattr(command._Run, "on_step", ctrl_c_at_step_3)
+    out = tmp_path / "run"
+    code, _, err = gpt_train(capsys, names_file, out, "--steps", "6", "--checkpoint-every", "2")
+    assert code == cli.EXIT_INTERRUPTED
+    assert f"interrupted at once; kept {out / 'model.json'} (step 2)" in err
+    assert read_checkpoint(out / "model.json")["metadata"]["step"] == 2
