@@ -393,3 +393,30 @@ def test_a_run_stopped_at_once_names_the_checkpoint_its_writer_was_still_writing
     assert code == cli.EXIT_INTERRUPTED
     assert f"interrupted at once; kept {out / 'model.json'} (step 2)" in err
     assert read_checkpoint(out / "model.json")["metadata"]["step"] == 2
+
+
+def test_after_a_failed_write_the_checkpoint_kept_is_the_one_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step 1's checkpoint is written, step 2's fails: settle() raises the OSError once, and from
+    then on the run says it kept step 1, which model.json holds."""
+    atomic_write = command._atomic_write
+
+    def full_disk_after_step_1(path: str, text: str) -> None:
+        if '"step":2' in text:
+            raise OSError(28, "No space left on device")
+        atomic_write(path, text)
+
+    monkeypatch.setattr(command, "_atomic_write", full_disk_after_step_1)
+    tokenizer = command.CharTokenizer.from_documents(["ab"])
+    model = GPT(tokenizer.vocab_size, n_embd=4, n_head=1, block_size=4)
+    settings = {**command.TRAIN_DEFAULTS, "steps": 2}
+    run = command._Run(model, command.make_optimizer(model), tokenizer, settings, tmp_path, [])
+    run.on_step(1.0, 0.01)
+    run.save()
+    run.on_step(0.5, 0.005)
+    run.save()
+    with pytest.raises(OSError, match="No space left"):
+        run.settle()
+    assert (run.kept(), run.kept()) == (f"kept {tmp_path / 'model.json'} (step 1)",) * 2
+    assert read_checkpoint(tmp_path / "model.json")["metadata"]["step"] == 1

@@ -318,9 +318,10 @@ class _Run:
 
     def settle(self) -> None:
         """Wait for the checkpoint being written (OSError if it could not be)."""
-        self.writer.wait()
-        if self.writing_step is not None:
-            self.saved_step, self.writing_step = self.writing_step, None
+        step, self.writing_step = self.writing_step, None
+        self.writer.wait()  # an OSError here: that step is not on disk, the one before is
+        if step is not None:
+            self.saved_step = step
 
     def _history_csv(self) -> str:
         """history.csv: step, loss, lr of every step, as exact floats."""
