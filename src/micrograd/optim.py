@@ -168,16 +168,21 @@ def adam_update(
     t, decoupled = check.integer("t", t, 1), check.boolean("decoupled", decoupled)
     sqrt, maximum = check.function("sqrt", sqrt), check.function("maximum", maximum)
     return _adam_rule(
-        p, g, m, v, vmax, t, lr, betas, eps, weight_decay, decoupled, amsgrad, sqrt, maximum
-    )
+        p, g, m, v, vmax, t, lr, betas, eps, weight_decay,
+        decoupled=decoupled, amsgrad=amsgrad, sqrt=sqrt, maximum=maximum,
+    )  # fmt: skip
 
 
 def _adam_rule(
     p: Any, g: Any, m: Any, v: Any, vmax: Any, t: int, lr: float, betas: tuple[float, float],
-    eps: float, weight_decay: float, decoupled: bool, amsgrad: bool,
+    eps: float, weight_decay: float, *, decoupled: bool, amsgrad: bool,
     sqrt: Callable[[Any], Any], maximum: Callable[[Any, Any], Any],
 ) -> tuple[Any, Any, Any, Any]:  # fmt: skip
-    """``adam_update`` on settings already checked (``Adam.step`` checks them once per step)."""
+    """``adam_update`` on settings already checked (``Adam.step`` checks them once per step).
+
+    The two flags and the two functions are keyword-only: ``Adam``'s settings come in another
+    order (amsgrad among them, decoupled apart), and a swap by position trained silently wrong.
+    """
     beta1, beta2 = betas
     if weight_decay != 0.0:
         if decoupled:
@@ -438,8 +443,8 @@ class Adam(Optimizer):
         m, v, vmax = self.exp_avg, self.exp_avg_sq, self.max_exp_avg_sq
         for i, p in enumerate(self.params):
             p.data, m[i], v[i], vmax[i] = _adam_rule(
-                p.data, float(p.grad), m[i], v[i], vmax[i], t, lr, betas, eps, wd, decoupled,
-                amsgrad, math.sqrt, max,
+                p.data, float(p.grad), m[i], v[i], vmax[i], t, lr, betas, eps, wd,
+                decoupled=decoupled, amsgrad=amsgrad, sqrt=math.sqrt, maximum=max,
             )  # fmt: skip
 
     def hyperparameters(self) -> dict[str, Any]:

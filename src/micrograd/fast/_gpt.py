@@ -23,7 +23,8 @@ from micrograd.fast._rules import Array
 from micrograd.optim import Adam, _adam_rule, _adam_settings
 
 # Adam's betas, eps, weight_decay, decoupled and amsgrad, in _adam_rule's order
-_AdamSettings = tuple[tuple[float, float], float, float, bool, bool]
+# (betas, eps, weight_decay), decoupled, amsgrad
+_AdamSettings = tuple[tuple[tuple[float, float], float, float], bool, bool]
 
 # The checked gradients may differ from the GPT's by the rounding of another summation order.
 _RTOL = 1e-9
@@ -66,7 +67,7 @@ class GPTStep:
         self._count = 0
         self._dirty = False
         # Adam's settings but lr, checked once, and what they were checked from (the optimizer's)
-        self._settings: _AdamSettings = ((0.0, 0.0), 0.0, 0.0, False, False)
+        self._settings: _AdamSettings = (((0.0, 0.0), 0.0, 0.0), False, False)
         self._checked: tuple[Any, ...] = ()
 
     def pad_to(self, longest: int) -> None:
@@ -129,9 +130,10 @@ class GPTStep:
         opt = self.optimizer
         opt.lr = lr = check.real("lr", lr, 0.0)
         self._count += 1
+        settings, decoupled, amsgrad = self._adam()
         self._theta, self._m, self._v, self._vmax = _adam_rule(
-            self._theta, grad, self._m, self._v, self._vmax, self._count, lr, *self._adam(),
-            np.sqrt, np.maximum,
+            self._theta, grad, self._m, self._v, self._vmax, self._count, lr, *settings,
+            decoupled=decoupled, amsgrad=amsgrad, sqrt=np.sqrt, maximum=np.maximum,
         )  # fmt: skip
         self._grad, self._dirty = grad, True
         return loss
@@ -144,8 +146,7 @@ class GPTStep:
         if now != self._checked:
             _, betas, eps, weight_decay, amsgrad = _adam_settings(0.0, *now[:4])
             decoupled = check.boolean("decoupled", opt.decoupled)
-            # _adam_rule's order: decoupled, then amsgrad
-            self._settings = (betas, eps, weight_decay, decoupled, amsgrad)
+            self._settings = ((betas, eps, weight_decay), decoupled, amsgrad)
             self._checked = now
         return self._settings
 
