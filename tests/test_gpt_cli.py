@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from clitools import one_error_line, png_size, run
+from clitools import one_error_line, png_size, python_prints, run
 from micrograd import cli
 from micrograd.gpt import GPT, command, sample_names
 from micrograd.gpt.train import STEPPERS
@@ -420,3 +420,26 @@ def test_after_a_failed_write_the_checkpoint_kept_is_the_one_before(
         run.settle()
     assert (run.kept(), run.kept()) == (f"kept {tmp_path / 'model.json'} (step 1)",) * 2
     assert read_checkpoint(tmp_path / "model.json")["metadata"]["step"] == 1
+
+
+# A run of the command in a fresh process (its arguments replace ARGV) that prints its exit
+# status and the top-level packages it imported.
+IMPORTS_OF_A_RUN = r"""
+import contextlib, io, sys
+from micrograd.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(ARGV)
+print(code, " ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+@pytest.mark.parametrize("engine", ["value", "fast"])
+def test_a_run_without_plots_or_progress_bar_loads_neither_library(
+    tmp_path: Path, names_file: Path, engine: str
+) -> None:
+    """--no-plots --no-progress: the run never imports matplotlib, tqdm or PyTorch (importing
+    them alone takes longer than the fast engine's bookkeeping of 1,000 steps)."""
+    argv = ["gpt", "train", str(names_file), "--steps", "1", "--engine", engine]
+    argv += ["--out", str(tmp_path / "run"), "--no-plots", "--no-progress"]
+    status, *loaded = python_prints(IMPORTS_OF_A_RUN.replace("ARGV", repr(argv))).split()
+    assert (status, {"matplotlib", "tqdm", "torch", "PIL"} & set(loaded)) == ("0", set())
