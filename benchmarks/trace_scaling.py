@@ -1,14 +1,15 @@
 """Trace + compile against the graph's size: µs a node for each phase, moons MLPs 66k..3.4M nodes.
 
     .venv/bin/python benchmarks/trace_scaling.py [--sizes 16x100,32x170,64x170,128x100]
-        [--repeat N] [--phases] [--baseline OLD_TRACE.py] [--profile WxB]
+        [--repeat N] [--phases] [--cpu] [--baseline OLD_TRACE.py] [--profile WxB]
 
 Each size is ``WIDTHxBATCH``: ``MLP(2, [W, W, 1])`` on BATCH moons points with the demo's loss.
 The phases are timed by wrapping the functions ``Program._build`` calls: "record" is running the
 user's function on Values, "order" the topological order, "settle" the checks after the trace,
 "graph" the graph analysis (fusion, grouping), "compile" laying the groups out into kernels.
 Trace is record + order + settle + graph; compile is the rest. Each figure is the least of
-``--repeat`` runs (the machine is shared). ``--baseline`` takes another version of
+``--repeat`` runs (the machine is shared); ``--cpu`` times the process's CPU seconds instead of
+the wall clock's, which waits while other processes run. ``--baseline`` takes another version of
 ``micrograd/fast/_trace.py`` (say ``git show HEAD~3:src/micrograd/fast/_trace.py``) and times
 its ``_Graph`` in turn with ours, in the same process, for ratios that mean something.
 """
@@ -33,14 +34,15 @@ from micrograd import fast
 from micrograd.fast import _program
 
 PHASES = ("order", "settle", "graph", "compile")
+clock = time.perf_counter  # or time.process_time (--cpu)
 WRAPPED = {"order": "_order", "settle": "settle", "graph": "_Graph", "compile": "_Compiled"}
 
 
 def _timed(spent: dict[str, float], phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
+        t0 = clock()
         result = fn(*args, **kwargs)
-        spent[phase] += time.perf_counter() - t0
+        spent[phase] += clock() - t0
         if phase == "graph":
             spent["nodes"] = result.n  # the traced graph's Values
         return result
@@ -74,13 +76,13 @@ def one_size(
     profiler = cProfile.Profile() if profile else None
     try:
         gc.collect()
-        t0 = time.perf_counter()
+        t0 = clock()
         if profiler is not None:
             profiler.enable()
         program = fast.compile_model(model, lambda s, t: w.demo_loss(s, t, params), X, y)
         if profiler is not None:
             profiler.disable()
-        spent["total"] = time.perf_counter() - t0
+        spent["total"] = clock() - t0
     finally:
         for name, fn in originals.items():
             setattr(_program, name, fn)
@@ -117,10 +119,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="16x100,32x170,64x170,128x100")
     parser.add_argument("--repeat", type=int, default=1, help="runs a size; the least is shown")
+    parser.add_argument("--cpu", action="store_true", help="CPU seconds, not the wall clock's")
     parser.add_argument("--phases", action="store_true", help="also µs a node for each phase")
     parser.add_argument("--baseline", default="", help="another fast/_trace.py to time in turn")
     parser.add_argument("--profile", default="", help="WxB: print a cProfile of this size")
     args = parser.parse_args()
+    global clock
+    clock = time.process_time if args.cpu else time.perf_counter
     if args.profile:
         width, batch = map(int, args.profile.split("x"))
         one_size(width, batch, profile=True)
