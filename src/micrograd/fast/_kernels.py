@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from micrograd.fast._rules import FORWARDS, Array, Index, _forward, rule_backward
+from micrograd.fast._straight import ROUNDED, Lines, Names, accumulate, read
 
 # --- Reading operands and accumulating gradients through precomputed index plans ---
 
@@ -88,7 +89,10 @@ class _Accumulator:
         if self.view is not None:
             self.view += contribution
         elif self.target is not None:
-            weights = np.broadcast_to(contribution, self.shape).ravel()
+            if type(contribution) is np.ndarray and contribution.shape == self.shape:
+                weights = contribution.ravel()
+            else:  # a scalar, or a column for each row's terms
+                weights = np.broadcast_to(contribution, self.shape).ravel()
             self.target.add(np.bincount(self.inverse, weights, self.unique_count))
         else:
             self.buf[self.idx] += contribution
@@ -160,6 +164,27 @@ class _Elementwise:
         if self.acc_y is not None:
             self.acc_y.add(grads[1])
 
+    def emit(self, names: Names) -> tuple[Lines, Lines]:
+        """Forward and backward as lines of code (``_straight``): what the methods compute."""
+        x, forward = read(names, self.read_x)
+        if self.read_y is None:
+            y = names(self.y_const, "const")
+        else:
+            y, more = read(names, self.read_y)
+            forward += more
+        out, fn = names(self.out, "out"), names(self.fn, "f")
+        rounded = any(self.fn is f for f in ROUNDED)
+        forward.append(f"{fn}({x}, {y}, out={out})" if rounded else f"{out}[...] = {fn}({x}, {y})")
+        backward: Lines = []
+        if self.acc_x is not None or self.acc_y is not None:
+            rule, gout = names(self.backward_fn, "rule"), names(self.gout, "gout")
+            backward.append(f"grads = {rule}({x}, {y}, {out}, {gout})")
+            if self.acc_x is not None:
+                backward += accumulate(names, self.acc_x, "grads[0]")
+            if self.acc_y is not None:
+                backward += accumulate(names, self.acc_y, "grads[1]")
+        return forward, backward
+
 
 _MUL_BACKWARD = rule_backward("*")
 
@@ -217,6 +242,43 @@ class _Sum:
             if self.acc_b is not None:
                 self.acc_b.add(gb)
 
+    def emit(self, names: Names) -> tuple[Lines, Lines]:
+        """Forward and backward as lines of code (``_straight``): what the methods compute."""
+        forward: Lines = []
+        out = names(self.out, "out")
+        product = plain = ""
+        va = vb = ""
+        if self.read_a is not None and self.read_b is not None:
+            va, more = read(names, self.read_a)
+            vb, more_b = read(names, self.read_b)
+            forward += more + more_b
+            if self.read_a.idx.shape[1] == 1:
+                product = f"{va}[:, 0] * {vb}[:, 0]"
+            else:
+                product = f"{names(np.einsum, 'einsum')}('ij,ij->i', {va}, {vb})"
+        if self.read_p is not None:
+            p, more = read(names, self.read_p)
+            forward += more
+            plain = f"{p}[:, 0]" if self.read_p.idx.shape[1] == 1 else f"{p}.sum(axis=1)"
+        add = names(np.add, "add")
+        if product and plain:
+            forward.append(f"{add}({product}, {plain}, out={out})")
+        elif plain:  # 0.0 + the terms, as forward's total (-0.0 becomes 0.0)
+            forward.append(f"{add}(0.0, {plain}, out={out})")
+        else:
+            forward.append(f"{out}[...] = {product or '0.0'}")
+        backward: Lines = []
+        g = names(self.gout[:, None], "gcol")
+        if self.acc_p is not None:
+            backward += accumulate(names, self.acc_p, g)
+        if self.acc_a is not None or self.acc_b is not None:
+            backward.append(f"ga, gb = {names(_MUL_BACKWARD, 'mul')}({va}, {vb}, None, {g})")
+            if self.acc_a is not None:
+                backward += accumulate(names, self.acc_a, "ga")
+            if self.acc_b is not None:
+                backward += accumulate(names, self.acc_b, "gb")
+        return forward, backward
+
 
 class _MatMul:
     """Dot products whose rows pair every row of ``A`` with every row of ``B``: ``B @ A.T``.
@@ -272,6 +334,33 @@ class _MatMul:
         if self.acc_bias is not None:
             gb = gout.sum(axis=0) if self.bias_per_a else gout.reshape(-1)
             self.acc_bias.add(gb[:, None])
+
+    def emit(self, names: Names) -> tuple[Lines, Lines]:
+        """Forward and backward as lines of code (``_straight``): what the methods compute."""
+        va, forward = read(names, self.read_a)
+        vb, more = read(names, self.read_b)
+        forward += more
+        out = names(self.out, "out")
+        forward.append(f"{names(np.matmul, 'matmul')}({vb}, {va}.T, out={out})")
+        add = names(np.add, "add")
+        if self.read_bias is not None:
+            terms, more = read(names, self.read_bias)
+            forward += more
+            one = self.read_bias.idx.shape[1] == 1
+            bias = f"{terms}[:, 0]" if one else f"{terms}.sum(axis=1)"
+            if not self.bias_per_a:
+                bias += f".reshape({self.out.shape})"
+            forward.append(f"{add}({out}, {bias}, out={out})")
+        backward: Lines = []
+        gout = names(self.gout, "gout")
+        if self.acc_a is not None:
+            backward += accumulate(names, self.acc_a, f"{gout}.T @ {vb}")
+        if self.acc_b is not None:
+            backward += accumulate(names, self.acc_b, f"{gout} @ {va}")
+        if self.acc_bias is not None:
+            gb = f"{gout}.sum(axis=0)" if self.bias_per_a else f"{gout}.reshape(-1)"
+            backward += accumulate(names, self.acc_bias, f"{gb}[:, None]")
+        return forward, backward
 
 
 class _Gather:

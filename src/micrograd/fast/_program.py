@@ -332,18 +332,17 @@ class Program:
                 theta, arrays, others
             )
             return found
-        failed = compiled.forward(theta, arrays)
+        failed = compiled.step(theta, arrays)
         if failed >= 0:
             compiled = self._changed(compiled.guards[failed], arrays, theta)
-            failed = compiled.forward(theta, arrays)
+            failed = compiled.step(theta, arrays)
             if failed >= 0:
                 raise StructureError(
                     f"traced again on these very inputs, the function's graph depends on "
                     f"{compiled.guards[failed]}, which its own graph does not give: it depends "
                     "on something besides its inputs and parameters"
                 )
-        compiled.backward()
-        return float(compiled.v[compiled.root]), compiled.g[: len(self.params)].copy()
+        return compiled.v.item(compiled.root), compiled.g[: len(self.params)].copy()
 
     def _jitted(self, compiled: _Compiled, shapes: _Shapes) -> Any:
         """The JAX backend's function for ``compiled`` (made once; ValueError if it cannot be)."""

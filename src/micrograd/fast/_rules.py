@@ -26,7 +26,7 @@ def _sign(x: Any) -> Any:
 
 def _pow(x: Any, y: Any) -> Any:
     # Twin of engine._pow: C pow, but x ** ±0.5 is (r)sqrt as in torch (nan at -inf).
-    if np.ndim(y) == 0:
+    if type(y) is float or np.ndim(y) == 0:  # (the type first: np.ndim costs a call or two)
         if y == 0.5:
             return np.sqrt(x)
         return np.divide(1.0, np.sqrt(x)) if y == -0.5 else np.power(x, y)
@@ -56,11 +56,18 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def _where(condition: Any, x: Any, y: Any) -> Any:
+    # np.where; a rule's condition on a constant (``k == 0.0``) is a bool: the branch it picks.
+    if condition is False and type(y) is np.ndarray and y.dtype == np.float64:
+        return y
+    return np.where(condition, x, y)
+
+
 class NumpyMath:
     """``engine._FloatMath`` on arrays: the namespace a rule's backward is written in."""
 
     num = staticmethod(_identity)
-    where = staticmethod(np.where)
+    where = staticmethod(_where)
     div = staticmethod(np.divide)
     pow = staticmethod(_pow)
     power = staticmethod(_power)

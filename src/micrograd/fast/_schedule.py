@@ -3,14 +3,16 @@ compiled into kernels in level order, and the guards that say when a replay woul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
+from micrograd.fast import _straight
 from micrograd.fast._fuse import LSE, fuse_log_sum_exp, lse_kernel
 from micrograd.fast._kernels import _Elementwise, _Fold, _Gather, _Kernel, _MatMul, _Sum
+from micrograd.fast._levels import delay
 from micrograd.fast._ragged import NEG_INF, NEG_ZERO, PAD, ZERO, merge_ragged, table
 from micrograd.fast._rules import Array, Index
 from micrograd.fast._trace import _Graph
@@ -51,6 +53,7 @@ class _Compiled:
         self.signature = graph.signature
         self.n_params = n_params
         self.other_leaves = graph.other_leaves
+        delay(graph)  # rows a few levels apart (the GPT's position 0) share their kernels
         fuse_log_sum_exp(graph)  # a stable log-sum-exp's rows: one group, one kernel
         merge_ragged(graph)  # rows of one kind and level, of different lengths: one group
         consts = sorted(graph.const_value)
@@ -157,6 +160,11 @@ class _Compiled:
         self.grad_guards: list[tuple[int, float, str]] = []  # (parameter, its .grad, where read)
         # Comparisons of index inputs, by kind: (compare, slots, numbers, outcomes, guard numbers)
         self.predicates: list[tuple[Any, Index, Array, Any, Index]] = []
+        # Whether steps run the generated straight-line code (False: the kernels' own methods,
+        # one by one, as the tests compare), and that code once made (see ``_code``).
+        self.straight = True
+        self._straight: tuple[Callable[[], None], Callable[[], None]] | None = None
+        self.source = ""
 
     def add_predicates(self, found: Sequence[tuple[int, str, float, bool, str]]) -> None:
         """Guard ``v[slot] op number is outcome`` for each ``(slot, op, number, outcome, where)``
@@ -182,6 +190,33 @@ class _Compiled:
         Returns -1 when every guard holds, else the index of the first whose number differs from
         the one the traced function read (the program would not be the function's graph).
         """
+        with np.errstate(all="ignore"):
+            return self._forward(theta, inputs)
+
+    def backward(self) -> None:
+        """The gradient of the loss in ``g`` (after ``forward``)."""
+        with np.errstate(all="ignore"):
+            self._backward()
+
+    def step(self, theta: Array, inputs: Sequence[Array]) -> int:
+        """``forward``, then ``backward`` when every guard holds (the same -1 or guard index)."""
+        with np.errstate(all="ignore"):
+            failed = self._forward(theta, inputs)
+            if failed < 0:
+                self._backward()
+        return failed
+
+    def _code(self) -> tuple[Callable[[], None], Callable[[], None]] | None:
+        """The generated forward and backward (``_straight``), made at the first step; None when
+        ``straight`` is off or the program has too many kernels for it."""
+        if not self.straight or len(self.kernels) > _straight.MAX_KERNELS:
+            return None
+        if self._straight is None:
+            forward, backward, self.source = _straight.build(self.kernels)
+            self._straight = forward, backward
+        return self._straight
+
+    def _forward(self, theta: Array, inputs: Sequence[Array]) -> int:
         v = self.v
         n = self.n_params
         v[:n] = theta
@@ -196,7 +231,10 @@ class _Compiled:
             differ = np.flatnonzero(compare(v[at], number) != outcome)
             if differ.size:
                 return int(guard[differ[0]])
-        with np.errstate(all="ignore"):
+        code = self._code()
+        if code is not None:
+            code[0]()
+        else:
             for kernel in self.kernels:
                 kernel.forward()
         if self.guard_slots.size:
@@ -210,11 +248,13 @@ class _Compiled:
                     return int(differ[0])
         return -1
 
-    def backward(self) -> None:
-        """The gradient of the loss in ``g`` (after ``forward``)."""
+    def _backward(self) -> None:
         g = self.g
         g.fill(0.0)
         g[self.root] = 1.0
-        with np.errstate(all="ignore"):
+        code = self._code()
+        if code is not None:
+            code[1]()
+        else:
             for kernel in reversed(self.kernels):
                 kernel.backward()
