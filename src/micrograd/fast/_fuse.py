@@ -23,7 +23,7 @@ from micrograd.fast._trace import _Graph
 
 LSE = "lse"  # the group kind (its key: LSE, level, terms a row, nodes a row)
 
-_SUB, _EXP, _LOG = _forward("-"), _forward("exp"), _forward("log")
+_EXP, _LOG = _forward("exp"), _forward("log")
 _SUB_BACKWARD, _ADD_BACKWARD = rule_backward("-"), rule_backward("+")
 _EXP_BACKWARD, _LOG_BACKWARD = rule_backward("exp"), rule_backward("log")
 
@@ -162,6 +162,8 @@ class LogSumExp:
             self.e, self.ge = v[e0:s0].reshape(rows, n), g[e0:s0].reshape(rows, n)
         else:
             self.z, self.gz, self.e, self.ge = (np.zeros((rows, n)) for _ in range(4))
+        self.top_column = self.top[:, None]
+        self.real = None if pad is None else ~pad
         self.s, self.gs = v[s0 : s0 + rows], g[s0 : s0 + rows]
         self.with_log = out.stop - s0 == 2 * rows
         self.lse, self.glse = v[s0 + rows : out.stop], g[s0 + rows : out.stop]
@@ -176,18 +178,15 @@ class LogSumExp:
 
     def forward(self) -> None:
         self.c = c = self.fold.read.get()
-        top = c.max(axis=1)  # nan if a column is nan, as the chain of maximum ops
-        if (top == 0.0).any():  # 0.0 may tie with -0.0: the chain keeps the first, as _Fold does
+        np.max(c, axis=1, out=self.top)  # nan if a column is nan, as the chain of maximum ops
+        if (self.top == 0.0).any():  # 0.0 may tie with -0.0: the chain keeps the first (_Fold)
             self.fold.forward()
-        else:
-            self.top[...] = top
-        self.z[...] = _SUB(c, self.top[:, None])
+        np.subtract(c, self.top_column, out=self.z)  # the twin of -, in place (exact)
         self.e[...] = _EXP(self.z, None)
-        if self.pad is not None:
+        if self.pad is not None and self.real is not None:
             self.e[self.pad] = 0.0
-            real = ~self.pad
-            self.buffers[0][...] = self.z[real]
-            self.buffers[2][...] = self.e[real]
+            self.buffers[0][...] = self.z[self.real]
+            self.buffers[2][...] = self.e[self.real]
         self.s[...] = self.e.sum(axis=1)
         if self.with_log:
             self.lse[...] = _LOG(self.s, None)
@@ -198,9 +197,8 @@ class LogSumExp:
         gs: Any = self.gs
         if self.with_log:
             gs = gs + _LOG_BACKWARD(self.s, None, self.lse, self.glse)[0]
-        pad = self.pad
-        if pad is not None:  # what the rest of the graph sent to the real z and e nodes
-            real = ~pad
+        pad, real = self.pad, self.real
+        if real is not None:  # what the rest of the graph sent to the real z and e nodes
             self.gz[real], self.ge[real] = self.buffers[1], self.buffers[3]
         ge = self.ge + _ADD_BACKWARD(None, None, None, gs[:, None])[0]
         gz = self.gz + _EXP_BACKWARD(self.z, None, self.e, ge)[0]
@@ -209,7 +207,7 @@ class LogSumExp:
         c, top = self.c, self.top[:, None]
         to_column, to_top = _SUB_BACKWARD(c, top, self.z, gz)
         gtop = self.gtop + to_top.sum(axis=1)
-        at_top = c == top if pad is None else (c == top) & ~pad
+        at_top = c == top if real is None else (c == top) & real
         if (at_top.sum(axis=1) == 1).all():
             # One column is each row's max: the fold's shares are 1 there, 0 elsewhere.
             self.acc.add(np.where(at_top, to_column + gtop[:, None], to_column))

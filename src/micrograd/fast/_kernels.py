@@ -394,7 +394,7 @@ class _Gather:
     def forward(self) -> None:
         index = self.read_index.get().astype(np.intp)
         # Negative picks count from the end, as a list's; guards keep -width <= index < width.
-        index[index < 0] += self.width
+        np.add(index, self.width, out=index, where=index < 0)
         self.picked = self.column[self.rows, index]
         self.out[...] = self.v.take(self.picked)
 
