@@ -84,6 +84,24 @@ def test_neuron_sums_from_the_bias_left_to_right() -> None:
     assert n(x).data == expected
 
 
+def test_neuron_graph_is_a_running_sum_of_weight_times_input() -> None:
+    """A neuron's graph is micrograd's: each sum node's children are (the sum so far, w_i * x_i),
+    each product's are (w_i, x_i), in that order, from the bias up."""
+    random.seed(5)
+    n = Neuron(3, nonlin=False)
+    x = [Value(0.5), Value(-1.5), Value(2.0)]
+    act = n(x)
+    products = []
+    node = act
+    while node is not n.b:
+        assert node._op == "+"
+        node, product = node._prev
+        products.append(product)
+    assert [(p._op, p._prev) for p in reversed(products)] == [
+        ("*", (wi, xi)) for wi, xi in zip(n.w, x)
+    ]
+
+
 def test_neuron_nonlin_flag_is_relu_or_linear() -> None:
     """nonlin=True applies ReLU and nonlin=False nothing, as in micrograd."""
     random.seed(0)

@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import numbers
+import operator
 import os
 import random
 import re
@@ -267,10 +268,11 @@ class Neuron(Module):
                 f"x must hold {len(self.w)} numbers or Values: {self!r} takes {len(self.w)} "
                 f"inputs, got {len(x)}"
             )
-        # Summed from the bias, left to right: micrograd's order of float additions. The items
-        # are checked only if the engine refuses one (a list is the hot path of every step).
+        # Summed from the bias, left to right: micrograd's order of float additions (map, not a
+        # generator: no Python frame resumed a weight). The lengths are equal (checked above);
+        # the items are checked only if the engine refuses one (a list: every step's hot path).
         try:
-            act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
+            act = sum(map(operator.mul, self.w, x), self.b)
         except TypeError:
             _refuse_inputs(x)
             raise
