@@ -137,3 +137,42 @@ def test_traced_nodes_are_values_again_after_the_trace() -> None:
     fast.trace(fn, [w], 0.5)
     (y,) = kept
     assert (type(y), type(y * 2.0), type(w), (y * 2.0).data) == (Value, Value, Value, 2.0)
+
+
+def kept_from_the_first_trace(w: Value) -> Any:
+    """A function that keeps a node made in its first trace, which that loss does not use, and
+    uses it in every later call (a cache)."""
+    cache: list[Value] = []
+
+    def fn(x: Value) -> Value:
+        if not cache:
+            cache.append(w * 2.0)
+            return w * x
+        return cache[0] * x + w
+
+    return fn, cache
+
+
+def test_a_node_kept_from_an_earlier_trace_is_checked_as_made_before_this_one() -> None:
+    """A node made in one trace and used in the next holds the number made then: once its
+    operand moved, the next trace refuses it (the engine keeps 4.0; a program would compute
+    10.0)."""
+    w = Value(2.0)
+    fn, cache = kept_from_the_first_trace(w)
+    fast.trace(fn, [w], 3.0)
+    w.data = 5.0
+    with pytest.raises(fast.TraceError, match=r"holds 4\.0, but '\*' of its operands is now 10\.0"):
+        fast.trace(fn, [w], 3.0)
+    assert (type(cache[0]), fn(Value(3.0)).data) == (Value, 17.0)
+
+
+def test_a_node_kept_from_an_earlier_trace_is_guarded_while_it_holds() -> None:
+    """While its operand has not moved, a node kept from an earlier trace is compiled from it
+    and guarded: the program gives the engine's answer, and the node is a Value again."""
+    w = Value(2.0)
+    fn, cache = kept_from_the_first_trace(w)
+    fast.trace(fn, [w], 3.0)
+    program = fast.trace(fn, [w], 3.0)
+    assert program.guards == ["the number of a Value made by hand or before the trace (op '*')"]
+    assert run(program, w, 1.5) == engine(fn, w, 1.5) == (8.0, 4.0)
+    assert type(cache[0]) is Value  # in this trace's graph: an ordinary Value again

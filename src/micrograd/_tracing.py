@@ -93,6 +93,10 @@ class Recorder:
         self.predicates: dict[tuple[Value, str, float], tuple[bool, str]] = {}
         # picked node -> (index leaf, the column it was picked from): a gather, for any index
         self.gathers: dict[Value, tuple[Value, list[Value]]] = {}
+        # The class of the nodes this trace makes, its own: a node made in an earlier trace and
+        # kept by the function (never given back the class Value: its loss did not use it) is
+        # then a Value made before this trace, checked as such.
+        self.made: type = type("Value", (_Traced,), {"__slots__": (), "__doc__": _Traced.__doc__})
 
     def read(self, node: Value, frame: FrameType) -> None:
         """Note that user code at ``frame`` read ``node``'s number."""
@@ -245,14 +249,17 @@ def _param_class(cls: type) -> type:
     return traced
 
 
+_made: type = _Traced  # the class of the nodes the current trace makes (Recorder.made)
+
+
 def _traced_new(cls: type) -> Any:
     # engine._binary makes each node with ``_new(Value)``: while tracing, a _Traced one.
-    return _object_new(_Traced if cls is Value else cls)
+    return _object_new(_made if cls is Value else cls)
 
 
 def traced_input(number: float) -> Value:
-    """A leaf for one input number, whose reads are noted."""
-    node: Value = _object_new(_Traced)
+    """A leaf for one input number, whose reads are noted (made within ``watching``)."""
+    node: Value = _object_new(_made)
     Value.__init__(node, number)
     return node
 
@@ -260,11 +267,11 @@ def traced_input(number: float) -> Value:
 @contextmanager
 def watching(params: Sequence[Value]) -> Iterator[Recorder]:
     """Within this block new nodes and ``params`` note every read of their numbers."""
-    global _recorder
+    global _recorder, _made
     _hooks.refuse_compiled(params)  # a program would run no hook, check no op (detect_anomaly)
     recorder = Recorder()
     classes = [type(p) for p in params]
-    previous = _recorder, engine._new
+    previous = _recorder, engine._new, _made
     switched = 0
     try:
         for p, cls in zip(params, classes, strict=True):
@@ -274,12 +281,12 @@ def watching(params: Sequence[Value]) -> Iterator[Recorder]:
                 raise TypeError(f"a parameter of class {cls.__name__} cannot be traced") from exc
             switched += 1
         engine._new = _traced_new
-        _recorder = recorder
-        if type(Value(0.0) + 0.0) is not _Traced:
+        _recorder, _made = recorder, recorder.made
+        if type(Value(0.0) + 0.0) is not _made:
             raise RuntimeError("micrograd.engine ops no longer make nodes with _new: cannot trace")
         yield recorder
     finally:
-        _recorder, engine._new = previous
+        _recorder, engine._new, _made = previous
         for p, cls in zip(params[:switched], classes, strict=False):
             p.__class__ = cls
 
@@ -433,10 +440,11 @@ def _row_of_values(row: object, width: int) -> bool:
 numbers.Integral.register(TracedIndex)  # accepted where an integer is (and read when converted)
 
 
-def settle(order: Sequence[Value]) -> dict[Value, str]:
+def settle(order: Sequence[Value], made: type) -> dict[Value, str]:
     """After a trace: refuse a node a program would compute otherwise than the Value engine, give
-    the nodes made back the class Value (one kept by user code is then an ordinary Value), and
-    return the nodes made otherwise than by an op during the trace, to be guarded.
+    the nodes made while tracing back the class Value (one kept by user code is then an ordinary
+    Value), and return the nodes made otherwise than by an op during this trace (whose nodes are
+    of class ``made``, ``Recorder.made``), to be guarded.
 
     Refused: a node differentiated by its own ``_backward`` closure (a lecture-style op: the
     program has no array form of a closure), and a node made by hand, ``Value(data, (x,), op)``,
@@ -445,7 +453,6 @@ def settle(order: Sequence[Value]) -> dict[Value, str]:
     guard says when the two differ.
     """
     plain: type = Value
-    traced: type = _Traced
     rules = engine.RULES
     hooked = _hooks._registered > 0  # else no node has a hook: none is looked for
     kept: dict[Value, str] = {}
@@ -455,8 +462,8 @@ def settle(order: Sequence[Value]) -> dict[Value, str]:
                 f"a Value in the traced graph (op {node._op!r}) has a hook (register_hook), "
                 "which a compiled program would not run: remove it (handle.remove()) or use Values"
             )
-        made = type(node) is traced  # by an op (or an input leaf): its rule made its number
-        if made:
+        by_op = type(node) is made  # by an op (or an input leaf): its rule made its number
+        if by_op or isinstance(node, _Traced):  # (or in an earlier trace: made before this one)
             node.__class__ = plain
         a = node._a
         if a is None:
@@ -469,7 +476,7 @@ def settle(order: Sequence[Value]) -> dict[Value, str]:
                 "array form of a closure. Add the op once with micrograd.engine.register_op, or "
                 "use the Value engine"
             )
-        if not made:
+        if not by_op:
             expected = rules[op].forward(a.data, node._arg if b is None else b.data)
             number = node.data
             if expected != number and not (math.isnan(expected) and math.isnan(number)):

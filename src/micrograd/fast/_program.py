@@ -201,18 +201,20 @@ class Program:
             raise RuntimeError("trace records a graph: call it outside no_grad()")
         leaves: list[Value] = []
         nested = []
-        for k, x in enumerate(arrays):
-            flat = [traced_input(f) for f in x.ravel().tolist()]
-            leaves.extend(flat)
-            items: list[Any] = [TracedIndex(leaf) for leaf in flat] if k in self.indices else flat
-            nested.append(_nest(items, x.shape))
-        with watching(self.params) as recorder:
+        with watching(self.params) as recorder:  # (input leaves are of the trace's class too)
+            for k, x in enumerate(arrays):
+                flat = [traced_input(f) for f in x.ravel().tolist()]
+                leaves.extend(flat)
+                items: list[Any] = (
+                    [TracedIndex(leaf) for leaf in flat] if k in self.indices else flat
+                )
+                nested.append(_nest(items, x.shape))
             root = self.fn(*nested)
         if not isinstance(root, Value):
             raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
         order, n_loss = _order(root, list(recorder.reads), recorder.gathers)
         # A node made by hand or before the trace keeps its number; the program computes it.
-        for node, what in settle(order).items():
+        for node, what in settle(order, recorder.made).items():
             recorder.reads.setdefault(node, what)
         watched = list(recorder.reads)
         graph = _Graph(order, n_loss, self.params, leaves, watched, recorder.gathers)
