@@ -176,3 +176,42 @@ def test_a_node_kept_from_an_earlier_trace_is_guarded_while_it_holds() -> None:
     assert program.guards == ["the number of a Value made by hand or before the trace (op '*')"]
     assert run(program, w, 1.5) == engine(fn, w, 1.5) == (8.0, 4.0)
     assert type(cache[0]) is Value  # in this trace's graph: an ordinary Value again
+
+
+def test_an_op_method_replaced_on_value_is_what_a_trace_runs(monkeypatch: Any) -> None:
+    """A learner's own ``Value.__mul__`` set after import (a lecture-style op, its derivative a
+    _backward closure) is what traced nodes and parameters run: the trace refuses it, where
+    running the engine's product instead would give other gradients than the engine's."""
+
+    def mul(self: Value, other: Any) -> Value:
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "mul_by_hand")
+        out._backward = lambda: None
+        return out
+
+    w = Value(2.0)
+    fast.trace(lambda x: x * w + w * x, [w], 3.0)  # the traced classes as they were
+    monkeypatch.setattr(Value, "__mul__", mul)
+    for fn in (lambda x: x * w, lambda x: w * x):
+        with pytest.raises(fast.TraceError, match="op 'mul_by_hand'"):
+            fast.trace(fn, [w], 3.0)
+    monkeypatch.undo()
+    assert fast.trace(lambda x: x * w, [w], 3.0).guards == []
+
+
+class Patched(Value):
+    """A Value subclass whose product a test replaces."""
+
+    __slots__ = ()
+
+
+def test_an_op_method_replaced_on_a_subclass_is_what_its_parameters_run(monkeypatch: Any) -> None:
+    """A parameter's class given its own ``__mul__`` after a first trace runs it in the next one:
+    its read of the number is a guard."""
+    w = Patched(2.0)
+    assert fast.trace(lambda x: w * x, [w], 3.0).guards == []
+    monkeypatch.setattr(Patched, "__mul__", lambda self, other: Value(self.data) * other)
+    program = fast.trace(lambda x: w * x, [w], 3.0)
+    assert [g.split(" (`")[1] for g in program.guards] == [
+        'monkeypatch.setattr(Patched, "__mul__", lambda self, other: Value(self.data) * other)`)'
+    ]

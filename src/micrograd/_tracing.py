@@ -214,6 +214,20 @@ def _direct_ops(owner: type) -> dict[str, Any]:
     return ops
 
 
+def _sync(traced: type, owner: type) -> None:
+    """Give ``traced`` (a traced class of ``owner``) the direct op methods of ``owner``'s op
+    methods as they are now: one replaced since (on Value, or on a subclass) then runs itself."""
+    sources = tuple(getattr(owner, name, None) for name in _OP_NAMES)
+    if vars(traced).get("_sources") == sources:
+        return
+    for name in _OP_NAMES:
+        if name in vars(traced):
+            delattr(traced, name)
+    for name, method in _direct_ops(owner).items():
+        setattr(traced, name, method)
+    setattr(traced, "_sources", sources)  # noqa: B010  (a class's attribute: checked here only)
+
+
 class _Traced(Value):
     """A node made while tracing: reading its number is noted (the layout of Value)."""
 
@@ -221,8 +235,8 @@ class _Traced(Value):
     data = property(_read_data, _write_data)
 
 
-for _name, _method in _direct_ops(_Traced).items():
-    setattr(_Traced, _name, _method)
+_OP_NAMES = tuple(_direct_ops(Value))  # Value's op methods (engine._binary, engine._unary)
+_sync(_Traced, Value)
 
 
 # To the user it is a Value: errors name it so (``int() argument ... not 'Value'``).
@@ -243,7 +257,6 @@ def _param_class(cls: type) -> type:
             "__doc__": "A parameter while traced: reading its number or gradient is noted.",
             "data": property(_read_data, _write_param_data),
             "grad": property(_read_param_grad, _write_param_grad),
-            **_direct_ops(cls),
         }
         traced = _TRACED_PARAM[cls] = type(cls.__name__, (cls,), namespace)
     return traced
@@ -280,6 +293,10 @@ def watching(params: Sequence[Value]) -> Iterator[Recorder]:
             except TypeError as exc:
                 raise TypeError(f"a parameter of class {cls.__name__} cannot be traced") from exc
             switched += 1
+        _sync(_Traced, Value)
+        for cls in set(classes):
+            if cls in _TRACED_PARAM:  # (a parameter of an enclosing trace keeps its class)
+                _sync(_TRACED_PARAM[cls], cls)
         engine._new = _traced_new
         _recorder, _made = recorder, recorder.made
         if type(Value(0.0) + 0.0) is not _made:
