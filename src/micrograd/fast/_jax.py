@@ -158,15 +158,16 @@ def _take(array: Any, idx: Index) -> Any:
         return array[idx]
     start, strides, lengths, transposed = plan
     if not lengths:
-        return array[start].reshape(idx.shape)
+        return jax.lax.slice(array, (start,), (start + 1,)).reshape(idx.shape)
     inner = strides[-1]
     run = sum((n - 1) * s for n, s in zip(lengths, strides, strict=True)) // inner + 1
-    flat = array[start : start + (run - 1) * inner + 1 : inner]
+    # lax.slice, not array[a:b:s]: older JAX made a gather of a slice with a step.
+    flat = jax.lax.slice(array, (start,), (start + (run - 1) * inner + 1,), (inner,))
     if len(lengths) == 2:
         rows, cols = lengths
         width = strides[0] // inner
         flat = jax.lax.pad(flat, 0.0, [(0, rows * width - run, 0)])
-        flat = flat.reshape(rows, width)[:, :cols]
+        flat = jax.lax.slice(flat.reshape(rows, width), (0, 0), (rows, cols))
         flat = flat.T if transposed else flat
     return flat.reshape(idx.shape)
 
@@ -187,7 +188,7 @@ def _place(shares: Any, idx: Index, size: int) -> Any | None:
         rows, cols = lengths
         block = shares.reshape(cols, rows).T if transposed else shares.reshape(rows, cols)
         block = jax.lax.pad(block, 0.0, [(0, 0, 0), (0, strides[0] // inner - cols, 0)])
-        flat = block.reshape(-1)[:run]
+        flat = jax.lax.slice(block.reshape(-1), (0,), (run,))
     else:
         flat = shares.reshape(-1)
     end = start + (run - 1) * inner + 1
