@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from micrograd import fast
@@ -64,6 +64,7 @@ def graph_of(fn: Any, params: list[Value], xs: list[float]) -> _Graph:
     st.lists(st.sampled_from(TAIL), min_size=1, max_size=5),
     st.lists(st.floats(-2.0, 2.0), min_size=5, max_size=5),
 )
+@example([0, 3], ["tanh", "relu", "tanh"], [0.5, -1.0, 0.25, 1.5, 2.0])  # tanh at many levels
 def test_delayed_groups_run_after_their_operands_with_the_engines_numbers(
     depths: list[int], ops: list[str], numbers: list[float]
 ) -> None:

@@ -42,34 +42,35 @@ def delay(graph: _Graph, limit: int = 200_000) -> None:
     groups, members = graph.groups, graph.members
     if len(members) > limit:
         return
-    key_of = {i: key for key, ids in groups.items() for i in ids}
-    consumers: dict[int, list[int]] = {}
-    for i, key in key_of.items():
-        for j in _operands(key, members[i]):
-            if j in key_of:
-                consumers.setdefault(j, []).append(i)
+    never = 1 << 62
+    outer: dict[Key, bool] = {}  # whether a group of dot products is a matmul, once asked
+    first = [never] * graph.n_ids  # the earliest level that reads each node, once known
     levels: dict[Key, set[int]] = {}  # a kind (a key at level 0) -> its groups' levels
     for key in groups:
         levels.setdefault(_at(key, 0), set()).add(key[1])
+    # Latest first: a group's consumers (at later levels) have their levels when it is reached.
     for key in sorted(groups, key=lambda k: -k[1]):
         ids = groups[key]
-        after = [key_of[c][1] for i in ids for c in consumers.get(i, ())]
-        if len(after) == 0:
-            continue  # the root, or nodes only read by the traced function
-        latest = min(after) - 1
+        level, latest = key[1], min(map(first.__getitem__, ids)) - 1
         kind = _at(key, 0)
-        for level in sorted((v for v in levels[kind] if key[1] < v <= latest), reverse=True):
-            target = _at(key, level)
-            if key[0] == "sum" and key[3] and not _stays_outer(graph, groups[target], ids):
-                continue
-            groups[target].extend(ids)
-            del groups[key]
-            levels[kind].discard(key[1])
-            for i in ids:
-                key_of[i] = target
-            break
-
-
-def _stays_outer(graph: _Graph, a: list[int], b: list[int]) -> bool:
-    """Whether dot-product groups ``a`` and ``b`` joined are a matrix product if one was."""
-    return not (_is_outer(graph, a) or _is_outer(graph, b)) or _is_outer(graph, a + b)
+        dots = key[0] == "sum" and key[3]  # a matmul must stay one
+        if latest < never - 1:  # not the root, nor nodes only the traced function read
+            for to in sorted((v for v in levels[kind] if level < v <= latest), reverse=True):
+                target = _at(key, to)
+                if dots:
+                    if outer.get(target) is None:
+                        outer[target] = _is_outer(graph, groups[target])
+                    if (outer[target] or _is_outer(graph, ids)) and not _is_outer(
+                        graph, groups[target] + ids
+                    ):
+                        continue
+                    del outer[target]  # (joined rows may be a matmul where neither part was)
+                groups[target].extend(ids)
+                del groups[key]
+                levels[kind].discard(level)
+                level = to
+                break
+        for i in ids:
+            for j in _operands(key, members[i]):
+                if j >= 0 and level < first[j]:
+                    first[j] = level
