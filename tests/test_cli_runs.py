@@ -205,19 +205,21 @@ def test_ctrl_c_then_resume_equals_the_uninterrupted_run_bit_for_bit(
 
 
 @pytest.mark.parametrize("engine", ["value", "fast"])
-@pytest.mark.parametrize("batch", ["8", "full"])
+@pytest.mark.parametrize(("batch", "again"), [("8", True), ("full", True), ("8", False)])
 def test_steps_n_then_resume_to_m_equals_one_run_of_m(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str, batch: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str, batch: str, again: bool
 ) -> None:
     """With a schedule that does not depend on the run's length (constant, warm-up), --steps 3
-    then --resume --steps 7 gives byte for byte the files of one --steps 7 run."""
+    then --resume --steps 7 gives byte for byte the files of one --steps 7 run: with --engine
+    given again, or not (the resumed run goes on with the checkpoint's engine)."""
     options = ["--batch-size", batch, "--samples", "30", "--optimizer", "adam", "--warmup", "2"]
     options += ["--schedule", "constant", "--engine", engine, "--no-plots"]
     assert train(capsys, tmp_path / "straight", "--steps", "7", *options)[0] == 0
     assert train(capsys, tmp_path / "parts", "--steps", "3", *options)[0] == 0
     checkpoint = str(tmp_path / "parts" / "model.json")
-    argv = ["--resume", checkpoint, "--steps", "7", "--engine", engine, "--no-plots"]
-    assert run(capsys, "train", *argv)[0] == 0
+    argv = ["--resume", checkpoint, "--steps", "7", "--no-plots"]
+    code, out, _ = run(capsys, "train", *argv, *(["--engine", engine] if again else []))
+    assert (code, f"{engine} engine" in out) == (0, True)
     for name in ("history.csv", "model.json"):
         expected = (tmp_path / "straight" / name).read_bytes()
         assert (tmp_path / "parts" / name).read_bytes() == expected

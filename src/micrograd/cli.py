@@ -380,9 +380,10 @@ def _add_train(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add(
         "--engine",
         choices=("auto", "fast", "value"),
-        default="auto",
+        default=keep,
         help="fast: the compiled NumPy program (micrograd.fast); value: the scalar engine; "
-        "auto (default): fast when NumPy is installed. Both give the same losses",
+        "auto (default): fast when NumPy is installed. Both give the same losses (to rounding; "
+        "--resume goes on with the engine the checkpoint was trained on, unless given)",
     )
     add(
         "--out",

@@ -52,6 +52,7 @@ from micrograd.train_command.settings import (
     read_mlp_checkpoint,
     resolve_settings,
     restore_sampler,
+    saved_engine,
     saved_settings,
 )
 
@@ -93,7 +94,7 @@ def run(ns: argparse.Namespace) -> int:
         out = Path(ns.resume).parent
     else:
         out = Path("runs") / s["dataset"]
-    engine = _pick_engine(ns.engine)
+    engine = _pick_engine(getattr(ns, "engine", None) or saved_engine(doc))
     if not ns.no_plots:
         require_plotting()
 
