@@ -86,10 +86,12 @@ def interior_order(root: Value) -> tuple[list[Value], float] | None:
     The order is the one ``walk`` gives, so gradients are summed in the same order.
     """
     # Depth-first, the stack holding the path down: each node's first child that waits is
-    # walked first (the node's grad *is* ``first``), then its second (its grad *is* ``second``).
+    # walked first, then its second (the node's grad *is* ``second`` meanwhile). A node on the
+    # path needs no mark while its first child's side is walked: only its descendants are looked
+    # at then, and none of them refers to it (the graph is acyclic).
     # A second child whose own children are leaves or emitted (a neuron's ``w * x`` beside its
     # running sum) is emitted in place, before its parent: no push and pop of the parent for it.
-    done, first, second = float(0), float(0), float(0)  # float(): new objects, never a constant
+    done, second = float(0), float(0)  # float(): new objects, never a shared constant
     order: list[Value] = []
     stack: list[Any] = []
     pop = stack.pop  # (append stays a method call: 3.11 runs that one inline, not pop)
@@ -98,7 +100,6 @@ def interior_order(root: Value) -> tuple[list[Value], float] | None:
         while True:
             a = node._a
             if a._a is not None and a.grad is not done:
-                node.grad = first
                 stack.append(node)
                 node = a
                 continue
