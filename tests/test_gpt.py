@@ -418,7 +418,8 @@ def test_generate_refuses_a_bad_prefix() -> None:
     with pytest.raises(ValueError, match="prefix"):
         generate(model, tok, prefix="a" * 15)
     # NFD's "é" is "e" + U+0301, which prints as the letter: the message names the accent.
-    with pytest.raises(ValueError, match=r"prefix 'e\u0301' holds '\u0301' \(U\+0301 COMBINING ACUTE"):
+    accent = r"prefix 'e\u0301' holds '\u0301' \(U\+0301 COMBINING ACUTE ACCENT\)"
+    with pytest.raises(ValueError, match=accent):
         generate(model, tok, prefix="e\u0301")
     with pytest.raises(ValueError, match="temperature"):
         generate(model, tok, temperature=0.0)
