@@ -127,8 +127,9 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add(
         "--engine",
         choices=ENGINES,
-        default="value",
-        help="value (default): the scalar engine; fast: the compiled NumPy program",
+        default=keep,
+        help="value (default): the scalar engine; fast: the compiled NumPy program (--resume "
+        "goes on with the engine the checkpoint was trained on, unless given)",
     )
     add("--out", metavar="DIR", help=f"output folder (default: {DEFAULT_OUT}, or --resume's)")
     add("--resume", metavar="PATH", help="continue from a model.json of micrograd gpt train")
@@ -280,6 +281,7 @@ class _Run:
         self.saved_step: int | None = None
         self.writing_step: int | None = None
         self.writer = _Writer()
+        self.engine = "value"  # what the checkpoint says the run trains on
         self._csv_rows: list[str] = []  # history.csv's rows so far, formatted once each
         self.stop = StopRequest()
         # Writes a compiled step's state (weights, Adam's) into the model and the optimizer.
@@ -307,6 +309,7 @@ class _Run:
             "settings": self.settings,
             "tokenizer": self.tokenizer.to_dict(),
             "history": self.history,
+            "engine": self.engine,
             "micrograd": __version__,
         }
         with gc_paused():  # thousands of names and numbers, no cycles: nothing to collect
@@ -350,6 +353,8 @@ def run_train(ns: argparse.Namespace) -> int:
         doc, tokenizer = _resumed(ns.resume)
         saved = doc["metadata"]["settings"]
     s = {**TRAIN_DEFAULTS, **saved, **explicit}
+    # The checkpoint's engine unless given: the engines agree to rounding, not to the bit.
+    ns.engine = getattr(ns, "engine", None) or _saved_engine(doc)
     if explicit.get("data") is not None:
         s["data"] = str(Path(explicit["data"]).resolve())  # a resumed run finds it anywhere
     _require_engine(ns.engine)
@@ -402,7 +407,14 @@ def run_train(ns: argparse.Namespace) -> int:
     keep_run = ns.resume is not None and _same_file(Path(ns.resume), out / MODEL_FILE)
     with run_folder(out, keep_run=keep_run):
         run = _Run(model, optimizer, tokenizer, s, out, history)
+        run.engine = ns.engine
         return _train(run, docs, ns)
+
+
+def _saved_engine(doc: dict[str, Any] | None) -> str:
+    """The engine a checkpoint records (checkpoints before it did: the default, value)."""
+    engine = doc.get("metadata", {}).get("engine") if doc is not None else None
+    return engine if engine in ENGINES else "value"
 
 
 def _require_engine(engine: str) -> None:
