@@ -106,6 +106,21 @@ def _accumulator(g: Array, idx: Index, needs: npt.NDArray[np.bool_]) -> _Accumul
 # --- Kernels: one vectorized op over a group of isomorphic nodes ---
 
 
+def _signed_zeros(total: Array, at: Any, *terms: Array) -> None:
+    """Give the zeros of sums the sign that a chain of additions gives them, in place.
+
+    ``total[at]`` are zero sums; row ``k`` of each array in ``terms`` holds terms of
+    ``total[at][k]``. In IEEE arithmetic ``x + y`` is -0.0 only when both are, so a chain of
+    additions ends at -0.0 exactly when every term is -0.0, and at +0.0 otherwise. NumPy's dot
+    products and matmuls start from +0.0, which made an all -0.0 row +0.0 (and ``1 / x`` then
+    +inf where the Value engine and PyTorch give -inf).
+    """
+    negative = np.ones(len(terms[0]), dtype=bool)
+    for t in terms:
+        negative &= np.signbit(t).all(axis=1)
+    total[at] = np.where(negative, -0.0, 0.0)
+
+
 class _Kernel(Protocol):
     def forward(self) -> None: ...
     def backward(self) -> None: ...
@@ -230,6 +245,19 @@ class _Sum:
             p = self.read_p.get()
             total = total + (p[:, 0] if p.shape[1] == 1 else p.sum(axis=1))
         self.out[...] = total
+        if not self.out.all():
+            self.sign_zeros()
+
+    def sign_zeros(self) -> None:
+        """The zero sums' signs, as a chain of additions gives them (``_signed_zeros``)."""
+        zero = np.flatnonzero(self.out == 0.0)
+        terms = []
+        if self.read_a is not None and self.read_b is not None:
+            terms.append(self.read_a.get()[zero] * self.read_b.get()[zero])
+        if self.read_p is not None:
+            terms.append(self.read_p.get()[zero])
+        if zero.size:
+            _signed_zeros(self.out, zero, *terms)
 
     def backward(self) -> None:
         g = self.gout[:, None]
@@ -267,6 +295,7 @@ class _Sum:
             forward.append(f"{add}(0.0, {plain}, out={out})")
         else:
             forward.append(f"{out}[...] = {product or '0.0'}")
+        forward += [f"if not {out}.all():", f"    {names(self.sign_zeros, 'zeros')}()"]
         backward: Lines = []
         g = names(self.gout[:, None], "gcol")
         if self.acc_p is not None:
@@ -324,6 +353,19 @@ class _MatMul:
             terms = self.read_bias.get()
             bias = terms[:, 0] if terms.shape[1] == 1 else terms.sum(axis=1)
             self.out += bias if self.bias_per_a else bias.reshape(self.out.shape)
+        if not self.out.all():
+            self.sign_zeros()
+
+    def sign_zeros(self) -> None:
+        """The zero entries' signs, as a chain of additions gives them (``_signed_zeros``)."""
+        rows, cols = np.nonzero(self.out == 0.0)
+        va, vb = self.read_a.get(), self.read_b.get()
+        terms = [vb[rows] * va[cols]]
+        if self.read_bias is not None:
+            bias = self.read_bias.get()
+            terms.append(bias[cols] if self.bias_per_a else bias[rows * self.out.shape[1] + cols])
+        if rows.size:
+            _signed_zeros(self.out, (rows, cols), *terms)
 
     def backward(self) -> None:
         gout = self.gout
@@ -351,6 +393,7 @@ class _MatMul:
             if not self.bias_per_a:
                 bias += f".reshape({self.out.shape})"
             forward.append(f"{add}({out}, {bias}, out={out})")
+        forward += [f"if not {out}.all():", f"    {names(self.sign_zeros, 'zeros')}()"]
         backward: Lines = []
         gout = names(self.gout, "gout")
         if self.acc_a is not None:
