@@ -25,7 +25,7 @@ from micrograd._tracing import (
     traced_input,
     watching,
 )
-from micrograd.engine import Value, gc_paused, is_grad_enabled
+from micrograd.engine import RULES, Value, gc_paused, is_grad_enabled
 from micrograd.fast._optim import ArraySGD
 from micrograd.fast._rules import Array
 from micrograd.fast._schedule import _Compiled, _data
@@ -236,6 +236,9 @@ class Program:
                 for p, value in zip(self.params, saved.tolist(), strict=True):
                     p.data = value
         compiled.guards = list(recorder.reads.values())  # what each guard is, in their order
+        # The rules it was compiled from: a rule replaced later (register_op again) retraces.
+        compiled.ops = graph.ops
+        compiled.rules = tuple(map(RULES.get, graph.ops))
         slot_of = {leaf: len(self.params) + j for j, leaf in enumerate(leaves)}
         compiled.add_predicates(
             [
@@ -278,6 +281,9 @@ class Program:
                     f"traced one ({known}); trace again or pass retrace=True"
                 )
             return self._compile(arrays, theta)
+        if compiled.rules != tuple(map(RULES.get, compiled.ops)):  # a rule replaced since
+            op = next(op for op, rule in zip(compiled.ops, compiled.rules) if RULES.get(op) != rule)
+            return self._changed(f"the rule of op {op!r} (engine.RULES, replaced)", arrays, theta)
         for k, grad, at in compiled.grad_guards:
             now = self.params[k].grad
             if not (type(now) is float and _same_bits(np.array([now]), np.array([grad]))):

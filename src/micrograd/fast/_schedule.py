@@ -158,6 +158,8 @@ class _Compiled:
         self.guard_values: Array = graph.watched_values
         self.guards: list[str] = []  # what each guard is: the number read, and where
         self.grad_guards: list[tuple[int, float, str]] = []  # (parameter, its .grad, where read)
+        self.ops: list[str] = []  # the ops of engine.RULES it computes, and their rules then
+        self.rules: tuple[Any, ...] = ()
         # Comparisons of index inputs, by kind: (compare, slots, numbers, outcomes, guard numbers)
         self.predicates: list[tuple[Any, Index, Array, Any, Index]] = []
         # Whether steps run the generated straight-line code (False: the kernels' own methods,

@@ -365,6 +365,7 @@ class _Graph:
         names = ["", *RULES]
         op_codes = {op: code for code, op in enumerate(names)}
         codes = np.fromiter(map(op_codes.__getitem__, map(_get_op, order)), np.int32, n)
+        self.ops = [names[code] for code in np.unique(codes).tolist() if code]  # the rules used
         digest = hashlib.sha256()
         for array in (codes, a_arr, b_arr, st, arg_arr, leaf_slot):
             digest.update(array.tobytes())
