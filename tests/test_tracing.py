@@ -3,6 +3,7 @@ recorded, and read their operands (guarded) where the Value engine's result leav
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -215,3 +216,38 @@ def test_an_op_method_replaced_on_a_subclass_is_what_its_parameters_run(monkeypa
     assert [g.split(" (`")[1] for g in program.guards] == [
         'monkeypatch.setattr(Patched, "__mul__", lambda self, other: Value(self.data) * other)`)'
     ]
+
+
+def test_other_threads_go_on_with_the_value_engine_during_a_trace() -> None:
+    """While one thread traces, another thread's ops make plain Values, it may set a node's
+    .data, and its reads are no guards of the program (they were: 3,429 foreign guards, or a
+    TraceError in the other thread)."""
+    started, worked = threading.Event(), threading.Event()
+    seen: list[Any] = []
+
+    def other() -> None:
+        started.wait(10)
+        try:
+            w = Value(0.3)
+            h = w * 3.0
+            h.data = 1.0
+            loss = (w * 2.0 - 1.0) ** 2
+            loss.backward()
+            seen.extend([type(h) is Value, h.data, loss.data, w.grad])
+        except Exception as e:  # what the other thread met, for the assert
+            seen.append(e)
+        worked.set()
+
+    w = Value(2.0)
+
+    def fn(x: Value) -> Value:
+        started.set()
+        worked.wait(10)  # the other thread works while this one traces
+        return w * x * x
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    program = fast.trace(fn, [w], 3.0)
+    thread.join()
+    assert seen == [True, 1.0, (0.3 * 2.0 - 1.0) ** 2, 2 * (0.3 * 2.0 - 1.0) * 2.0]
+    assert (program.guards, program(3.0)) == ([], 18.0)

@@ -14,6 +14,7 @@ import numbers
 import operator
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import CellType, CodeType, FrameType, FunctionType
@@ -125,7 +126,7 @@ _recorder: Recorder | None = None
 
 def _read_data(self: Value) -> float:
     recorder = _recorder
-    if recorder is not None:
+    if recorder is not None and _get_ident() == _tracer:
         frame = _getframe(1)
         # Under no_grad() an op's number leaves the graph (a leaf holds it): that read counts.
         # (The op methods' own test of the mode: one global unless some thread is in no_grad.)
@@ -136,7 +137,7 @@ def _read_data(self: Value) -> float:
 
 
 def _write_data(self: Value, value: float) -> None:
-    if _recorder is not None:
+    if _recorder is not None and _get_ident() == _tracer:
         frame = _getframe(1)
         if frame.f_code not in _MAKERS:
             raise _refuse("sets .data of a Value", frame)
@@ -144,20 +145,20 @@ def _write_data(self: Value, value: float) -> None:
 
 
 def _write_param_data(self: Value, value: float) -> None:
-    if _recorder is not None:
+    if _recorder is not None and _get_ident() == _tracer:
         raise _refuse("sets .data of a parameter", _getframe(1))
     _set_data(self, value)
 
 
 def _read_param_grad(self: Value) -> Any:
     recorder = _recorder
-    if recorder is not None:
+    if recorder is not None and _get_ident() == _tracer:
         recorder.read_grad(self, _getframe(1))
     return _get_grad(self)
 
 
 def _write_param_grad(self: Value, value: Any) -> None:
-    if _recorder is not None:
+    if _recorder is not None and _get_ident() == _tracer:
         raise _refuse(
             "sets .grad of a parameter (backward() or zero_grad() inside it?)", _getframe(1)
         )
@@ -263,11 +264,17 @@ def _param_class(cls: type) -> type:
 
 
 _made: type = _Traced  # the class of the nodes the current trace makes (Recorder.made)
+# The thread that traces: only its new nodes are traced and only its reads are noted, while
+# other threads go on with the Value engine (the parameters' classes are switched for all).
+_tracer: int | None = None
+_get_ident = threading.get_ident
+_one_trace = threading.RLock()
 
 
 def _traced_new(cls: type) -> Any:
     # engine._binary makes each node with ``_new(Value)``: while tracing, a _Traced one.
-    return _object_new(_made if cls is Value else cls)
+    # Other threads go on making Values: the trace is its own thread's.
+    return _object_new(_made if cls is Value and _get_ident() == _tracer else cls)
 
 
 def traced_input(number: float) -> Value:
@@ -279,12 +286,20 @@ def traced_input(number: float) -> Value:
 
 @contextmanager
 def watching(params: Sequence[Value]) -> Iterator[Recorder]:
-    """Within this block new nodes and ``params`` note every read of their numbers."""
-    global _recorder, _made
+    """Within this block new nodes and ``params`` note every read of their numbers: this
+    thread's (other threads' ops make plain Values; another trace waits for this one)."""
     _hooks.refuse_compiled(params)  # a program would run no hook, check no op (detect_anomaly)
+    # A trace at a time (one thread may nest them); others wait for it.
+    with _one_trace, _watching(params) as recorder:
+        yield recorder
+
+
+@contextmanager
+def _watching(params: Sequence[Value]) -> Iterator[Recorder]:
+    global _recorder, _made, _tracer
     recorder = Recorder()
     classes = [type(p) for p in params]
-    previous = _recorder, engine._new, _made
+    previous = _recorder, engine._new, _made, _tracer
     switched = 0
     try:
         for p, cls in zip(params, classes, strict=True):
@@ -298,12 +313,12 @@ def watching(params: Sequence[Value]) -> Iterator[Recorder]:
             if cls in _TRACED_PARAM:  # (a parameter of an enclosing trace keeps its class)
                 _sync(_TRACED_PARAM[cls], cls)
         engine._new = _traced_new
-        _recorder, _made = recorder, recorder.made
+        _recorder, _made, _tracer = recorder, recorder.made, _get_ident()
         if type(Value(0.0) + 0.0) is not _made:
             raise RuntimeError("micrograd.engine ops no longer make nodes with _new: cannot trace")
         yield recorder
     finally:
-        _recorder, engine._new, _made = previous
+        _recorder, engine._new, _made, _tracer = previous
         for p, cls in zip(params[:switched], classes, strict=False):
             p.__class__ = cls
 
