@@ -406,3 +406,31 @@ def test_arithmetic_on_an_index_input_reads_its_number_and_replays_right(name: s
         warnings.simplefilter("ignore", fast.RetraceWarning)
         found = [program(k) for k in range(5)]
     assert found == [loss(k).data for k in range(5)]
+
+
+def test_a_row_picked_and_one_column_used_or_none() -> None:
+    """lookup of a row of which the loss uses one column, or a lookup the loss does not use: the
+    program gives the Value engine's loss and gradients for every index (it raised an internal
+    AssertionError: the unused picks were taken for nodes of the graph)."""
+    table = [[Value(0.1 * i + 0.01 * j) for j in range(3)] for i in range(5)]
+    flat = [v for row in table for v in row]
+
+    def one_column(i: Any) -> Value:
+        return lookup(table, i)[1] * 2.0
+
+    def unused(i: Any) -> Value:
+        lookup(table, i)
+        return flat[0] * 3.0
+
+    for fn in (one_column, unused):
+        program = fast.trace(fn, flat, 1, indices=[0])
+        for i in (0, 3, 4):
+            for v in flat:
+                v.grad = 0.0
+            loss = program(i)
+            got = [v.grad for v in flat]
+            for v in flat:
+                v.grad = 0.0
+            want = fn(i)
+            want.backward()
+            assert (loss, got) == (want.data, [v.grad for v in flat])

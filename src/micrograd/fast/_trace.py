@@ -85,10 +85,16 @@ class _Positions:
     def of(self, nodes: Iterable[Value | None], count: int) -> Ints:
         """The positions of ``count`` nodes; -1 for None (a leaf's operand)."""
         wanted = np.fromiter(map(id, nodes), np.intp, count)
+        positions = self.find(wanted)
+        if not ((positions >= 0) | (wanted == id(None))).all():
+            raise AssertionError("a node's operand is not in the traced order")
+        return positions
+
+    def find(self, wanted: Ints) -> Ints:
+        """The positions of the nodes of ids ``wanted``; -1 for one not in ``order``."""
+        count = len(wanted)
         k = np.minimum(np.searchsorted(self.ids, wanted), max(len(self.ids) - 1, 0))
         found = self.ids[k] == wanted if len(self.ids) else np.zeros(count, dtype=bool)
-        if not (found | (wanted == id(None))).all():
-            raise AssertionError("a node's operand is not in the traced order")
         positions: Ints = np.where(found, self.at[k], -1)
         return positions
 
@@ -331,10 +337,14 @@ class _Graph:
         slot_of_leaf.update({x: first_other + j for j, x in enumerate(self.other_leaves)})
         leaf_slot = np.full(n, -1, dtype=np.intp)
         leaf_slot[leaves] = [slot_of_leaf[order[i]] for i in leaves]
-        # gather node -> (the index's input slot, the column's node ids)
+        # gather node -> (the index's input slot, the column's node ids); a pick that neither
+        # the loss nor a read uses (a row's other columns, a lookup left unused) is no node.
+        picks = list((gathers or {}).items())
+        picked = index.find(np.fromiter((id(node) for node, _ in picks), np.intp, len(picks)))
         gather_of = {
-            index.one(node): (slot_of_leaf[leaf], index.of(column, len(column)).tolist())
-            for node, (leaf, column) in (gathers or {}).items()
+            i: (slot_of_leaf[leaf], index.of(column, len(column)).tolist())
+            for i, (_, (leaf, column)) in zip(picked.tolist(), picks, strict=True)
+            if i >= 0
         }
         # 0 constant, 1 depends on inputs only, 2 on a parameter
         leaf_status = np.where(leaf_slot < 0, 0, np.where(leaf_slot < n_params, 2, 1))
