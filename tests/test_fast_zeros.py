@@ -41,18 +41,32 @@ def _loss(weights: list[Value], rows: list[list[Value]]) -> Value:
     return sum(terms[1:], terms[0])
 
 
+WEIGHTS = st.lists(ZEROS_AND_ONES, min_size=7, max_size=7)
+ROWS = st.lists(st.lists(ZEROS_AND_ONES, min_size=3, max_size=3), min_size=3, max_size=3)
+
+
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(ZEROS_AND_ONES, min_size=7, max_size=7),
-    st.lists(st.lists(ZEROS_AND_ONES, min_size=3, max_size=3), min_size=3, max_size=3),
-)
+@given(WEIGHTS, ROWS)
 def test_zero_sums_have_the_value_engines_sign(
     weights: list[float], rows: list[list[float]]
 ) -> None:
     """Matmuls with biases, dot products and plain sums of signed zeros and ones: the compiled
     loss is the Value engine's (each sum's sign of zero weighs 2 * 3**k in it)."""
+    _same_as_the_value_engine(weights, rows, "numpy")
+
+
+@settings(max_examples=12, deadline=None)
+@given(WEIGHTS, ROWS)
+def test_zero_sums_have_the_value_engines_sign_on_jax(
+    weights: list[float], rows: list[list[float]]
+) -> None:
+    """The same on the JAX backend, whose reductions and dots start from +0.0 too."""
+    _same_as_the_value_engine(weights, rows, "jax")
+
+
+def _same_as_the_value_engine(weights: list[float], rows: list[list[float]], backend: str) -> None:
     params = [Value(w) for w in weights]
-    program = fast.trace(lambda xs: _loss(params, xs), params, rows)
+    program = fast.trace(lambda xs: _loss(params, xs), params, rows, backend=backend)
     got = program(rows)
     want = _loss(params, [[Value(v) for v in row] for row in rows]).data
     assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-9) or (

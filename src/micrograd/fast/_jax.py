@@ -325,6 +325,18 @@ class _ElementwiseStep(_Step):
             self.s.add(grads, self.acc_y, found[1])
 
 
+def _signed_zeros(total: Any, negative: Any) -> Any:
+    """``total`` with each zero given the sign a chain of additions gives it: -0.0 where
+    ``negative`` (every term of that sum is -0.0), else +0.0 (fast._kernels._signed_zeros:
+    XLA's reductions and dots start from +0.0, as NumPy's)."""
+    return jnp.where(total == 0.0, jnp.where(negative, -0.0, 0.0), total)
+
+
+def _all_negative(terms: Any) -> Any:
+    """Rows whose terms all carry the sign bit (with a zero sum: all are -0.0)."""
+    return jnp.all(jnp.signbit(terms), axis=-1)
+
+
 class _SumStep(_Step):
     def __init__(self, segments: _Segments, seg: int, k: _Sum) -> None:
         super().__init__(segments, seg)
@@ -338,13 +350,17 @@ class _SumStep(_Step):
 
     def run(self, vals: list[Any]) -> None:
         total: Any = 0.0
+        negative: Any = True
         if self.a is not None and self.b is not None:
             va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
             self.saved = (va, vb)
-            total = (va * vb).sum(axis=1)
+            products = va * vb
+            total, negative = products.sum(axis=1), _all_negative(products)
         if self.plain is not None:
-            total = total + self.s.read(vals, self.plain).sum(axis=1)
-        vals[self.seg] = total
+            plain = self.s.read(vals, self.plain)
+            total = total + plain.sum(axis=1)
+            negative = negative & _all_negative(plain)
+        vals[self.seg] = _signed_zeros(total, negative)
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
         g = self.gout(grads, vals)[:, None]
@@ -374,9 +390,20 @@ class _MatMulStep(_Step):
         va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
         self.saved = (va, vb)
         out = vb @ va.T
+        bias: Any = None
         if self.bias is not None:
-            terms = self.s.read(vals, self.bias).sum(axis=1)
+            bias = self.s.read(vals, self.bias)
+            terms = bias.sum(axis=1)
             out = out + (terms if self.bias_per_a else terms.reshape(self.shape))
+
+        def signed(out: Any) -> Any:  # only when a sum is zero: (rows, columns, k) products
+            negative = _all_negative(vb[:, None, :] * va[None, :, :])
+            if bias is not None:
+                signs = _all_negative(bias)
+                negative &= signs[None, :] if self.bias_per_a else signs.reshape(self.shape)
+            return _signed_zeros(out, negative)
+
+        out = jax.lax.cond(jnp.all(out != 0.0), lambda out: out, signed, out)
         vals[self.seg] = out.ravel()
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
