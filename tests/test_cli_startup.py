@@ -203,3 +203,34 @@ def test_an_unknown_attribute_of_micrograd_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="module 'micrograd' has no attribute 'nothing'"):
         _ = micrograd.nothing  # type: ignore[attr-defined]
     assert set(micrograd.__all__) <= set(dir(micrograd))
+
+
+SWALLOWED = """
+import signal, sys, weakref
+from micrograd._interrupt import STARTUP
+if sys.argv[1] == "begin":
+    STARTUP.begin()
+class Node: pass
+node = Node()
+ref = weakref.ref(node, lambda _: signal.raise_signal(signal.SIGINT))
+del node  # the Ctrl-C comes inside a weakref callback, as in one of the import system's
+try:
+    with STARTUP.watching():
+        STARTUP.check()
+        print("lost")
+except KeyboardInterrupt:
+    print("kept")
+"""
+
+
+def test_a_ctrl_c_that_a_callback_swallows_while_the_command_loads_is_kept() -> None:
+    """The command catches Ctrl-C before it loads anything (STARTUP.begin): one that lands in a
+    callback, where Python prints it as ignored and goes on (the run went on training), is kept
+    for the command's first check, and not printed. Without begin() it is lost."""
+    found = {}
+    for mode in ("begin", "none"):
+        proc = subprocess.run(
+            [sys.executable, "-c", SWALLOWED, mode], capture_output=True, text=True, check=True
+        )
+        found[mode] = (proc.stdout.strip(), "Exception ignored" in proc.stderr)
+    assert found == {"begin": ("kept", False), "none": ("lost", True)}

@@ -18,6 +18,7 @@ Python itself does: neither handler replaces ``SIG_IGN``.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,6 +53,27 @@ class Startup:
 
     def __init__(self) -> None:
         self.seen = False
+        self._begun = False  # begin() caught SIGINT before watching(): keep what it saw
+
+    def begin(self) -> None:
+        """Catch SIGINT from now on: the first thing the ``micrograd`` command does (``python -m
+        micrograd`` and the script), before it loads its modules. A Ctrl-C while they load may
+        land in a callback of the import system, where Python prints the KeyboardInterrupt as
+        ignored and goes on: it is remembered here (``watching`` keeps it, ``check`` raises it)
+        and not printed."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return  # ignored (nohup), or someone's own handler: theirs
+        signal.signal(signal.SIGINT, self._handle)
+        self._begun = True
+        previous = sys.unraisablehook
+
+        def unraisable(info: Any) -> None:
+            if not (self.seen and isinstance(info.exc_value, KeyboardInterrupt)):
+                previous(info)
+
+        sys.unraisablehook = unraisable
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.seen = True
@@ -59,8 +81,10 @@ class Startup:
 
     @contextmanager
     def watching(self) -> Iterator[Startup]:
-        """Handle SIGINT inside the block; ``seen`` starts False."""
-        self.seen = False
+        """Handle SIGINT inside the block; ``seen`` starts False (unless ``begin`` came first)."""
+        if not self._begun:
+            self.seen = False
+        self._begun = False
         with _handling(self._handle):
             yield self
 
