@@ -20,9 +20,10 @@ from micrograd import _check as check
 from micrograd.engine import gc_paused
 from micrograd.fast._program import Program, trace
 from micrograd.fast._rules import Array
-from micrograd.optim import Adam, _adam_rule, _adam_settings
+from micrograd.optim import Adam
+from micrograd.optim.rules import adam_rule, adam_settings
 
-# Adam's betas, eps, weight_decay, decoupled and amsgrad, in _adam_rule's order
+# Adam's betas, eps, weight_decay, decoupled and amsgrad, in adam_rule's order
 # (betas, eps, weight_decay), decoupled, amsgrad
 _AdamSettings = tuple[tuple[tuple[float, float], float, float], bool, bool]
 
@@ -131,7 +132,7 @@ class GPTStep:
         opt.lr = lr = check.real("lr", lr, 0.0)
         self._count += 1
         settings, decoupled, amsgrad = self._adam()
-        self._theta, self._m, self._v, self._vmax = _adam_rule(
+        self._theta, self._m, self._v, self._vmax = adam_rule(
             self._theta, grad, self._m, self._v, self._vmax, self._count, lr, *settings,
             decoupled=decoupled, amsgrad=amsgrad, sqrt=np.sqrt, maximum=np.maximum,
         )  # fmt: skip
@@ -144,7 +145,7 @@ class GPTStep:
         opt = self.optimizer
         now = (opt.betas, opt.eps, opt.weight_decay, opt.amsgrad, opt.decoupled)
         if now != self._checked:
-            _, betas, eps, weight_decay, amsgrad = _adam_settings(0.0, *now[:4])
+            _, betas, eps, weight_decay, amsgrad = adam_settings(0.0, *now[:4])
             decoupled = check.boolean("decoupled", opt.decoupled)
             self._settings = ((betas, eps, weight_decay), decoupled, amsgrad)
             self._checked = now

@@ -14,7 +14,7 @@ from typing import Any, cast
 import numpy as np
 
 from micrograd.engine import RULES
-from micrograd.optim import _sgd_rule, _sgd_settings
+from micrograd.optim.rules import sgd_rule, sgd_settings
 
 if "jax" not in sys.modules:  # XLA reads its flags once, when it starts: one thread, as NumPy's
     _ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -500,7 +500,7 @@ class JaxProgram:
 
             def step(theta: Any, buf: Any, lr: Any, inputs: Any, others: Any) -> Any:
                 loss, grad = loss_and_grad(theta, inputs, others)
-                theta, buf = _sgd_rule(theta, grad, buf, lr, momentum, dampening, nesterov, decay)
+                theta, buf = sgd_rule(theta, grad, buf, lr, momentum, dampening, nesterov, decay)
                 return loss, theta, buf, grad
 
             made = self._sgd_steps[key] = jax.jit(step)
@@ -521,7 +521,7 @@ class JaxProgram:
         JAX arrays between steps. When the run ends, or a step raises, ``optimizer``'s buffer
         and ``finish(theta, grad)`` receive the last finished step's numbers (nothing if none).
         """
-        settings = _sgd_settings(
+        settings = sgd_settings(
             optimizer.lr,
             optimizer.momentum,
             optimizer.dampening,

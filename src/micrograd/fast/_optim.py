@@ -8,7 +8,7 @@ import numpy as np
 
 from micrograd import _check as check
 from micrograd.fast._rules import Array
-from micrograd.optim import _adam_settings, _sgd_rule, _sgd_settings, adam_update
+from micrograd.optim.rules import adam_settings, adam_update, sgd_rule, sgd_settings
 
 
 class ArrayOptimizer(Protocol):
@@ -59,7 +59,7 @@ class ArraySGD:
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        settings = _sgd_settings(lr, momentum, dampening, nesterov, weight_decay)
+        settings = sgd_settings(lr, momentum, dampening, nesterov, weight_decay)
         self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay = settings
         self.momentum_buffer: Array | None = None
         self._checked = settings  # the settings as last checked (a schedule may change lr)
@@ -70,8 +70,8 @@ class ArraySGD:
         _check_state(self.momentum_buffer, theta)
         settings = (self.lr, self.momentum, self.dampening, self.nesterov, self.weight_decay)
         if settings != self._checked:  # checked as SGD checks them, once per change
-            self._checked = settings = _sgd_settings(*settings)
-        theta[...], buf = _sgd_rule(theta, grad, self.momentum_buffer, *settings)
+            self._checked = settings = sgd_settings(*settings)
+        theta[...], buf = sgd_rule(theta, grad, self.momentum_buffer, *settings)
         # The first buffer is the gradient itself: keep a copy, not the caller's array.
         self.momentum_buffer = buf.copy() if buf is grad else buf
 
@@ -89,7 +89,7 @@ class ArrayAdam:
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        settings = _adam_settings(lr, betas, eps, weight_decay, False)
+        settings = adam_settings(lr, betas, eps, weight_decay, False)
         self.lr, self.betas, self.eps, self.weight_decay, _ = settings
         self.step_count = 0
         self.exp_avg: Array | None = None
