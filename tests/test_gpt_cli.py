@@ -410,7 +410,8 @@ def test_after_a_failed_write_the_checkpoint_kept_is_the_one_before(
     tokenizer = command.CharTokenizer.from_documents(["ab"])
     model = GPT(tokenizer.vocab_size, n_embd=4, n_head=1, block_size=4)
     settings = {**command.TRAIN_DEFAULTS, "steps": 2}
-    run = command._Run(model, command.make_optimizer(model), tokenizer, settings, tmp_path, [])
+    optimizer = command.make_optimizer(model)
+    run = command._Run(model, optimizer, tokenizer, settings, tmp_path, [], "value")
     run.on_step(1.0, 0.01)
     run.save()
     run.on_step(0.5, 0.005)

@@ -46,6 +46,7 @@ from micrograd.train_command.files import (
     read_resumed,
     require_plotting,
     run_folder,
+    saved_engine,
 )
 
 __all__: list[str] = []  # the command's handlers are micrograd.cli's business
@@ -274,14 +275,15 @@ class _Run:
         settings: dict[str, Any],
         out: Path,
         history: list[list[float]],
+        engine: str,
     ) -> None:
         self.model, self.optimizer, self.tokenizer = model, optimizer, tokenizer
+        self.engine = engine  # what the checkpoint says the run trains on
         self.settings, self.out, self.history = settings, out, history
         # The step of the checkpoint on disk, and of the one being written (if any).
         self.saved_step: int | None = None
         self.writing_step: int | None = None
         self.writer = _Writer()
-        self.engine = "value"  # what the checkpoint says the run trains on
         self._csv_rows: list[str] = []  # history.csv's rows so far, formatted once each
         self.stop = StopRequest()
         # Writes a compiled step's state (weights, Adam's) into the model and the optimizer.
@@ -354,7 +356,7 @@ def run_train(ns: argparse.Namespace) -> int:
         saved = doc["metadata"]["settings"]
     s = {**TRAIN_DEFAULTS, **saved, **explicit}
     # The checkpoint's engine unless given: the engines agree to rounding, not to the bit.
-    ns.engine = getattr(ns, "engine", None) or _saved_engine(doc)
+    ns.engine = getattr(ns, "engine", None) or saved_engine(doc, "value")
     if explicit.get("data") is not None:
         s["data"] = str(Path(explicit["data"]).resolve())  # a resumed run finds it anywhere
     _require_engine(ns.engine)
@@ -406,15 +408,8 @@ def run_train(ns: argparse.Namespace) -> int:
         return EXIT_OK
     keep_run = ns.resume is not None and _same_file(Path(ns.resume), out / MODEL_FILE)
     with run_folder(out, keep_run=keep_run):
-        run = _Run(model, optimizer, tokenizer, s, out, history)
-        run.engine = ns.engine
+        run = _Run(model, optimizer, tokenizer, s, out, history, ns.engine)
         return _train(run, docs, ns)
-
-
-def _saved_engine(doc: dict[str, Any] | None) -> str:
-    """The engine a checkpoint records (checkpoints before it did: the default, value)."""
-    engine = doc.get("metadata", {}).get("engine") if doc is not None else None
-    return engine if engine in ENGINES else "value"
 
 
 def _require_engine(engine: str) -> None:

@@ -33,6 +33,7 @@ from micrograd.train_command.files import (
     require_plotting,
     run_folder,
     same_file,
+    saved_engine,
 )
 from micrograd.train_command.loop import (
     BLOWUP_FACTOR,
@@ -52,7 +53,6 @@ from micrograd.train_command.settings import (
     read_mlp_checkpoint,
     resolve_settings,
     restore_sampler,
-    saved_engine,
     saved_settings,
 )
 
@@ -94,7 +94,7 @@ def run(ns: argparse.Namespace) -> int:
         out = Path(ns.resume).parent
     else:
         out = Path("runs") / s["dataset"]
-    engine = _pick_engine(getattr(ns, "engine", None) or saved_engine(doc))
+    engine = _pick_engine(getattr(ns, "engine", None) or saved_engine(doc, "auto"))
     if not ns.no_plots:
         require_plotting()
 

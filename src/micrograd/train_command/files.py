@@ -179,3 +179,13 @@ def read_resumed(path: str) -> dict[str, Any]:
         raise CommandError(f"cannot resume: {_one_line(e)}", EXIT_USAGE) from None
     except OSError as e:
         raise CommandError(f"cannot resume from {path}: {_one_line(e)}", EXIT_USAGE) from None
+
+
+def saved_engine(doc: dict[str, Any] | None, default: str) -> str:
+    """The engine a resumed run goes on with when ``--engine`` is not given: the one its
+    checkpoint was trained on (``fast`` or ``value``), so that it continues bit for bit (the
+    engines agree only to rounding); ``default`` for a fresh run or a checkpoint that does not
+    say. (``micrograd train`` and ``micrograd gpt train`` both.)"""
+    metadata = doc.get("metadata") if doc is not None else None
+    engine = metadata.get("engine") if isinstance(metadata, dict) else None
+    return engine if engine in ("fast", "value") else default

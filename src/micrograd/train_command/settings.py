@@ -78,15 +78,6 @@ def saved_settings(doc: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return shape, step
 
 
-def saved_engine(doc: dict[str, Any] | None) -> str:
-    """The engine a resumed run goes on with when ``--engine`` is not given: the one its
-    checkpoint was trained on, so that it continues bit for bit (the engines agree only to
-    rounding); ``auto`` for a fresh run or a checkpoint that does not say."""
-    metadata = doc.get("metadata") if doc is not None else None
-    engine = metadata.get("engine") if isinstance(metadata, dict) else None
-    return engine if engine in ("fast", "value") else "auto"
-
-
 def resolve_settings(explicit: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any]:
     """Defaults, overridden by a checkpoint's settings, overridden by the command line.
 
