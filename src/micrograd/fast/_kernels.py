@@ -249,15 +249,15 @@ class _Sum:
             self.sign_zeros()
 
     def sign_zeros(self) -> None:
-        """The zero sums' signs, as a chain of additions gives them (``_signed_zeros``)."""
+        """The zero sums' signs, as a chain of additions gives them (``_signed_zeros``); run
+        when some sum is zero (``not out.all()``)."""
         zero = np.flatnonzero(self.out == 0.0)
         terms = []
         if self.read_a is not None and self.read_b is not None:
             terms.append(self.read_a.get()[zero] * self.read_b.get()[zero])
         if self.read_p is not None:
             terms.append(self.read_p.get()[zero])
-        if zero.size:
-            _signed_zeros(self.out, zero, *terms)
+        _signed_zeros(self.out, zero, *terms)
 
     def backward(self) -> None:
         g = self.gout[:, None]
@@ -357,15 +357,15 @@ class _MatMul:
             self.sign_zeros()
 
     def sign_zeros(self) -> None:
-        """The zero entries' signs, as a chain of additions gives them (``_signed_zeros``)."""
+        """The zero entries' signs, as a chain of additions gives them (``_signed_zeros``); run
+        when some entry is zero (``not out.all()``)."""
         rows, cols = np.nonzero(self.out == 0.0)
         va, vb = self.read_a.get(), self.read_b.get()
         terms = [vb[rows] * va[cols]]
         if self.read_bias is not None:
             bias = self.read_bias.get()
             terms.append(bias[cols] if self.bias_per_a else bias[rows * self.out.shape[1] + cols])
-        if rows.size:
-            _signed_zeros(self.out, (rows, cols), *terms)
+        _signed_zeros(self.out, (rows, cols), *terms)
 
     def backward(self) -> None:
         gout = self.gout
