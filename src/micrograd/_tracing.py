@@ -122,11 +122,21 @@ class Recorder:
 
 
 _recorder: Recorder | None = None
+# The thread that traces: only its new nodes are traced and only its reads are noted, while
+# other threads go on with the Value engine (the parameters' classes are switched for all).
+_tracer: int | None = None
+_get_ident = threading.get_ident
+_one_trace = threading.RLock()
+
+
+def _noting() -> Recorder | None:
+    """The trace's recorder when this thread is the one tracing, else None."""
+    return _recorder if _get_ident() == _tracer else None
 
 
 def _read_data(self: Value) -> float:
-    recorder = _recorder
-    if recorder is not None and _get_ident() == _tracer:
+    recorder = _noting()
+    if recorder is not None:
         frame = _getframe(1)
         # Under no_grad() an op's number leaves the graph (a leaf holds it): that read counts.
         # (The op methods' own test of the mode: one global unless some thread is in no_grad.)
@@ -137,7 +147,7 @@ def _read_data(self: Value) -> float:
 
 
 def _write_data(self: Value, value: float) -> None:
-    if _recorder is not None and _get_ident() == _tracer:
+    if _noting() is not None:
         frame = _getframe(1)
         if frame.f_code not in _MAKERS:
             raise _refuse("sets .data of a Value", frame)
@@ -145,20 +155,20 @@ def _write_data(self: Value, value: float) -> None:
 
 
 def _write_param_data(self: Value, value: float) -> None:
-    if _recorder is not None and _get_ident() == _tracer:
+    if _noting() is not None:
         raise _refuse("sets .data of a parameter", _getframe(1))
     _set_data(self, value)
 
 
 def _read_param_grad(self: Value) -> Any:
-    recorder = _recorder
-    if recorder is not None and _get_ident() == _tracer:
+    recorder = _noting()
+    if recorder is not None:
         recorder.read_grad(self, _getframe(1))
     return _get_grad(self)
 
 
 def _write_param_grad(self: Value, value: Any) -> None:
-    if _recorder is not None and _get_ident() == _tracer:
+    if _noting() is not None:
         raise _refuse(
             "sets .grad of a parameter (backward() or zero_grad() inside it?)", _getframe(1)
         )
@@ -264,11 +274,6 @@ def _param_class(cls: type) -> type:
 
 
 _made: type = _Traced  # the class of the nodes the current trace makes (Recorder.made)
-# The thread that traces: only its new nodes are traced and only its reads are noted, while
-# other threads go on with the Value engine (the parameters' classes are switched for all).
-_tracer: int | None = None
-_get_ident = threading.get_ident
-_one_trace = threading.RLock()
 
 
 def _traced_new(cls: type) -> Any:
