@@ -16,8 +16,9 @@ import pytest
 import micrograd
 from clitools import python_prints, sigint_default
 
-# The console script's own lines, with an audit hook that sends SIGINT to this process the moment
-# the module named by argv[1] starts to load: a Ctrl-C at exactly that point of the start-up.
+# The console script's own lines (micrograd.__main__:run), with an audit hook that sends SIGINT to
+# this process the moment the module named by argv[1] starts to load: a Ctrl-C at exactly that
+# point of the start-up.
 CTRL_C_AT_IMPORT = r"""
 import os, signal, sys
 target = sys.argv[1]
@@ -25,31 +26,36 @@ def hook(event, args):
     if event == "import" and args[0] == target:
         os.kill(os.getpid(), signal.SIGINT)
 sys.addaudithook(hook)
-from micrograd.cli import main
-sys.exit(main(sys.argv[2:]))
+sys.argv = ["micrograd", *sys.argv[2:]]
+from micrograd.__main__ import run
+sys.exit(run())
 """
 
-# The modules the command loads before main() runs, and so before anything can catch Ctrl-C.
-BEFORE_MAIN = r"""
+# The modules the command loads before run() starts, and so before anything can catch Ctrl-C.
+BEFORE_RUN = r"""
 import sys
 seen = []
 sys.addaudithook(lambda event, args: event == "import" and seen.append(args[0]))
-from micrograd.cli import main
+from micrograd.__main__ import run
 print(" ".join(seen))
 """
 
 
-def test_the_command_loads_only_itself_before_main_runs() -> None:
-    """Importing micrograd.cli (what the console script and python -m do before calling main)
-    loads the two small modules micrograd and micrograd.cli, and nothing else but __future__
-    and types: the library, argparse and the rest load inside main, where Ctrl-C is handled."""
-    loaded = python_prints(BEFORE_MAIN).split()
-    assert sorted(loaded) == ["__future__", "micrograd", "micrograd.cli", "types"]
+def test_the_command_loads_only_its_ctrl_c_handling_before_it_catches_ctrl_c() -> None:
+    """Importing micrograd.__main__ (what the console script and python -m do before calling
+    run) loads micrograd, micrograd.__main__ and micrograd._interrupt, and of the standard library
+    only what signal handling needs: the library, argparse, NumPy and the rest load inside run,
+    where Ctrl-C is handled."""
+    loaded = python_prints(BEFORE_RUN).split()
+    ours = sorted(m for m in loaded if m.startswith("micrograd"))
+    assert ours == ["micrograd", "micrograd.__main__", "micrograd._interrupt"]
+    assert not {"argparse", "numpy", "micrograd.cli", "micrograd.engine"} & set(loaded)
 
 
 @pytest.mark.parametrize(
     ("module", "argv"),
     [
+        ("micrograd.cli", ["train"]),  # before main() runs: run() handles it
         ("argparse", ["train"]),
         ("micrograd.train_command", ["train"]),
         ("micrograd.engine", ["train"]),

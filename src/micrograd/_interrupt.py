@@ -25,7 +25,9 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-__all__ = ["STARTUP", "Startup", "StopRequest"]
+__all__ = ["EXIT_INTERRUPTED", "STARTUP", "Startup", "StopRequest", "interrupted"]
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
 
 Handler = Callable[[int, "FrameType | None"], Any]
 
@@ -98,6 +100,21 @@ class Startup:
 
 
 STARTUP = Startup()
+
+
+def interrupted(name: str) -> int:
+    """Print ``NAME: interrupted`` on stderr (a second Ctrl-C meanwhile is ignored); the status
+    a command interrupted by Ctrl-C exits with, ``EXIT_INTERRUPTED``."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread, where signals never arrive
+        previous = None
+    try:
+        print(f"{name}: interrupted", file=sys.stderr)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return EXIT_INTERRUPTED
 
 
 class StopRequest:

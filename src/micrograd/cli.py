@@ -1,16 +1,18 @@
 """The ``micrograd`` command: train a small net, draw or narrate an expression, run the benchmarks.
 
-Importing this module loads nothing but the standard library's ``sys``: everything else, the
-library included, is imported once ``main`` runs, inside its handling of Ctrl-C, so that a Ctrl-C
-from the very start ends with one line and status 130, never a traceback. numpy, matplotlib,
-graphviz and tqdm are imported inside the commands that use them, so ``micrograd --help`` starts
-fast and a missing extra is named in a one-line error. ``micrograd train`` is
-``micrograd.train_command``.
+Importing this module loads nothing but ``micrograd._interrupt`` (the standard library's signal
+handling): everything else, the library included, is imported once ``main`` runs, inside its
+handling of Ctrl-C, so that a Ctrl-C from the very start ends with one line and status 130, never
+a traceback. numpy, matplotlib, graphviz and tqdm are imported inside the commands that use them,
+so ``micrograd --help`` starts fast and a missing extra is named in a one-line error.
+``micrograd train`` is ``micrograd.train_command``.
 """
 
 from __future__ import annotations
 
 import sys
+
+from micrograd._interrupt import EXIT_INTERRUPTED
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -25,7 +27,6 @@ __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "TRAIN_DEFAULTS", "build_parser", "
 EXIT_OK = 0
 EXIT_FAILURE = 1  # training diverged, a missing extra, a file that cannot be written
 EXIT_USAGE = 2  # bad options or a bad expression (as argparse does)
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
 
 # The training settings a checkpoint remembers, with their defaults: micrograd's moons demo.
 # ``None`` for loss and lr means "chosen to fit": see _resolve_settings.
@@ -439,8 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             STARTUP.check()  # a Ctrl-C that something swallowed is still a Ctrl-C
             return code
     except KeyboardInterrupt:
-        _say_interrupted(name[0])
-        return EXIT_INTERRUPTED
+        from micrograd._interrupt import interrupted
+
+        return interrupted(name[0])
 
 
 def _run_command(argv: Sequence[str] | None, name: list[str]) -> int:
@@ -471,21 +473,6 @@ def _run_command(argv: Sequence[str] | None, name: list[str]) -> int:
         message = str(e).encode("utf-8", "backslashreplace").decode("utf-8")
         print(f"{name[0]}: error: {message}", file=sys.stderr)
         return e.code
-
-
-def _say_interrupted(name: str) -> None:
-    """Print that the command was interrupted; a second Ctrl-C meanwhile is ignored."""
-    import signal
-
-    try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread, where signals never arrive
-        previous = None
-    try:
-        print(f"{name}: interrupted", file=sys.stderr)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
 
 
 def _bench(args: list[str]) -> int:
