@@ -210,17 +210,54 @@ def test_engine_without_a_gpt_step_says_so(
     assert "--engine fast does not train the GPT yet" in one_error_line(err)
 
 
-def test_resume_on_documents_the_tokenizer_does_not_know(
+def test_resume_on_other_documents_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path
 ) -> None:
-    """Resuming on a file with new characters is refused (the vocabulary is the checkpoint's)."""
+    """Resuming on documents other than the checkpoint's (a line changed, a line added, new
+    characters) is status 2 and one line naming the file; the same documents moved elsewhere
+    resume."""
     assert gpt_train(capsys, names_file, tmp_path / "run", "--steps", "1")[0] == 0
+    checkpoint = str(tmp_path / "run" / "model.json")
+    lines = sample_names()
+    for i, changed in enumerate(
+        [["emmy", *lines[1:]], [*lines, "zoe"], ["Zoë"], [lines[1], lines[0], *lines[2:]]]
+    ):
+        other = tmp_path / f"other{i}.txt"
+        other.write_text("\n".join(changed) + "\n", encoding="utf-8")
+        argv = ["gpt", "train", str(other), "--resume", checkpoint, "--steps", "2"]
+        code, _, err = run(capsys, *argv, "--no-progress", "--no-plots")
+        line = one_error_line(err)
+        assert (code, f"cannot resume: {other} is not what {checkpoint} was trained on") == (
+            cli.EXIT_USAGE,
+            line[line.index("cannot") : line.index(" was trained on") + len(" was trained on")],
+        ), line
+    moved = tmp_path / "moved.txt"
+    names_file.rename(moved)
+    argv = ["gpt", "train", str(moved), "--resume", checkpoint, "--steps", "2"]
+    assert run(capsys, *argv, "--no-progress", "--no-plots")[0] == 0
+
+
+def test_resume_without_documents_in_the_checkpoint_is_the_tokenizers_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path
+) -> None:
+    """A checkpoint written before runs recorded their documents resumes on the same file; on
+    documents with characters its tokenizer does not know, status 2 and one line."""
+    assert gpt_train(capsys, names_file, tmp_path / "run", "--steps", "1")[0] == 0
+    doc = read_checkpoint(tmp_path / "run" / "model.json")
+    del doc["metadata"]["documents"]
+    model = GPT.from_config(doc["config"])
+    optimizer = command.make_optimizer(model)
+    model.load_checkpoint(doc, optimizer)
+    old = tmp_path / "old" / "model.json"
+    old.parent.mkdir()
+    model.save(old, optimizer=optimizer, metadata=doc["metadata"])
     other = tmp_path / "other.txt"
     other.write_text("Zoë\n", encoding="utf-8")
-    checkpoint = str(tmp_path / "run" / "model.json")
-    code, _, err = run(capsys, "gpt", "train", str(other), "--resume", checkpoint, "--steps", "2")
+    code, _, err = run(capsys, "gpt", "train", str(other), "--resume", str(old), "--steps", "2")
     assert code == cli.EXIT_USAGE
     assert "tokenizer does not know" in one_error_line(err)
+    argv = ["gpt", "train", str(names_file), "--resume", str(old), "--steps", "2", "--no-plots"]
+    assert run(capsys, *argv, "--no-progress")[0] == 0
 
 
 def test_sample_errors(
@@ -299,16 +336,27 @@ def test_long_documents_are_noted_and_too_many_characters_refused(
 
 
 @pytest.mark.parametrize(
-    ("key", "bad"), [("steps", -5), ("steps", 2.5), ("lr", "x"), ("seed", None), ("data", 3)]
+    ("key", "bad"),
+    [
+        ("steps", -5),
+        ("steps", 2.5),
+        ("lr", "x"),
+        ("seed", None),
+        ("data", 3),
+        ("documents", {"count": 144}),
+        ("documents", {"count": "144", "sha256": "0"}),
+        ("documents", "0"),
+    ],
 )
 def test_resume_refuses_settings_the_options_would_refuse(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], names_file: Path, key: str, bad: Any
 ) -> None:
-    """A checkpoint whose saved settings were edited to values the options refuse: status 2 and
-    one line, never a traceback."""
+    """A checkpoint whose saved settings (or record of its documents) were edited to values the
+    options refuse: status 2 and one line, never a traceback."""
     assert gpt_train(capsys, names_file, tmp_path / "run", "--steps", "1")[0] == 0
     doc = read_checkpoint(tmp_path / "run" / "model.json")
-    doc["metadata"]["settings"][key] = bad
+    edited = doc["metadata"] if key == "documents" else doc["metadata"]["settings"]
+    edited[key] = bad
     model = GPT.from_config(doc["config"])
     model.load_checkpoint(doc)
     model.save(tmp_path / "edited.json", metadata=doc["metadata"])
@@ -411,7 +459,8 @@ def test_after_a_failed_write_the_checkpoint_kept_is_the_one_before(
     model = GPT(tokenizer.vocab_size, n_embd=4, n_head=1, block_size=4)
     settings = {**command.TRAIN_DEFAULTS, "steps": 2}
     optimizer = command.make_optimizer(model)
-    run = command._Run(model, optimizer, tokenizer, settings, tmp_path, [], "value")
+    documents = command._fingerprint(["ab"])
+    run = command._Run(model, optimizer, tokenizer, settings, tmp_path, [], "value", documents)
     run.on_step(1.0, 0.01)
     run.save()
     run.on_step(0.5, 0.005)

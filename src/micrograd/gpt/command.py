@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import importlib
 import math
 import random
@@ -69,7 +70,8 @@ pip install "micrograd-learn[gpt]").
 
 Writes DIR/model.json (the weights, the tokenizer, Adam's state; every --checkpoint-every steps
 and at the end), DIR/history.csv and DIR/loss.png. Ctrl-C stops after the current step and saves;
---resume DIR/model.json goes on exactly as if the run had never stopped.
+--resume DIR/model.json goes on exactly as if the run had never stopped (on the same documents:
+the checkpoint records which, and refuses others).
 
 example:
   micrograd gpt train --steps 200
@@ -218,6 +220,13 @@ def _resumed(path: str) -> tuple[dict[str, Any], CharTokenizer]:
         if not (settings["data"] is None or isinstance(settings["data"], str)):
             raise ValueError("data")
         history = [[float(x) for x in row] for row in meta["history"]]
+        seen = meta.get("documents")  # absent in checkpoints of micrograd before 0.2.0's last
+        if seen is not None and not (
+            set(seen) == {"count", "sha256"}
+            and type(seen["count"]) is int
+            and isinstance(seen["sha256"], str)
+        ):
+            raise ValueError("documents")
     except (KeyError, TypeError, ValueError):
         why = "its metadata is not what gpt train writes"
         raise CommandError(f"cannot resume: {_not_a_gpt(path, doc, why)}", EXIT_USAGE) from None
@@ -276,9 +285,11 @@ class _Run:
         out: Path,
         history: list[list[float]],
         engine: str,
+        documents: dict[str, Any],
     ) -> None:
         self.model, self.optimizer, self.tokenizer = model, optimizer, tokenizer
         self.engine = engine  # what the checkpoint says the run trains on
+        self.documents = documents  # which documents it trains on (``_fingerprint``)
         self.settings, self.out, self.history = settings, out, history
         # The step of the checkpoint on disk, and of the one being written (if any).
         self.saved_step: int | None = None
@@ -312,6 +323,7 @@ class _Run:
             "tokenizer": self.tokenizer.to_dict(),
             "history": self.history,
             "engine": self.engine,
+            "documents": self.documents,
             "micrograd": __version__,
         }
         with gc_paused():  # thousands of names and numbers, no cycles: nothing to collect
@@ -361,6 +373,17 @@ def run_train(ns: argparse.Namespace) -> int:
         s["data"] = str(Path(explicit["data"]).resolve())  # a resumed run finds it anywhere
     _require_engine(ns.engine)
     docs = _documents(s["data"])
+    documents = _fingerprint(docs)
+    seen = doc["metadata"].get("documents") if doc is not None else None
+    if seen is not None and seen != documents:
+        where = "the names list" if s["data"] is None else s["data"]
+        raise CommandError(
+            f"cannot resume: {where} is not what {ns.resume} was trained on ({seen['count']:,} "
+            f"documents then, {documents['count']:,} now, or the same count with other text): "
+            "the run would not go on as the one that stopped. Give the same documents, or "
+            "start a new run",
+            EXIT_USAGE,
+        )
     if tokenizer is None:
         distinct = len(set("".join(docs)))
         if distinct > MAX_CHARS:
@@ -408,8 +431,16 @@ def run_train(ns: argparse.Namespace) -> int:
         return EXIT_OK
     keep_run = ns.resume is not None and _same_file(Path(ns.resume), out / MODEL_FILE)
     with run_folder(out, keep_run=keep_run):
-        run = _Run(model, optimizer, tokenizer, s, out, history, ns.engine)
+        run = _Run(model, optimizer, tokenizer, s, out, history, ns.engine, documents)
         return _train(run, docs, ns)
+
+
+def _fingerprint(docs: list[str]) -> dict[str, Any]:
+    """Which documents a run trains on, in their order as read (before the seed's shuffle): their
+    count and the SHA-256 of their UTF-8 text, one per line. A checkpoint keeps it, so that
+    ``--resume`` can tell when the file (or the installed names list) has changed."""
+    text = "\n".join(docs).encode("utf-8")
+    return {"count": len(docs), "sha256": hashlib.sha256(text).hexdigest()}
 
 
 def _require_engine(engine: str) -> None:
