@@ -8,7 +8,6 @@ import json
 import math
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -601,27 +600,30 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path: Path) -> None:
     assert temporaries(tmp_path) == sorted(names[2:])
 
 
-def _save_forever(path: Path) -> None:
-    """In a forked child: save ever-different weights until killed."""
-    try:
-        random.seed(os.getpid())
-        model = MLP(2, [40, 40, 1])
-        k = 0
-        while True:
-            k += 1
-            for p in model.parameters():
-                p.data = float(k)
-            model.save(path)
-    finally:
-        os._exit(0)
+# A child process that saves ever-different weights to argv[1] until it is killed; it says
+# "saving" once its first save is on disk.
+SAVE_FOREVER = r"""
+import sys
+from micrograd.nn import MLP
+model = MLP(2, [40, 40, 1])
+parameters = model.parameters()
+k = 0
+while True:
+    k += 1
+    for p in parameters:
+        p.data = float(k)
+    model.save(sys.argv[1])
+    if k == 1:
+        print("saving", flush=True)
+"""
 
 
 def test_kill_9_during_saves_never_breaks_the_file_nor_piles_up_temporaries(
     tmp_path: Path,
 ) -> None:
-    """30 times: a child saving in a loop is killed with SIGKILL at a random moment. After
-    each kill the checkpoint loads (old or new, never half) and at most the dead child's one
-    temporary file is left; the next save removes it."""
+    """30 times: a child process saving in a loop is killed with SIGKILL at a random moment.
+    After each kill the checkpoint loads (old or new, never half) and at most the dead child's
+    one temporary file is left; the next save removes it."""
     path = tmp_path / "m.json"
     random.seed(0)
     model = MLP(2, [40, 40, 1])
@@ -630,12 +632,14 @@ def test_kill_9_during_saves_never_breaks_the_file_nor_piles_up_temporaries(
     rng = random.Random(1)
     seen = []
     for _ in range(30):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            _save_forever(path)
+        child = subprocess.Popen(
+            [sys.executable, "-c", SAVE_FOREVER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert child.stdout is not None and child.stdout.readline() == "saving\n"
         time.sleep(rng.uniform(0.0, 0.15))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        child.kill()  # SIGKILL
+        child.wait()
+        child.stdout.close()
         model.load(path)  # a CheckpointError if the file were half written
         loaded = numbers(model)
         whole = loaded == original or len(set(loaded)) == 1  # the first save or one of the child's

@@ -272,8 +272,9 @@ def _lambda(body: ast.expr) -> ast.expr:
 
 def _listcomp(child: ast.expr) -> ast.expr:
     target = ast.Name(id="i", ctx=ast.Store())
-    loop = ast.comprehension(target=target, iter=ast.List(elts=[], ctx=ast.Load()), ifs=[])
-    loop.is_async = 0
+    loop = ast.comprehension(
+        target=target, iter=ast.List(elts=[], ctx=ast.Load()), ifs=[], is_async=0
+    )
     return ast.ListComp(elt=child, generators=[loop])
 
 
