@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 from hypothesis import given
@@ -262,6 +264,40 @@ def test_every_built_in_rule_gives_backward_its_own_gradients_bit_for_bit(op: st
                     terms = rule.backward(x, y, node.data, g, engine._FloatMath)
                     expected.append([repr(0.0 + t) for t in terms[: 1 + two_values]])
                     actual.append([repr(v.grad) for v in (a, b) if v is not None])
+    assert expected == actual
+
+
+def _outcome(compute: Callable[[], float]) -> str:
+    """repr of the number ``compute()`` gives (signed zeros, nan), or the name of what it raises."""
+    try:
+        return repr(compute())
+    except Exception as error:
+        return type(error).__name__
+
+
+def _op_number(
+    method: Callable[[Value, float | Value], Value], x: float, y: float | Value
+) -> float:
+    return method(Value(x), y).data
+
+
+@pytest.mark.parametrize("op", sorted(engine.RULES))
+def test_every_op_method_gives_its_rules_forward_bit_for_bit(op: str) -> None:
+    """The op methods write Python's own + and * out instead of calling the rule's forward: at
+    edge values, with a Value, a float and an int operand, every number is the forward's."""
+    rule, method = engine.RULES[op], engine._binary(op)
+    expected, actual = [], []
+    for x in EDGES:
+        for y in EDGES if rule.arity == 2 or rule.constant else (0.0,):
+            operands: list[float | Value] = [y]
+            if math.isfinite(y) and y == int(y):
+                operands.append(int(y))  # (-0.0 becomes 0)
+            if rule.arity == 2:
+                operands.append(Value(y))
+            for other in operands:
+                number = other.data if isinstance(other, Value) else float(other)
+                expected.append(_outcome(partial(rule.forward, x, number)))
+                actual.append(_outcome(partial(_op_number, method, x, other)))
     assert expected == actual
 
 

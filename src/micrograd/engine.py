@@ -202,12 +202,19 @@ def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
     # value_op: the row for a Value operand, when it is not op's own ('pow' for '**').
     vop = value_op or op
     forward, vforward = RULES[op].forward, RULES[vop].forward
+    # Python's own + and * are written out below: calling operator.add costs more than the add.
+    add, mul = forward is vforward is operator.add, forward is vforward is operator.mul
 
     def method(self: Value, other: Operand) -> Value:
         # Written out here, not in helpers: this is the hottest path.
         if isinstance(other, Value):
             out = _new(Value)
-            out.data = vforward(self.data, other.data)
+            if mul:
+                out.data = self.data * other.data
+            elif add:
+                out.data = self.data + other.data
+            else:
+                out.data = vforward(self.data, other.data)
             out.grad = 0.0
             out.label = ""
             out._arg = 0.0
@@ -233,7 +240,7 @@ def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
             if k is None:  # a type the engine doesn't know (a NumPy array): it has a go
                 return NotImplemented
         out = _new(Value)
-        out.data = forward(self.data, k)
+        out.data = self.data * k if mul else self.data + k if add else forward(self.data, k)
         out.grad = 0.0
         out.label = ""
         out._b = None
