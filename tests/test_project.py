@@ -76,6 +76,23 @@ def test_engine_stays_readable_in_one_sitting() -> None:
     assert len(lines) <= 600
 
 
+# Modules that grew past ~600 lines and became a package (a folder) of one module per part.
+SPLIT = ("src/micrograd/nn", "src/micrograd/explain", "notebooks")
+
+
+@pytest.mark.parametrize("folder", SPLIT)
+def test_the_parts_of_a_split_module_stay_within_600_lines(folder: str) -> None:
+    """Each module of nn/, explain/ and notebooks/ (build.py and a file per lesson's cells) is
+    600 lines or fewer: a part that outgrows it is split again."""
+    sizes = {
+        path.name: len(path.read_text(encoding="utf-8").splitlines())
+        for path in (ROOT / folder).glob("*.py")
+    }
+    too_long = {name: n for name, n in sizes.items() if n > 600}
+    expected: tuple[bool, dict[str, int]] = (True, {})
+    assert expected == (len(sizes) > 1, too_long)  # several parts, none too long
+
+
 # A hint that would install the index's other micrograd: "micrograd[...]" or a bare
 # `pip install micrograd` (the benchmark's pinned micrograd==0.1.0 is that project on purpose).
 STALE_HINT = re.compile(r"(?<![\w-])micrograd\[|pip install [\"']?micrograd(?![\w=-])")
