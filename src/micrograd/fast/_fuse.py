@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from micrograd.fast._kernels import _accumulator, _Fold
+from micrograd.fast._kernels import _accumulator, _Fold, zero_check
 from micrograd.fast._rules import Array, Index, _forward, rule_backward
+from micrograd.fast._straight import Lines, Names, accumulate, read
 from micrograd.fast._trace import _Graph
 
 LSE = "lse"  # the group kind (its key: LSE, level, terms a row, nodes a row)
@@ -154,8 +155,10 @@ class LogSumExp:
         self.top, self.gtop = v[start:z0], g[start:z0]
         # Rows of different lengths (``pad`` True after a row's last column, its logit -inf):
         # z and e are computed in (rows, n) arrays, their real nodes copied to and from the
-        # buffer; a padding's e is 0 and its gradient nothing.
+        # buffer (``flat``: the real positions, row-major); a padding's e is 0 and its
+        # gradient nothing.
         self.pad = pad
+        self.flat = None if pad is None else np.flatnonzero(~pad)
         self.buffers = (v[z0:e0], g[z0:e0], v[e0:s0], g[e0:s0])
         if pad is None:
             self.z, self.gz = v[z0:e0].reshape(rows, n), g[z0:e0].reshape(rows, n)
@@ -167,7 +170,9 @@ class LogSumExp:
         self.s, self.gs = v[s0 : s0 + rows], g[s0 : s0 + rows]
         self.with_log = out.stop - s0 == 2 * rows
         self.lse, self.glse = v[s0 + rows : out.stop], g[s0 + rows : out.stop]
-        self.acc = _accumulator(g, columns, needs)
+        # The columns' gradients: the real ones only (a padding slot needs none).
+        real_columns = columns if self.flat is None else columns.ravel()[self.flat]
+        self.acc = _accumulator(g, real_columns, needs)
         self.c: Any = None  # the columns' values, read by forward
 
     def describe(self) -> str:
@@ -178,18 +183,23 @@ class LogSumExp:
 
     def forward(self) -> None:
         self.c = c = self.fold.read.get()
-        np.max(c, axis=1, out=self.top)  # nan if a column is nan, as the chain of maximum ops
-        if (self.top == 0.0).any():  # 0.0 may tie with -0.0: the chain keeps the first (_Fold)
-            self.fold.forward()
+        np.maximum.reduce(c, axis=1, out=self.top)  # nan if a column is nan, as the chain
+        if np.count_nonzero(self.top) != self.top.size:  # 0.0 may tie with -0.0 (see ties)
+            self.ties()
         np.subtract(c, self.top_column, out=self.z)  # the twin of -, in place (exact)
         self.e[...] = _EXP(self.z, None)
-        if self.pad is not None and self.real is not None:
-            self.e[self.pad] = 0.0
-            self.buffers[0][...] = self.z[self.real]
-            self.buffers[2][...] = self.e[self.real]
-        self.s[...] = self.e.sum(axis=1)
+        if self.pad is not None and self.flat is not None:
+            np.copyto(self.e, 0.0, where=self.pad)
+            self.z.take(self.flat, out=self.buffers[0])
+            self.e.take(self.flat, out=self.buffers[2])
+        np.add.reduce(self.e, axis=1, out=self.s)
         if self.with_log:
             self.lse[...] = _LOG(self.s, None)
+
+    def ties(self) -> None:
+        """The maxes again where one is 0.0, which may tie with -0.0: the chain of maximum ops
+        keeps the first of a tie (``_Fold``), ``np.maximum`` either."""
+        self.fold.forward()
 
     def backward(self) -> None:
         if self.acc is None:  # no column leads to a parameter
@@ -197,22 +207,103 @@ class LogSumExp:
         gs: Any = self.gs
         if self.with_log:
             gs = gs + _LOG_BACKWARD(self.s, None, self.lse, self.glse)[0]
-        pad, real = self.pad, self.real
-        if real is not None:  # what the rest of the graph sent to the real z and e nodes
-            self.gz[real], self.ge[real] = self.buffers[1], self.buffers[3]
+        pad, flat = self.pad, self.flat
+        if flat is not None:  # what the rest of the graph sent to the real z and e nodes
+            self.gz.put(flat, self.buffers[1])
+            self.ge.put(flat, self.buffers[3])
         ge = self.ge + _ADD_BACKWARD(None, None, None, gs[:, None])[0]
         gz = self.gz + _EXP_BACKWARD(self.z, None, self.e, ge)[0]
         if pad is not None:
-            gz[pad] = 0.0  # a padding sends nothing (not even a nan from ge * 0)
-        c, top = self.c, self.top[:, None]
-        to_column, to_top = _SUB_BACKWARD(c, top, self.z, gz)
-        gtop = self.gtop + to_top.sum(axis=1)
-        at_top = c == top if real is None else (c == top) & real
-        if (at_top.sum(axis=1) == 1).all():
-            # One column is each row's max: the fold's shares are 1 there, 0 elsewhere.
-            self.acc.add(np.where(at_top, to_column + gtop[:, None], to_column))
+            np.copyto(gz, 0.0, where=pad)  # a padding sends nothing (not even a nan from ge * 0)
+        to_column, to_top = _SUB_BACKWARD(self.c, self.top_column, self.z, gz)
+        gtop = self.gtop + np.add.reduce(to_top, axis=1)
+        at_top = np.equal(self.c, self.top_column)
+        if self.real is not None:
+            np.logical_and(at_top, self.real, out=at_top)
+        self.send(to_column, gtop, at_top)
+
+    def send(self, to_column: Array, gtop: Array, at_top: npt.NDArray[np.bool_]) -> None:
+        """Add the columns' gradients: ``to_column`` (from the ``-`` nodes) and, through the
+        max, ``gtop`` by the fold's shares."""
+        assert self.acc is not None
+        if np.count_nonzero(at_top) == len(gtop) and not np.isnan(self.top).any():
+            # Every max is a number, so each row has a column at it; one a row in all: the
+            # fold's shares are 1 there and 0 elsewhere. (to_column is this step's own array.)
+            np.add(to_column, gtop[:, None], out=to_column, where=at_top)
+            self.acc.add(self.real_part(to_column))
         else:
-            self.acc.add(to_column)
+            self.acc.add(self.real_part(to_column))
             self.gtop[...] = gtop
             self.fold.forward()  # its running maxima (the same max again), then its shares
             self.fold.backward()
+
+    def real_part(self, rows: Array) -> Array:
+        """The real columns of ``(rows, n)`` numbers: all of them, or the unpadded, flat."""
+        return rows if self.flat is None else rows.take(self.flat)
+
+    def emit(self, names: Names) -> tuple[Lines, Lines]:
+        """Forward and backward as lines of code (``_straight``): what the methods compute."""
+        c, forward = read(names, self.fold.read)
+        top, column = names(self.top, "top"), names(self.top_column, "topcol")
+        z, e, s = names(self.z, "z"), names(self.e, "e"), names(self.s, "s")
+        count = names(np.count_nonzero, "nonzero")
+        forward += [
+            f"{names(np.maximum.reduce, 'maxreduce')}({c}, axis=1, out={top})",
+            *zero_check(names, self.top, self.ties),
+            f"{names(np.subtract, 'subtract')}({c}, {column}, out={z})",
+            f"{e}[...] = {names(_EXP, 'exp')}({z}, None)",
+        ]
+        pad = names(self.pad, "pad") if self.pad is not None else ""
+        flat = names(self.flat, "flat") if self.flat is not None else ""
+        if pad:
+            zbuf, ebuf = names(self.buffers[0], "zbuf"), names(self.buffers[2], "ebuf")
+            forward += [
+                f"{names(np.copyto, 'copyto')}({e}, 0.0, where={pad})",
+                f"{z}.take({flat}, out={zbuf})",
+                f"{e}.take({flat}, out={ebuf})",
+            ]
+        add = names(np.add, "add")
+        forward.append(f"{names(np.add.reduce, 'addreduce')}({e}, axis=1, out={s})")
+        if self.with_log:
+            forward.append(f"{names(self.lse, 'lse')}[...] = {names(_LOG, 'log')}({s}, None)")
+        if self.acc is None:
+            return forward, []
+        gs = names(self.gs, "gs")
+        backward: Lines = []
+        if self.with_log:
+            rule, lse = names(_LOG_BACKWARD, "logrule"), names(self.lse, "lse")
+            backward.append(
+                f"gs = {add}({gs}, {rule}({s}, None, {lse}, {names(self.glse, 'glse')})[0])"
+            )
+            gs = "gs"
+        gz, ge = names(self.gz, "gz"), names(self.ge, "ge")
+        if flat:
+            backward += [
+                f"{gz}.put({flat}, {names(self.buffers[1], 'gzbuf')})",
+                f"{ge}.put({flat}, {names(self.buffers[3], 'gebuf')})",
+            ]
+        backward += [
+            f"ge = {add}({ge}, {names(_ADD_BACKWARD, 'plus')}(None, None, None, {gs}[:, None])[0])",
+            f"gz = {add}({gz}, {names(_EXP_BACKWARD, 'exprule')}({z}, None, {e}, ge)[0])",
+        ]
+        if pad:
+            backward.append(f"{names(np.copyto, 'copyto')}(gz, 0.0, where={pad})")
+        backward += [
+            f"to_column, to_top = {names(_SUB_BACKWARD, 'subrule')}({c}, {column}, {z}, gz)",
+            f"gtop = {add}({names(self.gtop, 'gtop')}, "
+            f"{names(np.add.reduce, 'addreduce')}(to_top, axis=1))",
+            f"at_top = {names(np.equal, 'equal')}({c}, {column})",
+        ]
+        if self.real is not None:
+            real = names(self.real, "real")
+            backward.append(f"{names(np.logical_and, 'logical_and')}(at_top, {real}, out=at_top)")
+        isnan = names(np.isnan, "isnan")
+        sent = f"to_column.take({flat})" if flat else "to_column"
+        backward += [
+            f"if {count}(at_top) == {len(self.top)} and not {isnan}({top}).any():",
+            f"    {add}(to_column, gtop[:, None], out=to_column, where=at_top)",
+            *(f"    {line}" for line in accumulate(names, self.acc, sent)),
+            "else:",
+            f"    {names(self.send, 'send')}(to_column, gtop, at_top)",
+        ]
+        return forward, backward

@@ -121,6 +121,16 @@ def _signed_zeros(total: Array, at: Any, *terms: Array) -> None:
     total[at] = np.where(negative, -0.0, 0.0)
 
 
+def zero_check(names: Names, out: Array, sign_zeros: Any) -> Lines:
+    """Lines that call ``sign_zeros()`` when some number of ``out`` is zero (nan is not):
+    ``count_nonzero`` costs a third of ``not out.all()``, a reduction."""
+    count = names(np.count_nonzero, "nonzero")
+    return [
+        f"if {count}({names(out, 'out')}) != {out.size}:",
+        f"    {names(sign_zeros, 'zeros')}()",
+    ]
+
+
 class _Kernel(Protocol):
     def forward(self) -> None: ...
     def backward(self) -> None: ...
@@ -203,6 +213,9 @@ class _Elementwise:
 
 _MUL_BACKWARD = rule_backward("*")
 
+# Each row's dot product: np.vecdot (NumPy 2) costs half of einsum on the GPT's short rows.
+_row_dot: Any = getattr(np, "vecdot", None) or (lambda a, b: np.einsum("ij,ij->i", a, b))
+
 
 class _Sum:
     """Rows of ``sum(plain terms) + sum(a_k * b_k)``: n-ary sums and dot products, gathered."""
@@ -237,20 +250,26 @@ class _Sum:
         return f"sum of {p} terms + dot of {k} products, over {self.out.size} nodes"
 
     def forward(self) -> None:
-        total: Any = 0.0
+        # Every zero sum gets its sign from its terms after (sign_zeros): no +0.0 start is needed.
+        product: Any = None
         if self.read_a is not None and self.read_b is not None:
             self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
-            total = va[:, 0] * vb[:, 0] if va.shape[1] == 1 else np.einsum("ij,ij->i", va, vb)
+            product = va[:, 0] * vb[:, 0] if va.shape[1] == 1 else _row_dot(va, vb)
         if self.read_p is not None:
             p = self.read_p.get()
-            total = total + (p[:, 0] if p.shape[1] == 1 else p.sum(axis=1))
-        self.out[...] = total
-        if not self.out.all():
+            plain = p[:, 0] if p.shape[1] == 1 else np.add.reduce(p, 1)
+            if product is None:
+                self.out[...] = plain
+            else:
+                np.add(product, plain, out=self.out)
+        else:
+            self.out[...] = 0.0 if product is None else product
+        if np.count_nonzero(self.out) != self.out.size:
             self.sign_zeros()
 
     def sign_zeros(self) -> None:
         """The zero sums' signs, as a chain of additions gives them (``_signed_zeros``); run
-        when some sum is zero (``not out.all()``)."""
+        when some sum is zero."""
         zero = np.flatnonzero(self.out == 0.0)
         terms = []
         if self.read_a is not None and self.read_b is not None:
@@ -283,19 +302,17 @@ class _Sum:
             if self.read_a.idx.shape[1] == 1:
                 product = f"{va}[:, 0] * {vb}[:, 0]"
             else:
-                product = f"{names(np.einsum, 'einsum')}('ij,ij->i', {va}, {vb})"
+                product = f"{names(_row_dot, 'rowdot')}({va}, {vb})"
         if self.read_p is not None:
             p, more = read(names, self.read_p)
             forward += more
-            plain = f"{p}[:, 0]" if self.read_p.idx.shape[1] == 1 else f"{p}.sum(axis=1)"
-        add = names(np.add, "add")
+            one = self.read_p.idx.shape[1] == 1
+            plain = f"{p}[:, 0]" if one else f"{names(np.add.reduce, 'addreduce')}({p}, 1)"
         if product and plain:
-            forward.append(f"{add}({product}, {plain}, out={out})")
-        elif plain:  # 0.0 + the terms, as forward's total (-0.0 becomes 0.0)
-            forward.append(f"{add}(0.0, {plain}, out={out})")
+            forward.append(f"{names(np.add, 'add')}({product}, {plain}, out={out})")
         else:
-            forward.append(f"{out}[...] = {product or '0.0'}")
-        forward += [f"if not {out}.all():", f"    {names(self.sign_zeros, 'zeros')}()"]
+            forward.append(f"{out}[...] = {product or plain or '0.0'}")
+        forward += zero_check(names, self.out, self.sign_zeros)
         backward: Lines = []
         g = names(self.gout[:, None], "gcol")
         if self.acc_p is not None:
@@ -310,7 +327,8 @@ class _Sum:
 
 
 class _MatMul:
-    """Dot products whose rows pair every row of ``A`` with every row of ``B``: ``B @ A.T``.
+    """Dot products whose rows pair every row of ``A`` with every row of ``B``: ``B @ A.T``
+    (``np.dot``: on 2-d arrays it skips ``matmul``'s gufunc dispatch, a third of a small one).
 
     A dense layer over a batch is this: each (sample, neuron) pair is one dot product. The
     gradient of a factor is the other factor (the rule of ``*``), summed over the pairs it
@@ -348,17 +366,17 @@ class _MatMul:
 
     def forward(self) -> None:
         self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
-        np.matmul(vb, va.T, out=self.out)
+        np.dot(vb, va.T, out=self.out)
         if self.read_bias is not None:
             terms = self.read_bias.get()
             bias = terms[:, 0] if terms.shape[1] == 1 else terms.sum(axis=1)
             self.out += bias if self.bias_per_a else bias.reshape(self.out.shape)
-        if not self.out.all():
+        if np.count_nonzero(self.out) != self.out.size:
             self.sign_zeros()
 
     def sign_zeros(self) -> None:
         """The zero entries' signs, as a chain of additions gives them (``_signed_zeros``); run
-        when some entry is zero (``not out.all()``)."""
+        when some entry is zero."""
         rows, cols = np.nonzero(self.out == 0.0)
         va, vb = self.read_a.get(), self.read_b.get()
         terms = [vb[rows] * va[cols]]
@@ -370,9 +388,9 @@ class _MatMul:
     def backward(self) -> None:
         gout = self.gout
         if self.acc_a is not None:
-            self.acc_a.add(gout.T @ self.vb)
+            self.acc_a.add(np.dot(gout.T, self.vb))
         if self.acc_b is not None:
-            self.acc_b.add(gout @ self.va)
+            self.acc_b.add(np.dot(gout, self.va))
         if self.acc_bias is not None:
             gb = gout.sum(axis=0) if self.bias_per_a else gout.reshape(-1)
             self.acc_bias.add(gb[:, None])
@@ -383,7 +401,8 @@ class _MatMul:
         vb, more = read(names, self.read_b)
         forward += more
         out = names(self.out, "out")
-        forward.append(f"{names(np.matmul, 'matmul')}({vb}, {va}.T, out={out})")
+        dot = names(np.dot, "dot")
+        forward.append(f"{dot}({vb}, {va}.T, out={out})")
         add = names(np.add, "add")
         if self.read_bias is not None:
             terms, more = read(names, self.read_bias)
@@ -393,13 +412,13 @@ class _MatMul:
             if not self.bias_per_a:
                 bias += f".reshape({self.out.shape})"
             forward.append(f"{add}({out}, {bias}, out={out})")
-        forward += [f"if not {out}.all():", f"    {names(self.sign_zeros, 'zeros')}()"]
+        forward += zero_check(names, self.out, self.sign_zeros)
         backward: Lines = []
         gout = names(self.gout, "gout")
         if self.acc_a is not None:
-            backward += accumulate(names, self.acc_a, f"{gout}.T @ {vb}")
+            backward += accumulate(names, self.acc_a, f"{dot}({gout}.T, {vb})")
         if self.acc_b is not None:
-            backward += accumulate(names, self.acc_b, f"{gout} @ {va}")
+            backward += accumulate(names, self.acc_b, f"{dot}({gout}, {va})")
         if self.acc_bias is not None:
             gb = f"{gout}.sum(axis=0)" if self.bias_per_a else f"{gout}.reshape(-1)"
             backward += accumulate(names, self.acc_bias, f"{gb}[:, None]")
@@ -425,9 +444,14 @@ class _Gather:
         self.gout = g[out]
         self.read_index = _Reader(v, at)
         self.column = column
-        self.rows = np.arange(len(column))
-        self.width = column.shape[1]
+        self.width = width = column.shape[1]
         self.sends = bool(needs[column].any())
+        # Two copies of each row's columns, one after the other: pick ``i`` of row ``r`` is
+        # ``table[base[r] + i]`` with ``base[r] = (2 r + 1) width``, for every ``i`` in
+        # ``[-width, width)`` (the guards keep it there; a negative one counts from the end, as
+        # a list's). ``base`` is float, as the index inputs are: the sum is exact.
+        self.table: Index = np.concatenate([column, column], axis=1).ravel()
+        self.base: Array = (2.0 * np.arange(len(column)) + 1.0) * width
         self.picked: Index = column[:, 0]
 
     def describe(self) -> str:
@@ -435,15 +459,29 @@ class _Gather:
         return f"gather {self.out.size} picks from columns of {self.width} by index inputs"
 
     def forward(self) -> None:
-        index = self.read_index.get().astype(np.intp)
-        # Negative picks count from the end, as a list's; guards keep -width <= index < width.
-        np.add(index, self.width, out=index, where=index < 0)
-        self.picked = self.column[self.rows, index]
-        self.out[...] = self.v.take(self.picked)
+        self.picked = self.table.take((self.read_index.get() + self.base).astype(np.intp))
+        self.v.take(self.picked, out=self.out)
 
     def backward(self) -> None:
         if self.sends:
             np.add.at(self.g, self.picked, self.gout)
+
+    def emit(self, names: Names) -> tuple[Lines, Lines]:
+        """Forward and backward as lines of code (``_straight``): what the methods compute;
+        this kernel's picks a global of the generated code, which its backward reads."""
+        index, forward = read(names, self.read_index)
+        picked = names(self, "gather") + "_picked"
+        table, base = names(self.table, "table"), names(self.base, "base")
+        forward += [
+            f"global {picked}",
+            f"{picked} = {table}.take(({index} + {base}).astype({names(np.intp, 'intp')}))",
+            f"{names(self.v, 'v')}.take({picked}, out={names(self.out, 'out')})",
+        ]
+        backward: Lines = []
+        if self.sends:
+            add_at = names(np.add.at, "add_at")
+            backward += [f"{add_at}({names(self.g, 'g')}, {picked}, {names(self.gout, 'gout')})"]
+        return forward, backward
 
 
 _MAXIMUM = FORWARDS["maximum"]
