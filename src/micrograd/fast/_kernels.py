@@ -446,13 +446,17 @@ class _Gather:
         self.column = column
         self.width = width = column.shape[1]
         self.sends = bool(needs[column].any())
+        # The slots the picks come from lie in v[low:high]: picks are numbered from ``low``, and
+        # their gradients summed there by bincount (np.add.at costs five times as much).
+        low, high = int(column.min()), int(column.max()) + 1
+        self.span, self.gspan = v[low:high], g[low:high]
         # Two copies of each row's columns, one after the other: pick ``i`` of row ``r`` is
         # ``table[base[r] + i]`` with ``base[r] = (2 r + 1) width``, for every ``i`` in
         # ``[-width, width)`` (the guards keep it there; a negative one counts from the end, as
         # a list's). ``base`` is float, as the index inputs are: the sum is exact.
-        self.table: Index = np.concatenate([column, column], axis=1).ravel()
+        self.table: Index = np.concatenate([column, column], axis=1).ravel() - low
         self.base: Array = (2.0 * np.arange(len(column)) + 1.0) * width
-        self.picked: Index = column[:, 0]
+        self.picked: Index = column[:, 0] - low
 
     def describe(self) -> str:
         """One line: what this kernel computes."""
@@ -460,11 +464,11 @@ class _Gather:
 
     def forward(self) -> None:
         self.picked = self.table.take((self.read_index.get() + self.base).astype(np.intp))
-        self.v.take(self.picked, out=self.out)
+        self.span.take(self.picked, out=self.out)
 
     def backward(self) -> None:
         if self.sends:
-            np.add.at(self.g, self.picked, self.gout)
+            self.gspan += np.bincount(self.picked, self.gout, len(self.gspan))
 
     def emit(self, names: Names) -> tuple[Lines, Lines]:
         """Forward and backward as lines of code (``_straight``): what the methods compute;
@@ -475,12 +479,13 @@ class _Gather:
         forward += [
             f"global {picked}",
             f"{picked} = {table}.take(({index} + {base}).astype({names(np.intp, 'intp')}))",
-            f"{names(self.v, 'v')}.take({picked}, out={names(self.out, 'out')})",
+            f"{names(self.span, 'span')}.take({picked}, out={names(self.out, 'out')})",
         ]
         backward: Lines = []
         if self.sends:
-            add_at = names(np.add.at, "add_at")
-            backward += [f"{add_at}({names(self.g, 'g')}, {picked}, {names(self.gout, 'gout')})"]
+            gspan, bincount = names(self.gspan, "gspan"), names(np.bincount, "bincount")
+            sums = f"{bincount}({picked}, {names(self.gout, 'gout')}, {len(self.gspan)})"
+            backward += [f"{names(np.add, 'add')}({gspan}, {sums}, out={gspan})"]
         return forward, backward
 
 
