@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import itertools
 import math
 import operator
+import pickle
 import subprocess
 import sys
 import tracemalloc
@@ -98,6 +100,23 @@ def test_lecture_constructor_label_repr_and_float() -> None:
     assert repr(a) == "Value(data=2.0, grad=0.0)"
     assert float(c) == 10.0
     assert Value(3).data == 3.0 and type(Value(3).data) is float
+
+
+def test_an_ops_node_reads_an_empty_label_until_one_is_set() -> None:
+    """An op method stores no label (one store fewer a node): every kind of op's node reads ''
+    until the lecture's ``e.label = 'e'`` sets one, which a copy and a pickle keep."""
+    a = Value(2.0, label="a")
+    nodes = [a * 3.0, a * a, a + 1, a.relu(), a**2, -a, a.exp(), a.maximum(a)]
+    before = [n.label for n in nodes]
+    nodes[0].label = "e"
+    kept = pickle.loads(pickle.dumps(nodes[0]))
+    assert (before, nodes[0].label, kept.label, kept._prev[0].label, copy.copy(a).label) == (
+        [""] * 8,
+        "e",
+        "e",
+        "a",
+        "a",
+    )
 
 
 def test_ops_record_children_in_operand_order() -> None:

@@ -48,3 +48,17 @@ def hand_built_rule(op: str, n: int, rules: Mapping[str, Any]) -> tuple[str, flo
     name = op if op in rules else next((r for r in rules if r.lower() == op.lower()), "")
     rule = rules.get(name)
     return (name, 0.0) if rule and rule.arity == n and not rule.constant else ("", 0.0)
+
+
+def _get_label(node: Value) -> str:
+    try:
+        return node._label
+    except AttributeError:  # an op's node: its method stores no label (one store fewer a node)
+        return ""
+
+
+def _set_label(node: Value, text: str) -> None:
+    node._label = text
+
+
+label = property(_get_label, _set_label, doc="The node's name in drawings ('' unless set).")

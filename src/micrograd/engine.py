@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, SupportsFloat, Union
 from micrograd import _backprop as _fast
 from micrograd import _check as check
 from micrograd import _floats as fl
+from micrograd import _lecture
 from micrograd._anomaly import AnomalyError, detect_anomaly
 from micrograd._backprop import walk as _walk
 from micrograd._gc import gc_paused
@@ -216,7 +217,6 @@ def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
             else:
                 out.data = vforward(self.data, other.data)
             out.grad = 0.0
-            out.label = ""
             out._arg = 0.0
             if _grad_enabled or _recording():
                 out._op = vop
@@ -242,7 +242,6 @@ def _binary(op: str, value_op: str = "") -> Callable[[Value, Operand], Value]:
         out = _new(Value)
         out.data = self.data * k if mul else self.data + k if add else forward(self.data, k)
         out.grad = 0.0
-        out.label = ""
         out._b = None
         if _grad_enabled or _recording():
             out._op = op
@@ -286,7 +285,7 @@ class Value:
     # Children live in two slots, not a tuple: a tuple object per node would cost 64 bytes.
     # ``_arg`` is the op's constant when it has one Value operand: the plain number in ``x * 3``
     # or ``x ** 2``, the slope of ``leaky_relu``. Constants are not nodes, as in torch.
-    __slots__ = ("_a", "_arg", "_b", "_op", "data", "grad", "label")
+    __slots__ = ("_a", "_arg", "_b", "_label", "_op", "data", "grad")
 
     data: float
     grad: float | Value  # a Value after backward(create_graph=True)
@@ -297,7 +296,7 @@ class Value:
     ) -> None:
         self.data = data if type(data) is float else fl.real(data, "Value(data)")
         self.grad = 0.0
-        self.label = label if type(label) is str else check.text("label", label)
+        self._label = label if type(label) is str else check.text("label", label)
         self._a = self._b = None
         self._op = _op
         self._arg = 0.0
@@ -342,6 +341,7 @@ class Value:
         return self.data
 
     register_hook = _register_hook  # (micrograd._hooks)
+    label = _lecture.label  # '' unless set (an op stores none)
 
     # --- primitives ---
 
