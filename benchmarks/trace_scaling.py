@@ -35,7 +35,7 @@ from micrograd.fast import _program
 
 PHASES = ("order", "settle", "graph", "compile")
 clock = time.perf_counter  # or time.process_time (--cpu)
-WRAPPED = {"order": "_order", "settle": "settle", "graph": "_Graph", "compile": "_Compiled"}
+WRAPPED = {"order": "_locate", "settle": "settle", "graph": "_Graph", "compile": "_Compiled"}
 
 
 def _timed(spent: dict[str, float], phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,7 +18,7 @@ OPERANDS: dict[str, float | None] = {
     "__add__": 0.5, "__radd__": 0.5, "__sub__": 0.5, "__mul__": 1.5, "__rmul__": 1.5,
     "__truediv__": 1.5, "__pow__": 2.0, "exp": None, "log": None, "tanh": None,
     "sigmoid": None, "softplus": None, "relu": None, "sqrt": None, "sin": None, "cos": None,
-    "__abs__": None,
+    "__abs__": None, "maximum": 0.5, "leaky_relu": 0.25,
 }  # fmt: skip
 
 

@@ -98,6 +98,9 @@ class Recorder:
         # kept by the function (never given back the class Value: its loss did not use it) is
         # then a Value made before this trace, checked as such.
         self.made: type = type("Value", (_Traced,), {"__slots__": (), "__doc__": _Traced.__doc__})
+        # The nodes this thread's ops made in the trace (and its input leaves), as they were
+        # made: a node after its operands (unless code set a node's operands by hand since).
+        self.made_nodes: list[Value] = []
 
     def read(self, node: Value, frame: FrameType) -> None:
         """Note that user code at ``frame`` read ``node``'s number."""
@@ -179,9 +182,24 @@ def _write_param_grad(self: Value, value: Any) -> None:
 # logic) with its ``data`` renamed: that name is the slot itself on every Value, so an op reads
 # its operands and writes its result without the property, which then sees only the reads of
 # user code (the ones to guard). Under no_grad() the op's number leaves the graph and its reads
-# count: the engine's method then runs, through the property.
+# count: ``_traced_new`` notes them, as the op makes its node.
 _SLOT = "_data_slot"
 setattr(Value, _SLOT, _DATA)  # Value's ``data`` slot under a name no traced class shadows
+
+# The globals of a method such as ``maximum`` (one that calls an op method of the engine by its
+# name, ``_maximum``) as the traced classes run it: the engine's (``_refresh`` copies them as each
+# trace starts), where that name is the op method's direct form.
+_DIRECT_GLOBALS: dict[str, Any] = dict(vars(engine))
+_CALLED_OPS: set[str] = set()  # the engine's op methods named in such methods (``_maximum``)
+
+
+def _note_nothing(node: Value) -> None:
+    """Outside a trace no node is noted."""
+
+
+# Each node this thread's trace makes is appended here as it is made (``Recorder.made_nodes``):
+# children before parents, so that the graph's order needs no walk.
+_note_made: Callable[[Value], None] = _note_nothing
 
 
 def _direct(method: FunctionType) -> Callable[[Value, Any], Value]:
@@ -195,34 +213,75 @@ def _direct(method: FunctionType) -> Callable[[Value, Any], Value]:
         method.__defaults__,
         method.__closure__,
     )
+    direct.__qualname__, direct.__doc__ = method.__qualname__, method.__doc__
+    return direct
 
-    def op(self: Value, other: Any) -> Value:
-        if engine._grad_enabled:  # every thread records (else: the thread's own mode decides)
-            return direct(self, other)  # type: ignore[no-any-return]
-        return method(self, other)  # type: ignore[no-any-return]
 
-    op.__name__, op.__qualname__, op.__doc__ = method.__name__, method.__qualname__, method.__doc__
-    return op
+def _is_direct(code: CodeType) -> bool:
+    return _SLOT in code.co_names
+
+
+def _note_operands(frame: FrameType) -> None:
+    """Note the reads of a direct op method (at ``frame``) that makes its node under no_grad():
+    its operands' numbers, where noted (on a traced node or parameter), as the engine's method
+    reads them through the property."""
+    recorder = _recorder
+    operands = frame.f_locals
+    for name in ("self", "other"):
+        operand: Any = operands.get(name)
+        traced = isinstance(operand, _Traced) or type(operand) in _TRACED_PARAM.values()
+        if recorder is not None and traced:
+            recorder.read(operand, frame)
+
+
+def _is_op(fn: Any) -> bool:
+    return getattr(fn, "__code__", None) is _OP_CODE
+
+
+def _calls_ops(fn: Any) -> bool:
+    """Whether ``fn`` is a method of the engine that calls one of its op methods by name (as
+    ``maximum`` calls ``_maximum``): the traced classes run it with that op's direct form."""
+    code = getattr(fn, "__code__", None)
+    if code is None or getattr(fn, "__globals__", None) is not vars(engine):
+        return False
+    called = [name for name in code.co_names if _is_op(vars(engine).get(name))]
+    _CALLED_OPS.update(called)
+    return bool(called)
 
 
 def _direct_ops(owner: type) -> dict[str, Any]:
     """The op methods of Value that ``owner`` inherits (not its own), as traced classes run
-    them (``_direct``); unary ones call the binary method they wrap that way."""
+    them (``_direct``); unary ones call the binary method they wrap that way, and one such as
+    ``maximum`` the op method it names."""
     ops: dict[str, Any] = {}
     defined_by = {name: next(k for k in owner.__mro__ if name in vars(k)) for name in vars(Value)}
     for name, fn in vars(Value).items():
         fn = getattr(fn, "__wrapped__", fn)  # (detect_anomaly wraps op methods while on)
         code = getattr(fn, "__code__", None)
-        if defined_by[name] is not Value or code not in (_OP_CODE, _UNARY_CODE):
+        if defined_by[name] is not Value:
             continue
         if code is _OP_CODE:
             ops[name] = _direct(fn)
-        else:
+        elif code is _UNARY_CODE:
             cells = (CellType(_direct(fn.__closure__[0].cell_contents)),)  # its binary method
             unary = FunctionType(code, fn.__globals__, fn.__name__, None, cells)
             unary.__doc__ = fn.__doc__
             ops[name] = unary
+        elif code is not None and _calls_ops(fn):
+            calling = FunctionType(code, _DIRECT_GLOBALS, fn.__name__, fn.__defaults__)
+            calling.__doc__, calling.__kwdefaults__ = fn.__doc__, fn.__kwdefaults__
+            ops[name] = calling
     return ops
+
+
+def _refresh() -> None:
+    """The globals of the methods that call op methods (``_DIRECT_GLOBALS``) as the engine's
+    are now."""
+    found = _DIRECT_GLOBALS
+    found.update(vars(engine))
+    for name in _CALLED_OPS:
+        if _is_op(found.get(name)):
+            found[name] = _direct(found[name])
 
 
 def _sync(traced: type, owner: type) -> None:
@@ -246,7 +305,7 @@ class _Traced(Value):
     data = property(_read_data, _write_data)
 
 
-_OP_NAMES = tuple(_direct_ops(Value))  # Value's op methods (engine._binary, engine._unary)
+_OP_NAMES = tuple(_direct_ops(Value))  # Value's op methods (engine._binary, _unary, callers)
 _sync(_Traced, Value)
 
 
@@ -277,15 +336,24 @@ _made: type = _Traced  # the class of the nodes the current trace makes (Recorde
 
 
 def _traced_new(cls: type) -> Any:
-    # engine._binary makes each node with ``_new(Value)``: while tracing, a _Traced one.
+    # engine._binary makes each node with ``_new(Value)``: while tracing, a _Traced one, noted.
     # Other threads go on making Values: the trace is its own thread's.
-    return _object_new(_made if cls is Value and _get_ident() == _tracer else cls)
+    if cls is Value and _get_ident() == _tracer:
+        if not engine._grad_enabled and not engine._recording():  # (under no_grad())
+            frame = _getframe(1)
+            if _is_direct(frame.f_code):
+                _note_operands(frame)
+        node: Value = _object_new(_made)
+        _note_made(node)
+        return node
+    return _object_new(cls)
 
 
 def traced_input(number: float) -> Value:
     """A leaf for one input number, whose reads are noted (made within ``watching``)."""
     node: Value = _object_new(_made)
     Value.__init__(node, number)
+    _note_made(node)
     return node
 
 
@@ -301,10 +369,10 @@ def watching(params: Sequence[Value]) -> Iterator[Recorder]:
 
 @contextmanager
 def _watching(params: Sequence[Value]) -> Iterator[Recorder]:
-    global _recorder, _made, _tracer
+    global _recorder, _made, _tracer, _note_made
     recorder = Recorder()
     classes = [type(p) for p in params]
-    previous = _recorder, engine._new, _made, _tracer
+    previous = _recorder, engine._new, _made, _tracer, _note_made
     switched = 0
     try:
         for p, cls in zip(params, classes, strict=True):
@@ -318,12 +386,15 @@ def _watching(params: Sequence[Value]) -> Iterator[Recorder]:
             if cls in _TRACED_PARAM:  # (a parameter of an enclosing trace keeps its class)
                 _sync(_TRACED_PARAM[cls], cls)
         engine._new = _traced_new
+        _refresh()
         _recorder, _made, _tracer = recorder, recorder.made, _get_ident()
+        _note_made = recorder.made_nodes.append
         if type(Value(0.0) + 0.0) is not _made:
             raise RuntimeError("micrograd.engine ops no longer make nodes with _new: cannot trace")
+        recorder.made_nodes.clear()  # (that check's node)
         yield recorder
     finally:
-        _recorder, engine._new, _made, _tracer = previous
+        _recorder, engine._new, _made, _tracer, _note_made = previous
         for p, cls in zip(params[:switched], classes, strict=False):
             p.__class__ = cls
 

@@ -29,7 +29,7 @@ from micrograd.engine import RULES, Value, gc_paused, is_grad_enabled
 from micrograd.fast._optim import ArraySGD
 from micrograd.fast._rules import Array
 from micrograd.fast._schedule import _Compiled, _data
-from micrograd.fast._trace import _Graph, _order
+from micrograd.fast._trace import _Graph, _locate
 
 
 def _same_bits(a: Array, b: Array) -> bool:
@@ -212,12 +212,14 @@ class Program:
             root = self.fn(*nested)
         if not isinstance(root, Value):
             raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
-        order, n_loss = _order(root, list(recorder.reads), recorder.gathers)
+        watched = list(recorder.reads)
+        order, n_loss, located = _locate(root, watched, recorder.gathers, recorder.made_nodes)
+        recorder.made_nodes.clear()  # (the nodes the loss does not use go)
         # A node made by hand or before the trace keeps its number; the program computes it.
         for node, what in settle(order, recorder.made).items():
             recorder.reads.setdefault(node, what)
         watched = list(recorder.reads)
-        graph = _Graph(order, n_loss, self.params, leaves, watched, recorder.gathers)
+        graph = _Graph(order, n_loss, self.params, leaves, watched, recorder.gathers, located)
         return graph, recorder, leaves
 
     def _compile(self, arrays: Sequence[Array], theta: Array) -> _Compiled:

@@ -20,6 +20,7 @@ are never joined.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,7 @@ def merge_ragged(graph: _Graph) -> None:
             continue
         classes.setdefault(cls, []).append(key)
     for cls, keys in classes.items():
-        if cls[0] == "sum" and cls[2] >= 0:
+        if len(keys) > 1 and cls[0] == "sum" and cls[2] >= 0:  # (one group: nothing to join)
             keys = [k for k in keys if not _is_outer(graph, groups[k])]
         if len(keys) < 2:
             continue
@@ -116,7 +117,8 @@ def table(
     ``pad``; and the mask of real operands (None when no row is short)."""
     rows = len(lists)
     lengths = np.fromiter(map(len, lists), np.intp, rows)
-    flat = slots([r for row in lists for r in row]) if rows else np.zeros(0, dtype=np.intp)
+    total = int(lengths.sum())
+    flat = slots(np.fromiter(chain.from_iterable(lists), np.intp, total))
     if (lengths == width).all():
         return flat.reshape(rows, width), None
     mask = np.arange(width) < lengths[:, None]

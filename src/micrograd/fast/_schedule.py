@@ -32,12 +32,39 @@ _COMPARE: dict[str, Any] = {
 # --- Laying the graph out in one buffer and compiling kernels ---
 
 
+# Odd 64-bit multipliers for a row's hash (Weyl steps of the golden ratio's fraction).
+_MULTIPLIER = 0x9E3779B97F4A7C15
+
+
+def distinct_rows(a: Index) -> tuple[Index, Index]:
+    """``np.unique(a, axis=0, return_inverse=True)`` of a 2-d int array, the inverse flat: the
+    rows are told apart by a hash (one pass; a comparison of rows sorts them, which costs
+    several times as much), then checked against one row of each hash (np.unique when two
+    rows share one), and ordered as np.unique orders them."""
+    rows, width = a.shape
+    if rows == 0 or width == 0:
+        found, inverse = np.unique(a, axis=0, return_inverse=True)
+        return found, inverse.reshape(-1)
+    weights = np.array([(j * _MULTIPLIER | 1) % 2**64 for j in range(1, width + 1)], np.uint64)
+    hashes = a.astype(np.uint64) @ weights  # (wraps around: a hash)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    found = a[first]
+    if not (found[inverse] == a).all():  # two rows of one hash
+        found, inverse = np.unique(a, axis=0, return_inverse=True)
+        return found, inverse.reshape(-1)
+    by_rows = np.lexsort(found.T[::-1])  # first column first, as np.unique
+    rank = np.empty(len(found), dtype=np.intp)
+    rank[by_rows] = np.arange(len(found))
+    return found[by_rows], rank[inverse]
+
+
 def _outer(a: Index, b: Index) -> tuple[Index, Index, Index] | None:
     """If rows pair every distinct row of ``a`` with every distinct row of ``b`` exactly once:
     the row order that makes the outputs ``(B @ A.T).ravel()``, and the distinct rows."""
     rows = len(a)
-    ua, inv_a = np.unique(a, axis=0, return_inverse=True)
-    ub, inv_b = np.unique(b, axis=0, return_inverse=True)
+    ua, inv_a = distinct_rows(a)
+    ub, inv_b = distinct_rows(b)
     if len(ua) * len(ub) != rows:
         return None
     key = inv_b.reshape(-1) * len(ua) + inv_a.reshape(-1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from itertools import repeat
+from itertools import compress, repeat
 from operator import attrgetter
 from typing import Any
 
@@ -24,6 +24,22 @@ _get_a, _get_b = attrgetter("_a"), attrgetter("_b")
 _get_op, _get_arg = attrgetter("_op"), attrgetter("_arg")
 
 # --- Tracing a graph into groups of isomorphic nodes ---
+
+
+def _locate(
+    root: Value, watched: Sequence[Value], gathers: Gathers, made: Sequence[Value]
+) -> tuple[list[Value], int, Located | None]:
+    """``_order``, and where each node's operands are in it (None: ``_Graph`` finds them).
+
+    ``made``: the nodes the trace made, as it made them (``Recorder.made_nodes``). When each of
+    them is the loss or an operand of a later one (the loss is the last), they are in such an
+    order already, after the leaves they use that the trace did not make: no walk.
+    """
+    if made and not gathers:
+        found = _made_order(root, watched, made)
+        if found is not None:
+            return found
+    return (*_order(root, watched, gathers), None)
 
 
 def _order(
@@ -73,13 +89,76 @@ def _order(
     return order, n_loss
 
 
+# Each node's left and right operands' positions in the order (-1: none), and where each node is.
+Located = tuple[Ints, Ints, "_Positions"]
+
+
+def _made_order(
+    root: Value, watched: Sequence[Value], made: Sequence[Value]
+) -> tuple[list[Value], int, Located] | None:
+    """``_order`` from the nodes a trace made, in the order it made them, without a walk: the
+    leaves they use that the trace did not make (parameters, Values made before), then ``made``
+    less its leaves that nothing uses; None when that is not the loss's order (a node nothing
+    uses but the loss, a watched node the loss does not use, an operand made otherwise than by
+    an op of the trace and not a leaf, operands set by hand)."""
+    n = len(made)
+    if made[-1] is not root:
+        return None
+    ids = np.fromiter(map(id, made), np.intp, n)
+    index = _Positions(made, ids)
+    a_ids = np.fromiter(map(id, map(_get_a, made)), np.intp, n)
+    b_ids = np.fromiter(map(id, map(_get_b, made)), np.intp, n)
+    a_at, b_at = index.find(a_ids), index.find(b_ids)
+    at = np.arange(n)
+    if not ((a_at < at).all() and (b_at < at).all()):
+        return None  # operands set by hand to a node made later
+    none = id(None)
+    # The other operands: each once, in the order they are first met (a before b, node by node).
+    pairs = np.stack([a_ids, b_ids], 1).ravel()
+    outside = np.flatnonzero((np.stack([a_at, b_at], 1).ravel() < 0) & (pairs != none))
+    _, first = np.unique(pairs[outside], return_index=True)
+    met = outside[np.sort(first)].tolist()
+    leaves: list[Value] = [made[k >> 1]._b if k & 1 else made[k >> 1]._a for k in met]
+    if not all(isinstance(x, Value) and x._a is None for x in leaves):
+        return None  # an interior node made otherwise (by hand, before the trace): walked
+    # Leaves that nothing uses (an input the loss does not read) are left out; any other node
+    # that nothing uses but is not the loss needs the walk (it is not the loss's).
+    uses = np.bincount(a_at[a_at >= 0], minlength=n) + np.bincount(b_at[b_at >= 0], minlength=n)
+    unused = np.flatnonzero(uses[:-1] == 0)
+    if not (a_ids[unused] == none).all():
+        return None
+    keep = np.ones(n, dtype=bool)
+    keep[unused] = False
+    count = len(leaves)
+    moved = np.cumsum(keep) - 1 + count  # a kept node's position in the order
+    leaf_ids = pairs[met]
+    by_id = np.argsort(leaf_ids)
+
+    def position(at_made: Ints, of: Ints) -> Ints:
+        outer = np.zeros_like(of)
+        if count:
+            outer = by_id[np.minimum(np.searchsorted(leaf_ids[by_id], of), count - 1)]
+        found: Ints = np.where(at_made >= 0, moved[at_made], np.where(of == none, -1, outer))
+        return np.concatenate([np.full(count, -1, dtype=np.intp), found[keep]])
+
+    kept: Iterable[Value] = compress(made, keep.tolist()) if unused.size else made
+    order = [*leaves, *kept]
+    final = _Positions(order, np.concatenate([leaf_ids, ids[keep]]))
+    watched_ids = np.fromiter(map(id, watched), np.intp, len(watched))
+    if not (final.find(watched_ids) >= 0).all():
+        return None  # a watched node the loss does not use
+    return order, len(order), (position(a_at, a_ids), position(b_at, b_ids), final)
+
+
 class _Positions:
     """Where each node is in ``order``, found for many nodes at once: by their ``id`` in the
     sorted ids of ``order`` (a dict of millions of nodes costs several times as much a node)."""
 
-    def __init__(self, order: Sequence[Value]) -> None:
-        ids = np.fromiter(map(id, order), np.intp, len(order))
-        self.at = np.argsort(ids)
+    def __init__(self, order: Sequence[Value], ids: Ints | None = None) -> None:
+        if ids is None:
+            ids = np.fromiter(map(id, order), np.intp, len(order))
+        # Stable: a merge sort of runs, and ids run mostly upwards (the order memory was taken in).
+        self.at = np.argsort(ids, kind="stable")
         self.ids = ids[self.at]
 
     def of(self, nodes: Iterable[Value | None], count: int) -> Ints:
@@ -305,7 +384,8 @@ class _Graph:
     needs. A watched node (one whose number the traced function read) and everything it depends
     on is computed unfused, to the float forward's last bit, so that its guard is exact. A node
     of ``gathers`` is the pick of an index input from a column: computed for any index.
-    ``node_by_node`` analyses each node in Python, as tests compare with.
+    ``node_by_node`` analyses each node in Python, as tests compare with. ``located``: the
+    operands' positions as ``_order`` found them (else found here).
 
     The analysis runs in time linear in the graph: the nodes' operands, statuses and fusion
     are array operations over all nodes at once, and Python loops visit the groups' roots (a
@@ -320,12 +400,16 @@ class _Graph:
         inputs: Sequence[Value],
         watched: Sequence[Value] = (),
         gathers: Gathers | None = None,
+        located: Located | None = None,
         node_by_node: bool = False,
     ) -> None:
         n = len(order)
-        index = _Positions(order)
-        a_arr = index.of(map(_get_a, order), n)
-        b_arr = index.of(map(_get_b, order), n)
+        if located is None:
+            index = _Positions(order)
+            a_arr = index.of(map(_get_a, order), n)
+            b_arr = index.of(map(_get_b, order), n)
+        else:
+            a_arr, b_arr, index = located
         n_params = len(params)
         slot_of_leaf = {p: k for k, p in enumerate(params)}
         slot_of_leaf.update({x: n_params + j for j, x in enumerate(inputs)})
