@@ -17,40 +17,56 @@ Python itself does: neither handler replaces ``SIG_IGN``.
 
 from __future__ import annotations
 
+# Only signal and sys: this module loads before the command catches Ctrl-C (``__main__``), and
+# every module loaded before that widens the moment where a Ctrl-C is Python's, not ours.
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FrameType
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from types import FrameType, TracebackType
+    from typing import Any, TypeVar
+
+    H = TypeVar("H", bound="_Handling")
 
 __all__ = ["EXIT_INTERRUPTED", "STARTUP", "Startup", "StopRequest", "interrupted"]
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
 
-Handler = Callable[[int, "FrameType | None"], Any]
+
+class _Handling:
+    """``with`` it: SIGINT goes to ``self._handle`` inside the block, unless SIGINT is ignored or
+    this is not the main thread (where Python delivers no signal); the handler before it is back
+    after the block."""
+
+    _previous: Any = None
+    _installed = False
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: H) -> H:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous != signal.SIG_IGN:
+            try:
+                signal.signal(signal.SIGINT, self._handle)
+            except ValueError:  # not the main thread
+                return self
+            self._previous, self._installed = previous, True
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._installed:
+            self._installed = False
+            signal.signal(signal.SIGINT, self._previous)
 
 
-@contextmanager
-def _handling(handler: Handler) -> Iterator[None]:
-    """SIGINT goes to ``handler`` inside the block, unless it is ignored or this is not the main
-    thread (where Python delivers no signal)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    if previous == signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-class Startup:
+class Startup(_Handling):
     """Ctrl-C while a command starts: ``KeyboardInterrupt`` now, and remembered for ``check``."""
 
     def __init__(self) -> None:
@@ -63,11 +79,12 @@ class Startup:
         land in a callback of the import system, where Python prints the KeyboardInterrupt as
         ignored and goes on: it is remembered here (``watching`` keeps it, ``check`` raises it)
         and not printed."""
-        if threading.current_thread() is not threading.main_thread():
-            return
         if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             return  # ignored (nohup), or someone's own handler: theirs
-        signal.signal(signal.SIGINT, self._handle)
+        try:
+            signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            return
         self._begun = True
         previous = sys.unraisablehook
 
@@ -81,14 +98,13 @@ class Startup:
         self.seen = True
         raise KeyboardInterrupt
 
-    @contextmanager
-    def watching(self) -> Iterator[Startup]:
-        """Handle SIGINT inside the block; ``seen`` starts False (unless ``begin`` came first)."""
+    def watching(self) -> Startup:
+        """For ``with``: a block that handles SIGINT; ``seen`` starts False (unless ``begin``
+        came first)."""
         if not self._begun:
             self.seen = False
         self._begun = False
-        with _handling(self._handle):
-            yield self
+        return self
 
     def check(self) -> None:
         """Raise ``KeyboardInterrupt`` if a Ctrl-C came since ``watching`` began (even one that
@@ -117,7 +133,7 @@ def interrupted(name: str) -> int:
     return EXIT_INTERRUPTED
 
 
-class StopRequest:
+class StopRequest(_Handling):
     """Ctrl-C while training: the first asks to stop after the current step, a second at once."""
 
     def __init__(self) -> None:
@@ -128,10 +144,8 @@ class StopRequest:
             raise KeyboardInterrupt
         self.requested = True
 
-    @contextmanager
-    def installed(self) -> Iterator[StopRequest]:
-        """Catch SIGINT inside the block. A Ctrl-C the command's start-up saw (and something
-        swallowed) stops at once: ``KeyboardInterrupt`` before the block runs."""
+    def installed(self) -> StopRequest:
+        """For ``with``: a block that catches SIGINT. A Ctrl-C the command's start-up saw (and
+        something swallowed) stops at once: ``KeyboardInterrupt`` before the block runs."""
         STARTUP.check()
-        with _handling(self._handle):
-            yield self
+        return self
