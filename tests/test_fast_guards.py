@@ -210,6 +210,8 @@ BAD_INPUTS: list[tuple[Any, type[Exception], str]] = [
     (Value(1.0), TypeError, "a Value that needs a gradient is a parameter"),
     ([Value(1.0)], TypeError, "not Value"),
     ({"a": 1.0}, TypeError, "not dict"),
+    (10**400, ValueError, "not an int of 1329 bits"),  # past the floats, as Value(10**400)
+    ([1.0, -(10**400)], ValueError, "not an int of 1329 bits"),
 ]
 
 

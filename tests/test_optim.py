@@ -122,6 +122,39 @@ def test_adamw_matches_torch_step_for_step(settings: dict[str, Any]) -> None:
     )
 
 
+# Gradient sequences that reach inf and nan inside Adam's moments: g² overflows, then 0·inf.
+NONFINITE_GRADIENTS = [
+    [1.0, -1e300, 1.0, 2.0],
+    [1.0, math.inf, -1.0, 1.0],
+    [2.0, math.nan, 1.0, 1.0],
+    [1e200, 1e200, -3.0, 0.5],
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("grads", NONFINITE_GRADIENTS)
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("kind", ["Adam", "AdamW"])
+def test_adam_with_gradients_that_overflow_matches_torch(
+    grads: list[float], amsgrad: bool, kind: str
+) -> None:
+    """Adam and AdamW (amsgrad or not) on gradients whose squares overflow or that are nan:
+    each step's parameter is torch's, nan where torch's is nan (amsgrad's running maximum takes
+    a nan second moment, as torch.maximum does)."""
+    settings = {"lr": 0.1, "betas": (0.0, 0.0), "eps": 0.0, "amsgrad": amsgrad}
+    p, t = Value(0.9), torch.tensor([0.9], dtype=torch.float64, requires_grad=True)
+    opt = {"Adam": Adam, "AdamW": AdamW}[kind]([p], **settings)
+    topt = getattr(torch.optim, kind)([t], **settings)
+    ours, theirs = [], []
+    for g in grads:
+        p.grad, t.grad = g, torch.tensor([g], dtype=torch.float64)
+        opt.step()
+        topt.step()
+        ours.append(p.data)
+        theirs.append(t.item())
+    assert [repr(x) for x in ours] == [repr(x) for x in theirs]
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize(
     ("ours", "theirs"),
@@ -228,6 +261,30 @@ def test_cosine_lr_matches_torch() -> None:
     )
     assert all(close(a, b) for a, b in zip([ours(k) for k in range(40)], theirs, strict=True))
     assert ours(40) == 0.05
+
+
+@pytest.mark.parametrize(
+    ("lr", "gamma", "step", "expected"),
+    [
+        (1.0, 10.0, 300, 1e300),
+        (1.0, 10.0, 400, math.inf),  # past the floats: inf, as torch's chain of products
+        (1e-300, 10.0, 400, 1e100),
+        (0.0, 10.0, 400, 0.0),
+        (0.1, 0.5, 10**400, 0.0),  # an exponent too large to be a float
+        (0.1, 1.0, 10**400, 0.1),
+        (0.1, 2.0, 10**400, math.inf),
+        (0.1, 0.0, 10**400, 0.0),
+        (1e300, 1e-10, 40, 1e-100),  # gamma**k below the floats, the product not
+        (1e300, 1e-10, 31, 1e-10),  # gamma**k subnormal: its few digits are not the answer
+    ],
+)
+def test_step_lr_past_the_floats_is_inf_or_zero(
+    lr: float, gamma: float, step: int, expected: float
+) -> None:
+    """StepLR where gamma**k (or k) is past the floats: lr * gamma**k to rounding where that is
+    a float, else inf or 0.0 (as torch's chain of products), never an OverflowError; a zero lr
+    stays 0.0."""
+    assert StepLR(lr, step_size=1, gamma=gamma)(step) == pytest.approx(expected, rel=1e-12)
 
 
 def test_warmup_ramps_up_then_follows() -> None:

@@ -76,7 +76,10 @@ def _as_input(x: Any, k: int) -> Array:
                 type(item), "__float__"
             ):
                 raise TypeError(f"{accepts}, not {type(item).__name__}: {item!r:.40}")
-            numbers.append(float(item))
+            try:
+                numbers.append(float(item))
+            except OverflowError:  # an int too large for a float, such as 10**400
+                raise ValueError(f"{accepts}, not {check.describe(item)}") from None
         return np.array(numbers, dtype=np.float64).reshape(array.shape)
     raise TypeError(f"{accepts}, not an array of {array.dtype}")
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from micrograd import _check as check
+from micrograd._floats import maximum as nan_maximum
 from micrograd.engine import Value
 from micrograd.optim.rules import adam_rule, adam_settings, sgd_rule, sgd_settings
 
@@ -276,7 +277,7 @@ class Adam(Optimizer):
         for i, p in enumerate(self.params):
             p.data, m[i], v[i], vmax[i] = adam_rule(
                 p.data, float(p.grad), m[i], v[i], vmax[i], t, lr, betas, eps, wd,
-                decoupled=decoupled, amsgrad=amsgrad, sqrt=math.sqrt, maximum=max,
+                decoupled=decoupled, amsgrad=amsgrad, sqrt=math.sqrt, maximum=nan_maximum,
             )  # fmt: skip
 
     def hyperparameters(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from micrograd import _check as check
 from micrograd._floats import div
+from micrograd._floats import maximum as nan_maximum
 
 SGDSettings = tuple[float, float, float, bool, float]
 AdamSettings = tuple[float, tuple[float, float], float, float, bool]
@@ -109,14 +110,16 @@ def adam_update(
     decoupled: bool = False,
     amsgrad: bool = False,
     sqrt: Callable[[Any], Any] = math.sqrt,
-    maximum: Callable[[Any, Any], Any] = max,
+    maximum: Callable[[Any, Any], Any] = nan_maximum,
 ) -> tuple[Any, Any, Any, Any]:
     """``torch.optim.Adam``'s (``AdamW``'s if ``decoupled``) step ``t`` (from 1) of a parameter.
 
     Returns ``(new p, new m, new v, new vmax)``. ``m = lerp(m, g, 1-β1)``;
     ``v = β2·v + (1-β2)·g²``; ``p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)``. Pass
-    ``sqrt=np.sqrt, maximum=np.maximum`` for arrays. The settings are checked as ``Adam``
-    checks them (TypeError or ValueError naming the setting).
+    ``sqrt=np.sqrt, maximum=np.maximum`` for arrays; ``maximum`` must give nan when either
+    side is nan, as ``torch.maximum`` does (Python's ``max`` would keep amsgrad's old maximum
+    after a nan second moment, where torch's parameter becomes nan). The settings are checked
+    as ``Adam`` checks them (TypeError or ValueError naming the setting).
     """
     lr, betas, eps, weight_decay, amsgrad = adam_settings(lr, betas, eps, weight_decay, amsgrad)
     t, decoupled = check.integer("t", t, 1), check.boolean("decoupled", decoupled)

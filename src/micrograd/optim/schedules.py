@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,6 +50,27 @@ class LinearDecay:
         return self.start - (self.start - self.end) * step / self.steps
 
 
+def _scaled_power(scale: float, base: float, exponent: int) -> float:
+    """``scale * base ** exponent`` for ``scale, base >= 0`` and a whole ``exponent >= 0``, to
+    rounding, also where ``base ** exponent`` alone is past the floats (through logarithms
+    there); inf past the largest float and 0.0 below the smallest, as torch's chain of products
+    reaches, never the OverflowError of Python's ``**``."""
+    if scale == 0.0 or exponent == 0 or base == 1.0:
+        return scale
+    if base == 0.0:
+        return 0.0
+    try:
+        power = base**exponent
+    except OverflowError:  # past the largest float, or an exponent too large to be a float
+        power = math.inf
+    if sys.float_info.min <= power < math.inf:  # a normal float: the product is exact to rounding
+        return scale * power
+    try:
+        return math.exp(math.log(scale) + exponent * math.log(base))
+    except OverflowError:
+        return math.inf if base > 1.0 else 0.0
+
+
 @dataclass(frozen=True)
 class StepLR:
     """``lr`` times ``gamma`` for every ``step_size`` steps completed (``torch``'s StepLR).
@@ -73,7 +95,7 @@ class StepLR:
     def __call__(self, step: int) -> float:
         """The learning rate at ``step`` (an integer >= 0)."""
         step = check.integer("step", step, 0)
-        return self.lr * self.gamma ** (step // self.step_size)
+        return _scaled_power(self.lr, self.gamma, step // self.step_size)
 
 
 @dataclass(frozen=True)
