@@ -328,7 +328,9 @@ class _Sum:
 
 class _MatMul:
     """Dot products whose rows pair every row of ``A`` with every row of ``B``: ``B @ A.T``
-    (``np.dot``: on 2-d arrays it skips ``matmul``'s gufunc dispatch, a third of a small one).
+    (``np.dot``: on 2-d arrays it skips ``matmul``'s gufunc dispatch, a third of a small one;
+    ``np.matmul`` where a factor may be 1x1, whose ``np.dot`` scales by it and gives 0 for
+    0 * inf, not nan, with OpenBLAS).
 
     A dense layer over a batch is this: each (sample, neuron) pair is one dot product. The
     gradient of a factor is the other factor (the rule of ``*``), summed over the pairs it
@@ -357,6 +359,8 @@ class _MatMul:
         self.bias_per_a = bias_per_a
         self.va: Any = None
         self.vb: Any = None
+        # Forward and backward multiply (nb x k)(k x na), (na x nb)(nb x k), (nb x na)(na x k).
+        self.dot: Any = np.dot if min(len(b), self.read_b.idx.shape[1], len(a)) > 1 else np.matmul
 
     def describe(self) -> str:
         """One line: what this kernel computes."""
@@ -366,7 +370,7 @@ class _MatMul:
 
     def forward(self) -> None:
         self.va, self.vb = va, vb = self.read_a.get(), self.read_b.get()
-        np.dot(vb, va.T, out=self.out)
+        self.dot(vb, va.T, out=self.out)
         if self.read_bias is not None:
             terms = self.read_bias.get()
             bias = terms[:, 0] if terms.shape[1] == 1 else terms.sum(axis=1)
@@ -388,9 +392,9 @@ class _MatMul:
     def backward(self) -> None:
         gout = self.gout
         if self.acc_a is not None:
-            self.acc_a.add(np.dot(gout.T, self.vb))
+            self.acc_a.add(self.dot(gout.T, self.vb))
         if self.acc_b is not None:
-            self.acc_b.add(np.dot(gout, self.va))
+            self.acc_b.add(self.dot(gout, self.va))
         if self.acc_bias is not None:
             gb = gout.sum(axis=0) if self.bias_per_a else gout.reshape(-1)
             self.acc_bias.add(gb[:, None])
@@ -401,7 +405,7 @@ class _MatMul:
         vb, more = read(names, self.read_b)
         forward += more
         out = names(self.out, "out")
-        dot = names(np.dot, "dot")
+        dot = names(self.dot, self.dot.__name__)
         forward.append(f"{dot}({vb}, {va}.T, out={out})")
         add = names(np.add, "add")
         if self.read_bias is not None:
