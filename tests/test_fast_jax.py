@@ -181,8 +181,33 @@ def test_the_moons_program_has_no_gather_or_scatter() -> None:
     program, _, X, y = moons_program("jax")
     ((_, jitted),) = program._jax.values()
     found = jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
-    names = {eqn.primitive.name for eqn in found.jaxpr.eqns}
-    assert {"gather", "scatter", "scatter-add"} & names == set()
+    assert {"gather", "scatter", "scatter-add"} & primitives(found.jaxpr) == set()
+
+
+def primitives(jaxpr: Any) -> set[str]:
+    """The names of the primitives in ``jaxpr`` and in the jaxprs inside it (cond's branches)."""
+    names = set()
+    for eqn in jaxpr.eqns:
+        names.add(eqn.primitive.name)
+        for value in eqn.params.values():
+            for item in value if isinstance(value, (tuple, list)) else [value]:
+                inner = getattr(item, "jaxpr", item)  # a ClosedJaxpr holds a Jaxpr
+                if hasattr(inner, "eqns"):
+                    names |= primitives(inner)
+    return names
+
+
+def test_the_signs_of_zero_sums_cost_one_cond() -> None:
+    """The moons program's matmuls are read straight by what follows them (XLA fuses the
+    bias, the ReLU and the rest): one cond, at the end, takes the exact pass where a sum is
+    zero, none sits between the steps."""
+    import jax
+
+    program, _, X, y = moons_program("jax")
+    ((_, jitted),) = program._jax.values()
+    found = jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
+    conds = [eqn for eqn in found.jaxpr.eqns if eqn.primitive.name == "cond"]
+    assert (len(conds), found.jaxpr.eqns[-1].primitive.name) == (1, "cond")
 
 
 def moons_losses(backend: str, steps: int = 3) -> tuple[list[float], list[float], list[float]]:
@@ -357,6 +382,67 @@ def test_run_with_adam_on_the_jax_backend_takes_the_steps_step_takes() -> None:
     assert all_same(found[0], found[2])
 
 
+def test_a_run_longer_than_one_loop_takes_the_same_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run(5)`` in jitted loops of two steps (the first one making the momentum buffer)
+    gives the numbers of ``run(5)`` in one loop, to the last bit."""
+    settings = {"lr": 0.2, "momentum": 0.8, "dampening": 0.1, "weight_decay": 0.01}
+    expected = trained("jax", settings, "run", steps=5)
+    monkeypatch.setattr(_jax, "_CHUNK", 2)
+    assert trained("jax", settings, "run", steps=5) == expected
+
+
+def test_a_zero_sum_in_a_run_has_the_engines_sign() -> None:
+    """A loss that is a sum of -0.0 terms (XLA's sums start from +0.0) is -0.0 at each step
+    of a run on the JAX backend, as on the NumPy path and the Value engine."""
+    xs = [-0.0, -0.0, -0.0]  # a dot product of three terms: one sum for the compiled paths
+
+    def signs(backend: str) -> list[float]:
+        ws = [Value(1.0), Value(2.0), Value(3.0)]
+        program = fast.trace(lambda x: dot(ws, x), ws, xs, backend=backend)
+        losses = program.run(3, xs, optimizer=fast.ArraySGD(lr=0.1, momentum=0.9))
+        return [math.copysign(1.0, v) for v in [*losses, *(w.grad for w in ws)]]
+
+    found = [signs("numpy"), signs("jax")]
+    engine = dot([Value(1.0), Value(2.0), Value(3.0)], [Value(x) for x in xs]).data
+    assert (engine, math.copysign(1.0, engine)) == (0.0, -1.0)
+    assert found == [[-1.0, -1.0, -1.0, 1.0, 1.0, 1.0]] * 2
+
+
+SIGNED = st.sampled_from([-0.0, 0.0, 1.0, -1.0, 0.5])
+
+
+@settings(max_examples=20, deadline=None)  # each example compiles one XLA program
+@given(st.lists(SIGNED, min_size=3, max_size=3), st.lists(SIGNED, min_size=12, max_size=12))
+def test_zero_gradients_are_positive_zeros(weights: list[float], numbers: list[float]) -> None:
+    """Gradients that sum to zero (shares of signed zeros and ones, through a matmul, a dot
+    product and a plain sum) are +0.0 on the JAX backend, as on the engine, whose shares are
+    added to a .grad that starts at +0.0; the losses' signed zeros are the engine's too."""
+    rows = [numbers[k : k + 3] for k in range(0, 12, 3)]
+
+    def loss(ws: list[Value], xs: list[list[Value]]) -> Value:
+        layer = [dot(ws, x) for x in xs]  # a matmul
+        return dot(layer[:3], xs[3]) + sum(layer[1:], layer[0])
+
+    ws = [Value(w) for w in weights]
+    reference = loss(ws, [[Value(x) for x in row] for row in rows])
+    reference.backward()
+    expected = [reference.data, *(w.grad for w in ws)]
+    ws = [Value(w) for w in weights]
+    program = fast.trace(lambda xs: loss(ws, xs), ws, rows, backend="jax")
+    found, grad = program.loss_and_grad(program.theta(), rows)
+    assert bits([found, *grad.tolist()]) == bits(expected)
+
+
+def bits(numbers: list[float]) -> list[tuple[float, float]]:
+    """Each number with its sign (nan as nan, so that two nans compare equal as strings)."""
+    return [(repr(x), math.copysign(1.0, x)) for x in numbers]
+
+
+def dot(ws: list[Value], xs: list[Value]) -> Value:
+    """``ws[0] * xs[0] + ws[1] * xs[1] + ...``, as a neuron adds its terms."""
+    return sum((w * x for w, x in zip(ws[1:], xs[1:], strict=True)), ws[0] * xs[0])
+
+
 def test_a_new_learning_rate_compiles_no_new_step() -> None:
     """``lr`` is an argument of the jitted step: a schedule that changes it every run compiles
     one step, and each run uses the new rate (the NumPy path's numbers to 1e-12)."""
@@ -371,26 +457,27 @@ def test_a_new_learning_rate_compiles_no_new_step() -> None:
         found.append([*losses, *(p.data for p in params)])
         programs.append(program)
     ((_, jitted),) = programs[0]._jax.values()
-    assert [step._cache_size() for step in jitted._sgd_steps.values()] == [1]
+    assert [loop._cache_size() for loop in jitted._sgd_loops.values()] == [1]
     assert all_same(found[0], found[1])
 
 
 def test_a_run_that_raises_leaves_the_last_finished_step(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A step that raises (Ctrl-C) in the middle of ``run(5)`` leaves the Values and the
-    optimizer's buffer as ``run(2)`` leaves them."""
+    """A loop of steps that raises (Ctrl-C lands between two jitted loops) in the middle of
+    ``run(5)`` leaves the Values and the optimizer's buffer as ``run(2)`` leaves them."""
     expected = trained("jax", {"lr": 0.3, "momentum": 0.9}, "run", steps=2)
+    monkeypatch.setattr(_jax, "_CHUNK", 1)  # one step a loop
     program, params, X, y = moons_program("jax")
     optimizer = fast.ArraySGD(lr=0.3, momentum=0.9)
-    step = _jax.JaxProgram._sgd_step
+    loops = _jax.JaxProgram._sgd_steps
     calls = []
 
     def interrupted(self: _jax.JaxProgram, *settings: Any) -> Any:
         calls.append(None)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return step(self, *settings)
+        return loops(self, *settings)
 
-    monkeypatch.setattr(_jax.JaxProgram, "_sgd_step", interrupted)
+    monkeypatch.setattr(_jax.JaxProgram, "_sgd_steps", interrupted)
     with pytest.raises(KeyboardInterrupt):
         program.run(5, X, y, optimizer=optimizer)
     buffer = optimizer.momentum_buffer

@@ -6,6 +6,9 @@ subnormal numbers (below 2.2e-308) to zero: a documented difference from the Num
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import operator
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -35,6 +38,17 @@ from micrograd.fast._schedule import _Compiled
 
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]  # micrograd's numbers are float64 on every path
 _CPU = jax.devices("cpu")[0]
+# Whether a jitted call on NumPy arrays runs on the CPU untold (JAX has no accelerator).
+_CPU_BY_DEFAULT = jax.default_backend() == "cpu"
+
+
+def _on_cpu() -> contextlib.AbstractContextManager[object]:
+    """Where jitted calls on NumPy arrays run on the CPU: no context when they do so untold
+    (entering jax.default_device costs about as much as the rest of a small step, and
+    jax.device_put more)."""
+    if _CPU_BY_DEFAULT and getattr(jax.config, "jax_default_device", None) is None:
+        return contextlib.nullcontext()
+    return cast(contextlib.AbstractContextManager[object], jax.default_device(_CPU))
 
 
 # --- The rule table's math in jax.numpy (twins of fast._rules' NumPy functions) ---
@@ -291,7 +305,7 @@ class _Step:
         g = grads[self.seg]
         return jnp.zeros(vals[self.seg].shape) if g is None else g
 
-    def run(self, vals: list[Any]) -> None:
+    def run(self, vals: list[Any], zeros: _Zeros) -> None:
         raise NotImplementedError
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
@@ -308,7 +322,7 @@ class _ElementwiseStep(_Step):
         self.acc_x = None if k.acc_x is None else k.acc_x.idx
         self.acc_y = None if k.acc_y is None else k.acc_y.idx
 
-    def run(self, vals: list[Any]) -> None:
+    def run(self, vals: list[Any], zeros: _Zeros) -> None:
         x = self.s.read(vals, self.x)
         y = self.y_const if self.y is None else self.s.read(vals, self.y)
         vals[self.seg] = out = self.forward(x, y)
@@ -337,6 +351,30 @@ def _all_negative(terms: Any) -> Any:
     return jnp.all(jnp.signbit(terms), axis=-1)
 
 
+class _Zeros:
+    """How one pass over the steps signs the zero sums of XLA's reductions and dots.
+
+    The exact pass gives each zero sum the sign of its terms (``_signed_zeros``). The quick
+    pass leaves the sums as XLA makes them, with nothing between a matmul and what reads it,
+    and notes in ``seen`` whether any sum is zero: where none is, both passes give the same
+    numbers, and ``_loss_and_grad`` takes the exact pass only where one is."""
+
+    def __init__(self, exact: bool) -> None:
+        self.exact = exact
+        self.seen: list[Any] = []
+
+    def sign(self, total: Any, negative: Callable[[], Any], rarely: bool = False) -> Any:
+        """``total`` with its zeros signed by ``negative()`` (``rarely``: its terms' signs
+        are dear to find, so only when one of the sums is zero)."""
+        if not self.exact:
+            self.seen.append(jnp.any(total == 0.0))
+            return total
+        if not rarely:
+            return _signed_zeros(total, negative())
+        signed = lambda total: _signed_zeros(total, negative())  # noqa: E731
+        return jax.lax.cond(jnp.all(total != 0.0), lambda total: total, signed, total)
+
+
 class _SumStep(_Step):
     def __init__(self, segments: _Segments, seg: int, k: _Sum) -> None:
         super().__init__(segments, seg)
@@ -348,19 +386,22 @@ class _SumStep(_Step):
             None if acc is None else acc.idx for acc in (k.acc_p, k.acc_a, k.acc_b)
         )
 
-    def run(self, vals: list[Any]) -> None:
+    def run(self, vals: list[Any], zeros: _Zeros) -> None:
         total: Any = 0.0
-        negative: Any = True
+        terms = []
         if self.a is not None and self.b is not None:
             va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
             self.saved = (va, vb)
-            products = va * vb
-            total, negative = products.sum(axis=1), _all_negative(products)
+            terms.append(va * vb)
+            total = terms[-1].sum(axis=1)
         if self.plain is not None:
-            plain = self.s.read(vals, self.plain)
-            total = total + plain.sum(axis=1)
-            negative = negative & _all_negative(plain)
-        vals[self.seg] = _signed_zeros(total, negative)
+            terms.append(self.s.read(vals, self.plain))
+            total = total + terms[-1].sum(axis=1)
+
+        def negative() -> Any:
+            return functools.reduce(operator.and_, map(_all_negative, terms))
+
+        vals[self.seg] = zeros.sign(total, negative)
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
         g = self.gout(grads, vals)[:, None]
@@ -386,7 +427,7 @@ class _MatMulStep(_Step):
             None if acc is None else acc.idx for acc in (k.acc_a, k.acc_b, k.acc_bias)
         )
 
-    def run(self, vals: list[Any]) -> None:
+    def run(self, vals: list[Any], zeros: _Zeros) -> None:
         va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
         self.saved = (va, vb)
         out = vb @ va.T
@@ -396,15 +437,14 @@ class _MatMulStep(_Step):
             terms = bias.sum(axis=1)
             out = out + (terms if self.bias_per_a else terms.reshape(self.shape))
 
-        def signed(out: Any) -> Any:  # only when a sum is zero: (rows, columns, k) products
-            negative = _all_negative(vb[:, None, :] * va[None, :, :])
+        def negative() -> Any:  # (rows, columns, k) products
+            found = _all_negative(vb[:, None, :] * va[None, :, :])
             if bias is not None:
                 signs = _all_negative(bias)
-                negative &= signs[None, :] if self.bias_per_a else signs.reshape(self.shape)
-            return _signed_zeros(out, negative)
+                found &= signs[None, :] if self.bias_per_a else signs.reshape(self.shape)
+            return found
 
-        out = jax.lax.cond(jnp.all(out != 0.0), lambda out: out, signed, out)
-        vals[self.seg] = out.ravel()
+        vals[self.seg] = zeros.sign(out, negative, rarely=True).ravel()
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
         va, vb = self.saved
@@ -426,7 +466,7 @@ class _FoldStep(_Step):
         self.columns = k.read.idx
         self.acc = None if k.acc is None else k.acc.idx
 
-    def run(self, vals: list[Any]) -> None:
+    def run(self, vals: list[Any], zeros: _Zeros) -> None:
         c = self.s.read(vals, self.columns)
         links = [c[:, 0]]
         for j in range(1, c.shape[1]):  # link by link: the rule's forward at ties and nan
@@ -481,29 +521,54 @@ class JaxProgram:
             raise ValueError(
                 f"backend='jax' cannot replay this program: {why}; use backend='numpy'"
             )
-        self._loss_and_grad = _loss_and_grad(compiled, sizes)
-        self._jitted = jax.jit(self._loss_and_grad)
-        self._sgd_steps: dict[tuple[float, float, bool, float], Any] = {}
+        self._loss_and_grad = loss_and_grad = _loss_and_grad(compiled, sizes)
+
+        def joined(theta: Any, inputs: Sequence[Any], others: Any) -> Any:
+            loss, grad = loss_and_grad(theta, inputs, others)
+            return jnp.concatenate([loss[None], grad])  # one array: one copy back, not two
+
+        self._jitted = jax.jit(joined)
+        self._sgd_loops: dict[tuple[float, float, bool, float], Any] = {}
 
     def __call__(self, theta: Array, inputs: Sequence[Array], others: Array) -> tuple[float, Array]:
-        with jax.default_device(_CPU):
-            loss, grad = self._jitted(theta, list(inputs), others)
-        return float(loss), np.array(grad)
+        with _on_cpu():
+            found = np.array(self._jitted(theta, list(inputs), others))
+        return float(found[0]), found[1:]
 
-    def _sgd_step(self, momentum: float, dampening: float, nesterov: bool, decay: float) -> Any:
-        """One jitted training step: the loss, its gradient and ``optim``'s SGD rule (the rule
-        ``ArraySGD.update`` applies). ``lr`` is an argument, so a new rate compiles nothing."""
+    def _sgd_steps(self, momentum: float, dampening: float, nesterov: bool, decay: float) -> Any:
+        """Up to ``_CHUNK`` training steps as one jitted call (an XLA loop): the loss, its
+        gradient and ``optim``'s SGD rule (the rule ``ArraySGD.update`` applies) at each.
+
+        Called as ``(theta, buf, fresh, lr, count, inputs, others) -> (losses, theta, buf,
+        grad)``: ``count`` steps from ``theta`` (``losses``: ``_CHUNK`` numbers, the first
+        ``count`` of them the steps' losses; ``grad``: the last step's gradient). ``buf`` is
+        the momentum buffer (None without momentum); ``fresh`` says it is not made yet (the
+        first step's buffer is its gradient, as ``sgd_rule`` makes it from None). ``lr``,
+        ``count`` and ``fresh`` are arguments: none of them compiles anything new."""
         key = (momentum, dampening, nesterov, decay)
-        made = self._sgd_steps.get(key)
+        made = self._sgd_loops.get(key)
         if made is None:
             loss_and_grad = self._loss_and_grad
 
-            def step(theta: Any, buf: Any, lr: Any, inputs: Any, others: Any) -> Any:
-                loss, grad = loss_and_grad(theta, inputs, others)
-                theta, buf = sgd_rule(theta, grad, buf, lr, momentum, dampening, nesterov, decay)
-                return loss, theta, buf, grad
+            def update(theta: Any, grad: Any, buf: Any, first: Any, lr: Any) -> tuple[Any, Any]:
+                later = sgd_rule(theta, grad, buf, lr, momentum, dampening, nesterov, decay)
+                if buf is None:  # no momentum: no buffer to make
+                    return later
+                made = sgd_rule(theta, grad, None, lr, momentum, dampening, nesterov, decay)
+                return jnp.where(first, made[0], later[0]), jnp.where(first, made[1], later[1])
 
-            made = self._sgd_steps[key] = jax.jit(step)
+            def steps(theta: Any, buf: Any, fresh: Any, lr: Any, count: Any, *fixed: Any) -> Any:
+                def body(i: Any, state: tuple[Any, Any, Any, Any]) -> tuple[Any, Any, Any, Any]:
+                    theta, buf, losses, _ = state
+                    loss, grad = loss_and_grad(theta, *fixed)
+                    theta, buf = update(theta, grad, buf, fresh & (i == 0), lr)
+                    return theta, buf, losses.at[i].set(loss), grad
+
+                start = (theta, buf, jnp.zeros(_CHUNK), jnp.zeros(theta.shape))
+                theta, buf, losses, grad = jax.lax.fori_loop(0, count, body, start)
+                return losses, theta, buf, grad
+
+            made = self._sgd_loops[key] = jax.jit(steps)
         return made
 
     def run_sgd(
@@ -517,9 +582,11 @@ class JaxProgram:
     ) -> list[float]:
         """``steps`` steps of ``optimizer`` from ``theta``: their losses, in order.
 
-        Each step is one jitted call; the parameters, the momentum buffer and the inputs stay
-        JAX arrays between steps. When the run ends, or a step raises, ``optimizer``'s buffer
-        and ``finish(theta, grad)`` receive the last finished step's numbers (nothing if none).
+        The steps run in jitted loops of up to ``_CHUNK`` steps (``_sgd_steps``), the
+        parameters, the momentum buffer and the inputs JAX arrays from one to the next; each
+        loop starts before the losses of the one before are read, so XLA is never idle. When
+        the run ends, or raises (Ctrl-C lands between two loops), ``optimizer``'s buffer and
+        ``finish(theta, grad)`` receive the last finished loop's numbers (nothing if none).
         """
         settings = sgd_settings(
             optimizer.lr,
@@ -530,25 +597,40 @@ class JaxProgram:
         )  # checked as SGD checks them (ArraySGD.update does so when they change)
         _check_state(optimizer.momentum_buffer, theta)
         lr, momentum, dampening, nesterov, decay = settings
-        losses: list[Any] = []
-        grad: Any = None
-        with jax.default_device(_CPU):
-            params = jax.device_put(theta, _CPU)
-            buf = optimizer.momentum_buffer
-            buf = None if buf is None else jax.device_put(buf, _CPU)
-            fixed = ([jax.device_put(x, _CPU) for x in inputs], jax.device_put(others, _CPU))
-            rate = jax.device_put(np.float64(lr), _CPU)
-            try:
-                for _ in range(steps):
-                    # (jit compiles twice for momentum: the first step has no buffer yet)
-                    step = self._sgd_step(momentum, dampening, nesterov, decay)
-                    loss, params, buf, grad = step(params, buf, rate, *fixed)
-                    losses.append(loss)
-            finally:
-                if grad is not None:
-                    optimizer.momentum_buffer = None if buf is None else np.array(buf)
-                    finish(np.array(params), np.array(grad))
-        return [float(loss) for loss in losses]
+        losses: list[float] = []
+        done: Any = None  # the last loop's (losses, theta, buf, grad)
+        counts: list[int] = []
+        # Without momentum the buffer is left as it is (sgd_rule passes it through).
+        fresh = momentum != 0.0 and optimizer.momentum_buffer is None
+        buf: Any = None
+        if momentum != 0.0:
+            buf = np.zeros(theta.shape) if fresh else optimizer.momentum_buffer
+        # The NumPy arrays go to the first loop as they are (jit copies them; so would
+        # jax.device_put, at several times the cost); the loops hand on JAX arrays.
+        params, rate, fixed = theta, np.float64(lr), (list(inputs), others)
+        try:
+            for start in range(0, steps, _CHUNK):
+                loop = self._sgd_steps(momentum, dampening, nesterov, decay)
+                counts.append(min(_CHUNK, steps - start))
+                with _on_cpu():
+                    ahead = loop(params, buf, fresh, rate, counts[-1], *fixed)
+                if done is not None:  # read while the next loop runs
+                    losses += np.asarray(done[0])[: counts[-2]].tolist()
+                done, fresh = ahead, False
+                _, params, buf, _ = done
+            if done is not None:
+                losses += np.asarray(done[0])[: counts[-1]].tolist()
+        finally:
+            if done is not None:
+                if momentum != 0.0:
+                    optimizer.momentum_buffer = np.array(done[2])
+                finish(np.array(done[1]), np.array(done[3]))
+        return losses
+
+
+# Steps one jitted call of ``run_sgd`` takes at most: its losses come back as one array of
+# this many numbers, and a Ctrl-C waits at most this many steps.
+_CHUNK = 128
 
 
 def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., tuple[Any, Any]]:
@@ -570,20 +652,38 @@ def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., t
     seed = np.zeros(int(segments.stops[root] - segments.starts[root]))
     seed[root_at] = 1.0  # d loss / d loss
 
-    def loss_and_grad(theta: Any, inputs: Sequence[Any], others: Any) -> tuple[Any, Any]:
+    def replay(theta: Any, inputs: Sequence[Any], others: Any, zeros: _Zeros) -> tuple[Any, Any]:
         leaves = [theta, *(x.ravel() for x in inputs), others, jnp.asarray(consts)]
         vals: list[Any] = [None] * len(segments.starts)
         for k, at in enumerate(leaf_starts):
             if at < size and leaves[k].size:
                 vals[segments.of(at)] = leaves[k]
         for step in steps:
-            step.run(vals)
+            step.run(vals, zeros)
         grads: list[Any] = [None] * len(vals)
         grads[root] = jnp.asarray(seed)
         for step in reversed(steps):
             step.back(grads, vals)
         grad = jnp.zeros(n_params) if theta_seg < 0 or grads[theta_seg] is None else grads[0]
-        return vals[root][root_at], grad
+        # A parameter's gradient is its shares added to a .grad of +0.0, so never -0.0; XLA
+        # drops an added zero (x + 0.0 -> x), which would leave a share's -0.0.
+        return vals[root][root_at], jnp.where(grad == 0.0, 0.0, grad)
+
+    def loss_and_grad(theta: Any, inputs: Sequence[Any], others: Any) -> tuple[Any, Any]:
+        quick = _Zeros(exact=False)
+        found = replay(theta, inputs, others, quick)
+        if not quick.seen:
+            return found
+        # A zero sum (rare in training: its sign is the only thing the quick pass may get
+        # wrong) takes the exact pass instead; XLA runs a branch of cond only when chosen.
+        return cast(
+            tuple[Any, Any],
+            jax.lax.cond(
+                jnp.any(jnp.stack(quick.seen)),
+                lambda: replay(theta, inputs, others, _Zeros(exact=True)),
+                lambda: found,
+            ),
+        )
 
     return loss_and_grad
 

@@ -556,12 +556,12 @@ def trace(
     rows of different lengths): a ValueError otherwise, naming what it cannot replay. XLA on
     the CPU flushes subnormal numbers (magnitude below 2.2e-308) to zero, so near the ends of
     float64's range (beyond about 1e±150) its numbers may differ from the NumPy path's; within
-    it they agree to 1e-12. ``run`` and ``step`` with an ``ArraySGD`` take each step (loss,
-    gradient and ``optim``'s SGD rule) as one jitted call, the parameters JAX arrays between
-    the steps of a run; XLA may fuse ``p - lr * g`` into one rounding, so these agree with the
-    NumPy path to 1e-12 too, and ``step`` gives ``run``'s numbers to the bit. It changes JAX for
-    the whole process: float64 on (``jax_enable_x64``) and, when JAX was not loaded yet, XLA on
-    one CPU thread.
+    it they agree to 1e-12. ``run`` and ``step`` with an ``ArraySGD`` take their steps (loss,
+    gradient and ``optim``'s SGD rule) in jitted XLA loops of up to 128 steps, the parameters
+    JAX arrays between them; XLA may fuse ``p - lr * g`` into one rounding, so these agree
+    with the NumPy path to 1e-12 too, and ``step`` gives ``run``'s numbers to the bit. It
+    changes JAX for the whole process: float64 on (``jax_enable_x64``) and, when JAX was not
+    loaded yet, XLA on one CPU thread.
 
     >>> w = Value(2.0)
     >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
