@@ -157,6 +157,11 @@ def unused_input(w: Value, x: list[Value]) -> Value:
     return (w * x[1]).tanh()
 
 
+def inputs_only(w: Value, x: list[Value]) -> Value:
+    """No leaf but the trace's own (the parameter unused)."""
+    return x[0] + x[0]
+
+
 BEFORE = Value(0.25) * Value(2.0)
 
 
@@ -168,14 +173,16 @@ BEFORE = Value(0.25) * Value(2.0)
         (before_trace, False),
         (operands_by_hand, False),
         (unused_input, True),
+        (inputs_only, True),
     ],
 )
-def test_a_trace_not_in_the_loss_s_order_is_walked(
+def test_the_made_order_is_taken_only_where_it_is_the_loss_s(
     fn: Callable[[Value, list[Value]], Value], taken: bool
 ) -> None:
     """A node nothing uses (but a leaf), a read node the loss does not use, an interior node not
-    made by the trace, operands set to a later node: the graph is walked; the program gives
-    the Value engine's loss and gradient."""
+    made by the trace, operands set to a later node: the graph is walked; an unused input, no
+    leaf from outside the trace: the made order is taken. The program gives the Value engine's
+    loss and gradient."""
     w = Value(0.8)
     root, recorder = traced(partial(fn, w), [w], [0.5, -1.5])
     located = _locate(root, list(recorder.reads), {}, recorder.made_nodes)[2]

@@ -108,7 +108,7 @@ def _made_order(
     index = _Positions(made, ids)
     a_ids = np.fromiter(map(id, map(_get_a, made)), np.intp, n)
     b_ids = np.fromiter(map(id, map(_get_b, made)), np.intp, n)
-    a_at, b_at = index.find(a_ids), index.find(b_ids)
+    a_at, b_at = _near(a_ids, ids, index), _near(b_ids, ids, index)
     at = np.arange(n)
     if not ((a_at < at).all() and (b_at < at).all()):
         return None  # operands set by hand to a node made later
@@ -130,24 +130,33 @@ def _made_order(
     keep = np.ones(n, dtype=bool)
     keep[unused] = False
     count = len(leaves)
-    moved = np.cumsum(keep) - 1 + count  # a kept node's position in the order
-    leaf_ids = pairs[met]
-    by_id = np.argsort(leaf_ids)
+    moved = np.cumsum(keep) - 1 + count  # where each node of ``made`` is in the order
+    moved[unused] = -1  # (left out: no node's operand)
+    final = _Renumbered(index, moved, _Positions(leaves, pairs[met]))
 
     def position(at_made: Ints, of: Ints) -> Ints:
-        outer = np.zeros_like(of)
-        if count:
-            outer = by_id[np.minimum(np.searchsorted(leaf_ids[by_id], of), count - 1)]
-        found: Ints = np.where(at_made >= 0, moved[at_made], np.where(of == none, -1, outer))
+        found: Ints = np.where(at_made >= 0, moved[at_made], final.leaves.find(of))
         return np.concatenate([np.full(count, -1, dtype=np.intp), found[keep]])
 
     kept: Iterable[Value] = compress(made, keep.tolist()) if unused.size else made
     order = [*leaves, *kept]
-    final = _Positions(order, np.concatenate([leaf_ids, ids[keep]]))
     watched_ids = np.fromiter(map(id, watched), np.intp, len(watched))
     if not (final.find(watched_ids) >= 0).all():
         return None  # a watched node the loss does not use
     return order, len(order), (position(a_at, a_ids), position(b_at, b_ids), final)
+
+
+def _near(wanted: Ints, ids: Ints, index: _Positions) -> Ints:
+    """The positions in ``made`` (of ids ``ids``, found by ``index``) of the nodes of ids
+    ``wanted``, one for each node of ``made``: most are one or two nodes before it (a sum's
+    running total and its new term), found so; the others by their ids."""
+    at = np.full(len(wanted), -1, dtype=np.intp)
+    for back in (1, 2):
+        near = wanted[back:] == ids[:-back]
+        at[back:][near] = np.flatnonzero(near)
+    rest = np.flatnonzero(at < 0)
+    at[rest] = index.find(wanted[rest])
+    return at
 
 
 class _Positions:
@@ -171,15 +180,29 @@ class _Positions:
 
     def find(self, wanted: Ints) -> Ints:
         """The positions of the nodes of ids ``wanted``; -1 for one not in ``order``."""
-        count = len(wanted)
-        k = np.minimum(np.searchsorted(self.ids, wanted), max(len(self.ids) - 1, 0))
-        found = self.ids[k] == wanted if len(self.ids) else np.zeros(count, dtype=bool)
-        positions: Ints = np.where(found, self.at[k], -1)
+        if not len(self.ids):
+            return np.full(len(wanted), -1, dtype=np.intp)
+        k = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        positions: Ints = np.where(self.ids[k] == wanted, self.at[k], -1)
         return positions
 
     def one(self, node: Value) -> int:
         """The position of one node."""
         return int(self.of((node,), 1)[0])
+
+
+class _Renumbered(_Positions):
+    """Where each node is in an order of ``leaves``' nodes, then nodes of ``made`` (each at
+    ``moved`` of its position in ``made``, -1 when left out): found in their positions."""
+
+    def __init__(self, made: _Positions, moved: Ints, leaves: _Positions) -> None:
+        self.made, self.moved, self.leaves = made, moved, leaves
+
+    def find(self, wanted: Ints) -> Ints:
+        """The positions of the nodes of ids ``wanted``; -1 for one not in the order."""
+        at = self.made.find(wanted)
+        found: Ints = np.where(at >= 0, self.moved[at], self.leaves.find(wanted))
+        return found
 
 
 class _Lists:
@@ -433,8 +456,13 @@ class _Graph:
         # 0 constant, 1 depends on inputs only, 2 on a parameter
         leaf_status = np.where(leaf_slot < 0, 0, np.where(leaf_slot < n_params, 2, 1))
         st = _status(leaf_status.astype(np.int8), a_arr, b_arr, gather_of, node_by_node)
-        # An op's constant (the 3 of x * 3), or the number of a constant node.
-        arg_arr = np.fromiter(map(_get_arg, order), np.float64, n)
+        # An op's constant (the 3 of x * 3), or the number of a constant node; an op of two
+        # Values has none (its ``_arg`` may be left unset), nor does it read one: 0.0.
+        arg_arr = np.zeros(n)
+        single = np.flatnonzero(b_arr < 0)
+        arg_arr[single] = np.fromiter(
+            map(_get_arg, map(order.__getitem__, single.tolist())), np.float64, len(single)
+        )
         constant = np.flatnonzero(st == 0).tolist()
         arg_arr[constant] = [order[i].data for i in constant]
         # Node by node, as lists (made when first needed: a list of millions costs).
