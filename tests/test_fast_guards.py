@@ -192,8 +192,27 @@ def test_a_class_index_beyond_the_classes_in_a_traced_loss_names_the_number() ->
     def loss_fn(xs: list[list[Value]], ts: list[Value]) -> Value:
         return cross_entropy([model(x) for x in xs], ts)
 
-    with pytest.raises(ValueError, match=r"targets\[0\] must be a class index below 3, .*7\.0"):
+    with pytest.raises(ValueError, match=r"targets\[0\] must be a class index from 0 to 2, .*7\.0"):
         fast.trace(loss_fn, model.parameters(), [[0.5, -1.0]], [7])
+
+
+@pytest.mark.parametrize("target", [-1, 3])
+def test_a_class_index_input_outside_the_classes_names_its_number(target: int) -> None:
+    """An index input (``indices=``) of -1 or 3 for 3 classes is refused naming the target, its
+    number (not the traced stand-in) and the classes' range, when traced and at a later call."""
+    logits = [Value(0.5), Value(-1.0), Value(2.0)]
+    words = rf"targets\[0\] must be a class index from 0 to 2, not {target} \(int\)"
+
+    def loss_fn(t: Any) -> Value:
+        return cross_entropy([logits], [t])
+
+    with pytest.raises(ValueError, match=words):
+        fast.trace(loss_fn, logits, target, indices=[0])
+    program = fast.trace(loss_fn, logits, 1, indices=[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fast.RetraceWarning)
+        with pytest.raises(ValueError, match=words):
+            program(target)
 
 
 # --- inputs are numbers, or a clear error ---

@@ -380,7 +380,7 @@ def test_registry_names_the_four_losses() -> None:
         (lambda: mse_loss([Value(1.0)], [1.0], reduction="max"), "reduction"),
         (lambda: hinge_loss([Value(1.0)], [2]), "labels -1/\\+1"),
         (lambda: binary_cross_entropy([Value(1.0)], [1.5]), r"targets in \[0, 1\]"),
-        (lambda: cross_entropy([[Value(1.0), Value(2.0)]], [2]), "class index below 2"),
+        (lambda: cross_entropy([[Value(1.0), Value(2.0)]], [2]), "class index from 0 to 1"),
         (lambda: cross_entropy([[Value(1.0), Value(2.0)]], [0, 1]), "1 rows of logits"),
     ],
 )

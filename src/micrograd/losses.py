@@ -2,12 +2,17 @@
 
 Each takes ``(scores, targets)``: model outputs as Values and the numbers they should match, or
 Values holding them (so that a traced program, ``micrograd.fast``, keeps the targets as inputs).
+A Value target gives the loss a number target gives, and is refused where the number would be.
 Means are taken as micrograd's demo takes them (summed from 0, left to right, times ``1/n``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple, NoReturn
 
 from micrograd import _check as check
 from micrograd._lookup import lookup
@@ -60,6 +65,85 @@ def _targets(name: str, targets: list[object]) -> list[Target]:
     return out  # type: ignore[return-value]
 
 
+class TargetRule(NamedTuple):
+    """The targets a loss accepts: a test of a number (elementwise on a NumPy array too) and
+    what the error says the target must be."""
+
+    needs: str
+    test: Callable[[Any], Any]
+
+    def check(self, i: int, number: float) -> None:
+        """Raise ValueError naming ``targets[i]`` unless ``number`` passes the test."""
+        if not self.test(number):
+            raise ValueError(f"targets[{i}] {self.needs}, not {number!r}")
+
+
+_LABELS = TargetRule(
+    "must be -1 or +1 (hinge_loss needs labels -1/+1, or 0/1)",
+    lambda t: (t == -1.0) | (t == 0.0) | (t == 1.0),
+)
+_PROBABILITIES = TargetRule(
+    "must be a probability (binary_cross_entropy needs targets in [0, 1])",
+    lambda t: (t >= 0.0) & (t <= 1.0),  # nan fails both
+)
+
+
+class _Deferred:
+    """The target leaves of a program ``fast.compile_model`` traces (leaf -> position in its
+    flat targets) and the checks the losses leave to each call of the program."""
+
+    def __init__(self, leaves: Sequence[Value]) -> None:
+        self.thread = threading.get_ident()
+        self.positions = {leaf: k for k, leaf in enumerate(leaves)}
+        self.checks: list[tuple[int, int, TargetRule]] = []  # (position, i, rule)
+
+
+_deferred: _Deferred | None = None
+_raw_data = Value.__dict__["data"].__get__  # a Value's number, read without a trace noting it
+
+
+@contextmanager
+def checked_by_caller(leaves: Sequence[Value]) -> Iterator[list[tuple[int, int, TargetRule]]]:
+    """Within this block the losses check a target Value among ``leaves`` (a traced program's
+    target inputs) without reading it into the graph, and note ``(position, i, rule)``: the
+    caller checks each later call's numbers with ``rule.check(i, number)`` (compile_model)."""
+    global _deferred
+    previous, _deferred = _deferred, _Deferred(leaves)
+    try:
+        yield _deferred.checks
+    finally:
+        _deferred = previous
+
+
+def _is_traced(t: Value) -> bool:
+    """Whether ``t`` is a node of a trace in progress (``micrograd.fast``)."""
+    tracing: Any = sys.modules.get("micrograd._tracing")
+    return tracing is not None and isinstance(t, tracing._Traced)
+
+
+def _check_target(rule: TargetRule, i: int, t: Target) -> None:
+    """Refuse target ``t`` (a number or a Value) where ``rule`` does.
+
+    A Value's number is read (a trace guards it) unless the trace's caller checks it at every
+    call (``checked_by_caller``), or it is a traced input of a program made by ``fast.trace``,
+    whose traced example is checked here and whose later inputs are its caller's to check.
+    """
+    if not isinstance(t, Value):
+        rule.check(i, t)
+        return
+    deferred = _deferred
+    if deferred is not None and deferred.thread == threading.get_ident():
+        position = deferred.positions.get(t)
+        if position is not None:
+            deferred.checks.append((position, i, rule))
+            rule.check(i, _raw_data(t))
+            return
+    elif _is_traced(t) and t._a is None:
+        rule.check(i, _raw_data(t))
+        return
+    rule.check(i, t.data)
+
+
 def _pairs(scores: Sequence[Score], targets: Sequence[Target]) -> list[tuple[Value, Target]]:
     values = _scores("scores", scores)
     ts = check.sequence("targets", targets, "a list, tuple or array of numbers or Values")
@@ -89,24 +173,25 @@ def hinge_loss(
 ) -> Value:
     """The max-margin loss of micrograd's moons demo: ``relu(1 - y * score)``, labels ``y = ±1``.
 
-    A number label of 0 is read as -1, so class indices 0/1 work unchanged; a Value label is
-    used as the ±1 it holds.
+    A label of 0 is read as -1, so class indices 0/1 work unchanged; any other label is a
+    ValueError. A Value label ``t`` is the same: it enters the graph as
+    ``t - (1 - t*t)**2`` (``t`` at ±1, with its gradient, and -1 at 0), so that a compiled
+    program keeps the labels as inputs.
 
     >>> hinge_loss([Value(2.0), Value(0.5)], [1, 0]).data
     0.75
-    >>> hinge_loss([Value(2.0), Value(0.5)], [Value(1.0), Value(-1.0)]).data
+    >>> hinge_loss([Value(2.0), Value(0.5)], [Value(1.0), Value(0.0)]).data
     0.75
     """
     terms = []
     for i, (s, t) in enumerate(_pairs(scores, targets)):
-        if not isinstance(t, Value):
-            if t not in (-1.0, 0.0, 1.0):
-                raise ValueError(
-                    f"targets[{i}] must be -1 or +1 (hinge_loss needs labels -1/+1, or 0/1), "
-                    f"not {t!r}"
-                )
-            t = 1.0 if t > 0 else -1.0
-        terms.append((1 + -t * s).relu())
+        _check_target(_LABELS, i, t)
+        if isinstance(t, Value):
+            d = 1 - t * t  # 0 at ±1, 1 at 0
+            sign: Target = t - d * d
+        else:
+            sign = 1.0 if t > 0 else -1.0
+        terms.append((1 + -sign * s).relu())
     return _reduce(terms, reduction)
 
 
@@ -115,22 +200,27 @@ def binary_cross_entropy(
 ) -> Value:
     """Binary cross-entropy on logits (PyTorch's ``binary_cross_entropy_with_logits``).
 
-    Computed as ``softplus(x) - x*y``, which never overflows: its gradient is
-    ``sigmoid(x) - y``. Targets are probabilities in [0, 1] (usually the labels 0 and 1).
+    Targets ``y`` are probabilities in [0, 1] (usually the labels 0 and 1); others are a
+    ValueError. Computed as ``y*softplus(-x) + (1-y)*softplus(x)``: both terms are >= 0, so
+    nothing cancels, and for a label 0 or 1 it is ``softplus(±x)`` to the last bit (the small
+    loss of a confident right logit too, which ``softplus(x) - x*y`` rounds away). Its
+    gradient is ``sigmoid(x) - y``. An infinite logit gives inf where the label disagrees
+    (also at ``x = -inf, y = 1``, where torch gives nan), but nan where it agrees
+    (``x = +inf, y = 1``; ``x = -inf, y = 0``; as torch), since the other term is ``0 * inf``;
+    the exact loss there is 0.
 
     >>> round(binary_cross_entropy([Value(0.0)], [1]).data, 6)  # ln 2
     0.693147
+    >>> binary_cross_entropy([Value(37.0)], [1]).data  # ln(1 + e^-37)
+    8.533047625744066e-17
     >>> binary_cross_entropy([Value(1000.0)], [1]).data
     0.0
     """
     terms = []
     for i, (x, t) in enumerate(_pairs(logits, targets)):
-        if not isinstance(t, Value) and not 0.0 <= t <= 1.0:
-            raise ValueError(
-                f"targets[{i}] must be a probability (binary_cross_entropy needs targets in "
-                f"[0, 1]), not {t!r}"
-            )
-        terms.append(x.softplus() - x * t)
+        _check_target(_PROBABILITIES, i, t)
+        # d/dx = -y*sigmoid(-x) + (1-y)*sigmoid(x) = sigmoid(x) - y
+        terms.append((-x).softplus() * t + x.softplus() * (1 - t))
     return _reduce(terms, reduction)
 
 
@@ -197,7 +287,7 @@ def cross_entropy(
             # program guards by their outcome, and the logit picked by a gather, so any class
             # index replays the same program.
             if not 0 <= t < n:
-                check.wrong_value(f"targets[{i}]", t, f"a class index below {n}")
+                _bad_index(i, int(t), n)
             terms.append(lse - lookup(z, t))
             continue
         if isinstance(t, Value):
@@ -205,13 +295,18 @@ def cross_entropy(
             # so it is read (and a compiled program guards it).
             c = t.data
             if not (c.is_integer() and 0 <= c < n):
-                check.wrong_value(f"targets[{i}]", t, f"a class index below {n}")
+                _bad_index(i, t, n)
         else:
             c = check.integer(f"targets[{i}]", t, 0, what="a class index, an integer")
             if c >= n:
-                check.wrong_value(f"targets[{i}]", t, f"a class index below {n}")
+                _bad_index(i, t, n)
         terms.append(lse - z[int(c)])
     return _reduce(terms, reduction)
+
+
+def _bad_index(i: int, t: object, n: int) -> NoReturn:
+    """The ValueError of a class index ``t`` (``targets[i]``) outside the ``n`` classes."""
+    check.wrong_value(f"targets[{i}]", t, f"a class index from 0 to {n - 1}")
 
 
 def l2(parameters: Iterable[Value], alpha: float) -> Value:

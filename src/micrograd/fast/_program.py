@@ -30,6 +30,7 @@ from micrograd.fast._optim import ArraySGD
 from micrograd.fast._rules import Array
 from micrograd.fast._schedule import _Compiled, _data
 from micrograd.fast._trace import _Graph, _locate
+from micrograd.losses import TargetRule, checked_by_caller
 
 
 def _same_bits(a: Array, b: Array) -> bool:
@@ -587,13 +588,58 @@ def compile_model(
     """A Program for ``loss_fn([model(x) for x in xs], y)`` over ``model.parameters()``.
 
     Call it as ``program(xs, y)`` with a batch of the same shape (new numbers each time).
-    ``backend``: ``"numpy"`` or ``"jax"``, as for ``trace``.
+    ``backend``: ``"numpy"`` or ``"jax"``, as for ``trace``. ``loss_fn`` gets the targets as
+    Values (inputs of the program); a loss of ``micrograd.losses`` gives them the loss and the
+    ValueError numbers would get, checked at every call without a guard.
     """
     if isinstance(model, type) or not callable(model) or not hasattr(model, "parameters"):
         check.wrong_type("model", model, "a model: callable on a row, with parameters()")
     check.function("loss_fn", loss_fn, "a loss function (outputs, targets) -> Value")
+    checks: dict[tuple[int, ...], list[tuple[int, int, TargetRule]]] = {}
 
-    def fn(xs: list[list[Value]], ys: list[Value]) -> Value:
-        return loss_fn([model(x) for x in xs], ys)
+    def fn(xs: list[list[Value]], ys: Any) -> Value:
+        flat, shape = _flatten(ys)
+        with checked_by_caller(flat) as found:
+            loss = loss_fn([model(x) for x in xs], ys)
+        checks[shape] = found
+        return loss
 
-    return Program(fn, model.parameters(), (xs, y), retrace=retrace, backend=backend)
+    return _ModelProgram(checks, fn, model.parameters(), (xs, y), retrace, backend=backend)
+
+
+def _flatten(nested: Any) -> tuple[list[Value], tuple[int, ...]]:
+    """The Values of nested lists (as ``_nest`` made them), in order, and the lists' shape."""
+    if not isinstance(nested, list):
+        return [nested], ()
+    parts = [_flatten(item) for item in nested]
+    inner = parts[0][1] if parts else ()
+    return [v for flat, _ in parts for v in flat], (len(nested), *inner)
+
+
+class _ModelProgram(Program):
+    """compile_model's Program: each call's targets pass the checks the losses left to it
+    (``losses.checked_by_caller``), with the ValueError the Value engine's call raises."""
+
+    def __init__(
+        self,
+        checks: dict[tuple[int, ...], list[tuple[int, int, TargetRule]]],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        self._target_checks = checks  # y's shape -> (position in y, the loss's index, rule)
+        super().__init__(*args, **kwargs)
+
+    def _arrays(self, inputs: Sequence[Any]) -> list[Array]:
+        arrays = super()._arrays(inputs)
+        found = self._target_checks.get(arrays[1].shape)
+        if found:
+            numbers = arrays[1].ravel()
+            passed = np.ones(len(found), dtype=bool)
+            for rule in {rule for _, _, rule in found}:
+                mine = np.array([k for k, (_, _, r) in enumerate(found) if r is rule])
+                at = np.array([found[k][0] for k in mine], dtype=np.intp)
+                passed[mine] = rule.test(numbers[at])
+            if not passed.all():
+                position, i, rule = found[int(np.argmin(passed))]  # the loss's first refusal
+                rule.check(i, float(numbers[position]))
+        return arrays
