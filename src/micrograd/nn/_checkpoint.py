@@ -53,33 +53,72 @@ def _check_state(state: Any, names: list[str]) -> list[float]:
     return values
 
 
+# JSON metadata that every reader gives back as it was: ints of at most Python's default
+# digit limit for int(text) (4300 digits: 10**5000 cannot be written, nor read back), and
+# nesting well inside the recursion limit of json's encoder and decoder (about 1000 deep).
+_MAX_METADATA_INT = 10**4300
+MAX_METADATA_DEPTH = 100
+_ACCEPTS = (
+    "JSON data: dicts with string keys, lists, tuples, strings, bools, None, floats, and ints of "
+    "at most 4300 digits"
+)
+
+
+def _plain(value: object) -> bool:
+    """``value`` is a JSON scalar as it is (None, str, float, or an int of at most 4300 digits)."""
+    if isinstance(value, int):
+        return -_MAX_METADATA_INT < value < _MAX_METADATA_INT
+    return value is None or isinstance(value, (str, float))
+
+
 def _check_metadata(metadata: object) -> None:
-    """Refuse metadata that JSON would not give back as it was (TypeError naming the item)."""
+    """Refuse metadata that JSON would not give back as it was, naming the item: TypeError for
+    a kind JSON lacks, ValueError for an int too long, a container in itself or nested too deep.
+    """
     if not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict of JSON data, not {check.describe(metadata)}")
-    todo: list[tuple[str, object]] = [("metadata", metadata)]
-    while todo:  # a loop, not recursion: deep metadata is no RecursionError
-        where, item = todo.pop()
+        raise TypeError(f"metadata must be a dict of {_ACCEPTS}, not {check.describe(metadata)}")
+    # A loop, not recursion: deep metadata is no RecursionError. An entry whose depth is None
+    # marks the end of a container's items: it is no longer on the path from ``metadata``.
+    todo: list[tuple[str, object, int | None]] = [("metadata", metadata, 0)]
+    inside: set[int] = set()  # the ids of the containers on the path to the item
+    while todo:
+        where, item, depth = todo.pop()
+        if depth is None:
+            inside.discard(id(item))
+            continue
+        if isinstance(item, (dict, list, tuple)):
+            if id(item) in inside:
+                raise ValueError(f"{where} contains itself: metadata must be {_ACCEPTS}")
+            if depth > MAX_METADATA_DEPTH:
+                raise ValueError(
+                    f"{where} is nested more than {MAX_METADATA_DEPTH} deep: metadata must be "
+                    f"at most {MAX_METADATA_DEPTH} containers deep"
+                )
+            inside.add(id(item))
+            todo.append((where, item, None))
         if isinstance(item, dict):
             for key, value in item.items():
                 if not isinstance(key, str):
                     raise TypeError(
                         f"{where} has the key {check.describe(key)}: keys must be strings"
                     )
-                todo.append((f"{where}[{key!r}]", value))
+                todo.append((f"{where}[{key!r}]", value, depth + 1))
         elif isinstance(item, (list, tuple)):  # a tuple comes back as a list
-            # Strings, numbers and None pass: only the rest is looked into (and named), as a
+            # Plain scalars pass at once: only the rest is looked into (and named), as a
             # checkpoint's history is thousands of numbers.
             todo.extend(
-                (f"{where}[{i}]", value)
+                (f"{where}[{i}]", value, depth + 1)
                 for i, value in enumerate(item)
-                if not (value is None or isinstance(value, (str, int, float)))
+                if not _plain(value)
             )
-        elif not (item is None or isinstance(item, (str, int, float))):
-            raise TypeError(
-                f"{where} must be JSON data (a dict, list, string, number, bool or None), "
-                f"not {check.describe(item)}"
+        elif isinstance(item, int) and not _plain(item):
+            raise ValueError(
+                f"{where} is an int of more than 4300 digits, which JSON readers refuse "
+                f"(Python's int(text) included): metadata must be {_ACCEPTS}; store it as a "
+                "string"
             )
+        elif not _plain(item):
+            raise TypeError(f"{where} must be {_ACCEPTS}, not {check.describe(item)}")
 
 
 def _canonical(payload: dict[str, Any]) -> str:
