@@ -41,17 +41,17 @@ def numeric_options() -> list[tuple[str, str, str]]:
 
 def test_every_option_that_takes_a_value_has_a_checked_type() -> None:
     """No option takes a number without a range: each option with a value has a choice list,
-    is free text (a path, an expression), or is parsed by a range (or layers, batch size)."""
-    free_text = {"--out", "--resume", "--output", "--html"}
+    is a checked path (a file or folder name), or is parsed by a range (or layers, batch size)."""
+    checked = (cli._layers, cli._batch, cli._file_name, cli._folder_name)
     for command in REQUIRED:
         for action in options(command):
             takes_value = action.nargs != 0 and not isinstance(
                 action, argparse.BooleanOptionalAction
             )
-            if not takes_value or action.choices or action.option_strings[-1] in free_text:
+            if not takes_value or action.choices:
                 continue
             ranged = any(action.type == limits.parse for limits in RANGES.values())
-            assert ranged or action.type in (cli._layers, cli._batch), action.option_strings
+            assert ranged or action.type in checked, action.option_strings
 
 
 def test_the_numeric_options_are_the_expected_ones() -> None:

@@ -146,6 +146,29 @@ def _layers(text: str) -> list[int]:
     return layers
 
 
+def _file_name(text: str) -> str:
+    """argparse's ``type`` of an option that names a file: not empty, and not a folder (a name
+    ending in a slash, which ``pathlib`` would quietly drop: ``g.svg/`` is not ``g.svg``)."""
+    import argparse
+    import os
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        raise argparse.ArgumentTypeError(f"expected a file name, not a folder: {text!r}")
+    return text
+
+
+def _folder_name(text: str) -> str:
+    """argparse's ``type`` of an option that names a folder: not empty (which ``pathlib`` would
+    read as the current folder)."""
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a folder name, got {text!r}")
+    return text
+
+
 _DESCRIPTION = (
     "micrograd: a tiny autograd engine and neural-net library, for learning backpropagation."
 )
@@ -230,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "-o",
                 "--output",
+                type=_file_name,
                 metavar="FILE",
                 help="write the picture to FILE; the format is its suffix: .svg .png .pdf (need "
                 "graphviz's dot) or .dot. Without it, print the graph as a text tree",
@@ -245,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         sub.add_argument(
             "--html",
+            type=_file_name,
             metavar="FILE",
             help="also write FILE: the explorer, one HTML page to step through the forward and "
             "backward pass (opens from disk, needs no network)",
@@ -271,6 +296,7 @@ def _add_train(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     from micrograd.data import DATASETS
     from micrograd.optim import OPTIMIZERS
     from micrograd.train import LOSS_KINDS
+    from micrograd.train_command.settings import samples_help
 
     train = commands.add_parser(
         "train",
@@ -289,7 +315,7 @@ def _add_train(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         type=_in_range("samples"),
         default=keep,
         metavar="N",
-        help=f"number of points, {RANGES['samples']} (default: 100)",
+        help=samples_help(),
     )
     data.add_argument(
         "--noise",
@@ -388,10 +414,16 @@ def _add_train(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     )
     add(
         "--out",
+        type=_folder_name,
         metavar="DIR",
         help="output folder (default: runs/DATASET, or the resumed checkpoint's folder)",
     )
-    add("--resume", metavar="PATH", help="continue from a model.json written by micrograd train")
+    add(
+        "--resume",
+        type=_file_name,
+        metavar="PATH",
+        help="continue from a model.json written by micrograd train",
+    )
     add(
         "--checkpoint-every",
         type=_in_range("checkpoint_every"),
@@ -424,37 +456,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``micrograd`` command with ``argv`` (default ``sys.argv[1:]``); the exit status.
 
     A Ctrl-C at any moment (while loading, parsing, drawing; training handles its own) ends the
-    command with ``micrograd COMMAND: interrupted`` and status 130, never a traceback.
+    command with ``micrograd COMMAND: interrupted`` and status 130, never a traceback. Standard
+    output that fails does the same (``micrograd._stdout``): a closed pipe (``| head -1``) stops
+    the command quietly with status 141, as Unix tools stop; a full or failing device is
+    ``micrograd COMMAND: error: cannot write to standard output: …`` and status 1. Either way a
+    training run keeps the checkpoint it saved.
     """
     name = ["micrograd"]  # the name messages use: the command's, once it is known
-    try:
-        from micrograd._interrupt import STARTUP  # standard library only: still a fast start
+    # Standard library only, as _interrupt: still a fast start.
+    from micrograd._stdout import EXIT_BROKEN_PIPE, GuardedStdout, StdoutError
 
-        with STARTUP.watching():
+    try:
+        from micrograd._interrupt import STARTUP
+
+        with STARTUP.watching(), GuardedStdout() as stdout:
             try:
                 code = _run_command(argv, name)
+                try:
+                    stdout.flush()  # what is still buffered is the command's output too
+                except StdoutError:
+                    if code == EXIT_OK:  # else the command's own failure is the one told
+                        raise
             except Exception:
                 # A Ctrl-C while NumPy loads can come out as its ImportError or RuntimeError.
                 STARTUP.check()
+                stdout.check()  # an error that a failed write turned into is that failure
                 raise
             STARTUP.check()  # a Ctrl-C that something swallowed is still a Ctrl-C
+            if code == EXIT_OK:
+                stdout.check()  # and a failed write that something swallowed is a failure
             return code
     except KeyboardInterrupt:
         from micrograd._interrupt import interrupted
 
         return interrupted(name[0])
+    except StdoutError as e:
+        if e.closed:
+            return EXIT_BROKEN_PIPE
+        print(f"{name[0]}: error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _run_command(argv: Sequence[str] | None, name: list[str]) -> int:
     """Parse ``argv`` and run its command; its name goes into ``name[0]``. The exit status."""
     from micrograd import _check
     from micrograd._interrupt import STARTUP
+    from micrograd._stdout import GuardedStdout
 
     args = list(sys.argv[1:]) if argv is None else _check.strings("argv", argv)
     if args and args[0] == "bench":
         name[0] = "micrograd bench"
         return _bench(args[1:])
     parser = build_parser()  # the first heavy import: the library itself
+    if args and args[0] in _command_names(parser):  # for a failure while parsing (--help)
+        name[0] = f"micrograd {args[0]}"
     try:
         ns, unknown = parser.parse_known_args(args)
         if unknown:  # after the command: shown with the command's own usage
@@ -469,10 +524,24 @@ def _run_command(argv: Sequence[str] | None, name: list[str]) -> int:
         return handler(ns)
     except CommandError as e:
         STARTUP.check()  # an error made of a swallowed Ctrl-C (a failed import) is a Ctrl-C
+        if isinstance(sys.stdout, GuardedStdout):
+            sys.stdout.check()  # one made of a failed write is that failure
         # Lone surrogates (from odd command-line bytes) cannot be printed: escape them.
         message = str(e).encode("utf-8", "backslashreplace").decode("utf-8")
         print(f"{name[0]}: error: {message}", file=sys.stderr)
         return e.code
+
+
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    """The names of the parser's commands (its subparsers' choices)."""
+    import argparse
+
+    return [
+        command
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for command in action.choices
+    ]
 
 
 def _bench(args: list[str]) -> int:
@@ -523,21 +592,21 @@ def _graph(ns: argparse.Namespace) -> int:
 
     from micrograd.viz import draw_text
 
+    path = None if ns.output is None else Path(ns.output)
+    fmt = "" if path is None else path.suffix.lstrip(".").lower()
+    if fmt == "gv":
+        fmt = "dot"
+    if path is not None and fmt not in GRAPH_FORMATS:  # a usage error before anything is done
+        suffixes = ", ".join("." + f for f in GRAPH_FORMATS)
+        raise CommandError(f"cannot tell the format of {path}: use {suffixes}", EXIT_USAGE)
     out, variables = _build_expression(ns.expression)
     out.backward()
     print(_report(out, variables))
     _write_explorer(out, ns.html)
-    if ns.output is None:
+    if path is None:
         print()
         print(draw_text(out, unicode=not ns.ascii))
         return EXIT_OK
-    path = Path(ns.output)
-    fmt = path.suffix.lstrip(".").lower()
-    if fmt == "gv":
-        fmt = "dot"
-    if fmt not in GRAPH_FORMATS:
-        suffixes = ", ".join("." + f for f in GRAPH_FORMATS)
-        raise CommandError(f"cannot tell the format of {path}: use {suffixes}", EXIT_USAGE)
     from micrograd.viz import draw_dot, render_dot
 
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from micrograd._extras import install_hint
-from micrograd.cli import EXIT_OK, EXIT_USAGE, CommandError, _one_line
+from micrograd.cli import EXIT_OK, EXIT_USAGE, CommandError, _file_name, _one_line
 from micrograd.interop import _model_from_checkpoint, _onnx_input, pytorch_script, to_torch
 from micrograd.nn import CheckpointError, Module, _atomic_write, read_checkpoint
 
@@ -47,12 +47,20 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         allow_abbrev=False,
     )
     export.add_argument(
-        "model", metavar="MODEL", help="a model.json written by micrograd train or gpt train"
+        "model",
+        type=_file_name,
+        metavar="MODEL",
+        help="a model.json written by micrograd train or gpt train",
     )
     export.add_argument(
-        "--torch", metavar="FILE", help="write a runnable PyTorch script (.py) with the weights"
+        "--torch",
+        type=_file_name,
+        metavar="FILE",
+        help="write a runnable PyTorch script (.py) with the weights",
     )
-    export.add_argument("--onnx", metavar="FILE", help="write an ONNX file (.onnx)")
+    export.add_argument(
+        "--onnx", type=_file_name, metavar="FILE", help="write an ONNX file (.onnx)"
+    )
     export.set_defaults(handler=run, command_parser=export)
 
 

@@ -12,6 +12,7 @@ import keyword
 import math
 import operator
 import re
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -125,8 +126,31 @@ def _parse_variables(text: str) -> dict[str, float]:
             raise ExpressionError(f"variable {name!r} is given twice")
         if not _NUMBER.fullmatch(number):
             raise ExpressionError(f"the value of {name} must be a number, not {_one_line(number)}")
-        variables[name] = float(number)
+        variables[name] = _literal(number, float(number), f"the value of {name}")
     return variables
+
+
+def _literal(text: str, value: int | float, what: str) -> float:
+    """The number ``text`` (which Python reads as ``value``) as a float; ExpressionError when no
+    float holds it: too large (Python would make it inf) or too small (Python would make it 0).
+    A number between 0 and the smallest normal float is kept as its nearest subnormal, as
+    Python keeps it: it is not 0, only less precise."""
+    try:
+        x = float(value)
+    except OverflowError:  # an int literal past the largest float
+        x = math.inf
+    if math.isinf(x):
+        raise ExpressionError(
+            f"{what}, {_one_line(text)}, is too large for a float (whose range is "
+            f"±{sys.float_info.max!r}): write a smaller number"
+        )
+    mantissa = text.lower().partition("e")[0]
+    if x == 0 and any(digit in mantissa for digit in "123456789") and "x" not in mantissa:
+        raise ExpressionError(
+            f"{what}, {_one_line(text)}, is too small for a float, which would make it 0 (the "
+            "smallest above 0 is 5e-324): write 0, or a larger number"
+        )
+    return x
 
 
 def parse(text: str) -> tuple[dict[str, float], ast.expr]:
@@ -194,7 +218,9 @@ def _where(node: ast.AST) -> str:
 def _allowed_children(node: ast.AST, source: str, variables: dict[str, float]) -> list[ast.AST]:
     """The sub-expressions of an allowed node; ExpressionError if the node is not allowed."""
     if isinstance(node, ast.Constant):
-        if type(node.value) in (int, float):
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            text = ast.get_source_segment(source, node) or repr(node.value)
+            _literal(text, node.value, f"the number{_where(node)}")
             return []
         kind = "strings" if isinstance(node.value, (str, bytes)) else f"{node.value!r} constants"
         raise ExpressionError(f"{kind} are not allowed{_where(node)}; only numbers")
@@ -254,12 +280,9 @@ def _call_children(node: ast.Call, source: str) -> list[ast.AST]:
 
 
 def _to_float(value: object) -> float:
-    """A literal as a float; integers too large for a float become ±inf, as floats do."""
+    """A literal as a float (``_check`` has refused those no float holds)."""
     assert isinstance(value, (int, float))
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
+    return float(value)
 
 
 def _apply(op: str, x: Number, y: Number) -> Number:

@@ -28,6 +28,8 @@ from micrograd.cli import (
     EXIT_USAGE,
     RANGES,
     CommandError,
+    _file_name,
+    _folder_name,
     _in_range,
     _one_line,
     _Range,
@@ -102,6 +104,7 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add(
         "data",
         nargs="?",
+        type=_file_name,
         default=keep,
         metavar="FILE",
         help="a UTF-8 text file, one document per line",
@@ -134,8 +137,18 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         help="value (default): the scalar engine; fast: the compiled NumPy program (--resume "
         "goes on with the engine the checkpoint was trained on, unless given)",
     )
-    add("--out", metavar="DIR", help=f"output folder (default: {DEFAULT_OUT}, or --resume's)")
-    add("--resume", metavar="PATH", help="continue from a model.json of micrograd gpt train")
+    add(
+        "--out",
+        type=_folder_name,
+        metavar="DIR",
+        help=f"output folder (default: {DEFAULT_OUT}, or --resume's)",
+    )
+    add(
+        "--resume",
+        type=_file_name,
+        metavar="PATH",
+        help="continue from a model.json of micrograd gpt train",
+    )
     add(
         "--checkpoint-every",
         type=_in_range("checkpoint_every"),
@@ -162,6 +175,7 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add = sample.add_argument
     add(
         "--checkpoint",
+        type=_file_name,
         metavar="PATH",
         default=str(DEFAULT_OUT / MODEL_FILE),
         help=f"the model.json to read (default: {DEFAULT_OUT / MODEL_FILE})",

@@ -46,6 +46,7 @@ from micrograd.train_command.loop import (
 from micrograd.train_command.settings import (
     check_plan,
     check_resume_path,
+    check_samples,
     check_work,
     default_lr,
     lr_schedule,
@@ -76,6 +77,7 @@ def run(ns: argparse.Namespace) -> int:
         doc = read_mlp_checkpoint(ns.resume)
         saved, start = saved_settings(doc)
     s = resolve_settings(explicit, saved)
+    check_samples(s["dataset"], s["samples"], "samples" in explicit)
     try:
         X, y = DATASETS[s["dataset"]](n_samples=s["samples"], noise=s["noise"], seed=s["seed"])
     except ValueError as e:

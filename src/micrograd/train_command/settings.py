@@ -33,6 +33,41 @@ SGD_LR = {("mse", "lecture"): 0.01, ("mse", None): 0.02, (None, "lecture"): 0.1}
 
 HIDDEN_ACTIVATIONS = [a for a in ACTIVATIONS if a != "linear"]
 
+# The fewest points each data set makes (micrograd.data refuses fewer: a moon or a ring per
+# class, a spiral arm or a blob per class). The lecture's set is always its four points.
+MIN_SAMPLES = {"moons": 2, "circles": 2, "spiral": 3, "xor": 1, "blobs": 3, "and": 1}
+FIXED_SAMPLES = {"lecture": 4}
+
+
+def samples_help() -> str:
+    """What --samples takes, for its help: the range of each data set."""
+    high = RANGES["samples"].high
+    least = ", ".join(f"{name} {n}" for name, n in MIN_SAMPLES.items())
+    fixed = ", ".join(
+        f"{name} always has {n} (and notes that)" for name, n in FIXED_SAMPLES.items()
+    )
+    return (
+        f"number of points, a whole number from the data set's least ({least}) to {high:,} "
+        f"(default: 100); {fixed}"
+    )
+
+
+def check_samples(dataset: str, samples: int, given: bool) -> None:
+    """A usage error naming --samples when ``dataset`` cannot make ``samples`` points; a note
+    when a fixed set ignores the number ``given`` on the command line."""
+    fixed = FIXED_SAMPLES.get(dataset)
+    if fixed is not None:
+        if given and samples != fixed:
+            print(
+                f"note: {dataset} is a fixed set of {fixed} points: --samples {samples} is ignored"
+            )
+        return
+    least = MIN_SAMPLES.get(dataset, 1)
+    if samples < least:
+        raise CommandError(
+            f"--samples: {dataset} needs at least {least} points, got {samples}", EXIT_USAGE
+        )
+
 
 # Points per step times parameters: what one step's graph grows with (about 350 bytes each on
 # the scalar engine, twice that while the fast engine traces). The default run uses 33,700.
