@@ -69,8 +69,8 @@ VARIANTS: dict[str, str] = {
     "numpy": "hand-written NumPy",
     "compiled_arrays": "ours: compiled, array loop (`loss_and_grad`, `ArraySGD`; no Value written)",
     "compiled_jax": 'ours: compiled, `backend="jax"`, array loop',
-    "compiled_jax_run": 'ours: compiled, `backend="jax"`, `Program.run` (a jitted call a step, '
-    "update inside; losses read at the end)",
+    "compiled_jax_run": 'ours: compiled, `backend="jax"`, `Program.run` (jitted loops of up to '
+    "128 steps, update inside; losses read at the end)",
     "jax": "hand-written JAX `jit` float64",
     "jax_run": "hand-written JAX `jit` float64, losses read at the end of 100 steps",
 }
@@ -299,7 +299,7 @@ TARGETS: tuple[Target, ...] = (
         "compiled_jax",
         at_least=1.0,
     ),
-    # Program.run on the JAX backend (the update inside the jit, losses read when the run ends)
+    # Program.run on the JAX backend (steps in jitted loops, losses read when the run ends)
     # against the hand-written step that reads each loss (the row), and against the same
     # hand-written jit read as run reads (like for like: JAX dispatches ahead in both).
     *(
