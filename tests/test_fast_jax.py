@@ -3,8 +3,10 @@ gradients as the NumPy path and the Value engine, from the same rule table."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 import random
 import subprocess
 import sys
@@ -208,6 +210,50 @@ def test_the_signs_of_zero_sums_cost_one_cond() -> None:
     found = jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
     conds = [eqn for eqn in found.jaxpr.eqns if eqn.primitive.name == "cond"]
     assert (len(conds), found.jaxpr.eqns[-1].primitive.name) == (1, "cond")
+
+
+@settings(max_examples=25, deadline=None)  # each example compiles one XLA program
+@given(
+    st.lists(
+        st.sampled_from([-0.0, 0.0, 1.0, -1.0, 1e308, math.inf, math.nan]), min_size=2, max_size=5
+    )
+)
+def test_a_sum_on_the_jax_backend_is_a_chain_of_additions(terms: list[float]) -> None:
+    """A sum's loss on the JAX backend is what adding its terms one by one gives, the sign of
+    a zero included (-0.0 only when every term is), with no exact pass: sums sign their
+    zeros at once (only matrix products take the exact pass, when an entry is zero)."""
+    program = fast.trace(lambda xs: sum(xs[1:], xs[0]), [], terms, backend="jax")
+    found, _ = program.loss_and_grad(program.theta(), terms)
+    assert bits([found]) == bits([functools.reduce(operator.add, terms)])
+
+
+def test_only_the_matrix_products_are_checked_for_zero_entries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The moons program's quick pass checks its matmuls' outputs for zeros and nothing else:
+    its hinge sum, zero once every margin is met, takes no exact pass."""
+    import jax
+
+    program, _, X, y = moons_program("jax")
+    ((_, jitted),) = program._jax.values()
+    checked: list[str] = []
+    sign = _jax._Zeros.sign
+
+    def noted(self: _jax._Zeros, total: Any, negative: Any) -> Any:
+        checked.append(type(self).__name__)
+        return sign(self, total, negative)
+
+    run = _jax._MatMulStep.run
+    matmuls: list[None] = []
+
+    def counted(self: _jax._MatMulStep, vals: list[Any], zeros: _jax._Zeros) -> None:
+        matmuls.append(None)
+        run(self, vals, zeros)
+
+    monkeypatch.setattr(_jax._Zeros, "sign", noted)
+    monkeypatch.setattr(_jax._MatMulStep, "run", counted)
+    jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
+    assert (len(checked), len(matmuls) > 0) == (len(matmuls), True)  # each pass's matmuls
 
 
 def moons_losses(backend: str, steps: int = 3) -> tuple[list[float], list[float], list[float]]:

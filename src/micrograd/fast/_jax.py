@@ -7,8 +7,6 @@ subnormal numbers (below 2.2e-308) to zero: a documented difference from the Num
 from __future__ import annotations
 
 import contextlib
-import functools
-import operator
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -352,25 +350,26 @@ def _all_negative(terms: Any) -> Any:
 
 
 class _Zeros:
-    """How one pass over the steps signs the zero sums of XLA's reductions and dots.
+    """How one pass over the steps signs the zero entries of XLA's matrix products.
 
-    The exact pass gives each zero sum the sign of its terms (``_signed_zeros``). The quick
-    pass leaves the sums as XLA makes them, with nothing between a matmul and what reads it,
-    and notes in ``seen`` whether any sum is zero: where none is, both passes give the same
-    numbers, and ``_loss_and_grad`` takes the exact pass only where one is."""
+    A dot product that is zero is -0.0 in a chain of additions when every term is -0.0, but
+    XLA's dots start from +0.0, and finding the terms' signs costs a product of each pair (a
+    sum signs its zeros at once: ``_SumStep``). The exact pass gives each zero entry the sign
+    of its terms (``_signed_zeros``). The quick pass leaves the products as XLA makes them,
+    with nothing between a matmul and what reads it, and notes in ``seen`` whether any entry
+    is zero: where none is, both passes give the same numbers, and ``_loss_and_grad`` takes
+    the exact pass only where one is."""
 
     def __init__(self, exact: bool) -> None:
         self.exact = exact
         self.seen: list[Any] = []
 
-    def sign(self, total: Any, negative: Callable[[], Any], rarely: bool = False) -> Any:
-        """``total`` with its zeros signed by ``negative()`` (``rarely``: its terms' signs
-        are dear to find, so only when one of the sums is zero)."""
+    def sign(self, total: Any, negative: Callable[[], Any]) -> Any:
+        """``total`` with its zeros signed by ``negative()`` (its terms' signs, dear to find:
+        only when one of the entries is zero)."""
         if not self.exact:
             self.seen.append(jnp.any(total == 0.0))
             return total
-        if not rarely:
-            return _signed_zeros(total, negative())
         signed = lambda total: _signed_zeros(total, negative())  # noqa: E731
         return jax.lax.cond(jnp.all(total != 0.0), lambda total: total, signed, total)
 
@@ -387,21 +386,20 @@ class _SumStep(_Step):
         )
 
     def run(self, vals: list[Any], zeros: _Zeros) -> None:
+        # Signed here, at every pass (a sum's terms are at hand): a zero sum, common (a hinge
+        # loss once every margin is met), never sends the step to the exact pass.
         total: Any = 0.0
-        terms = []
+        negative: Any = True
         if self.a is not None and self.b is not None:
             va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
             self.saved = (va, vb)
-            terms.append(va * vb)
-            total = terms[-1].sum(axis=1)
+            products = va * vb
+            total, negative = products.sum(axis=1), _all_negative(products)
         if self.plain is not None:
-            terms.append(self.s.read(vals, self.plain))
-            total = total + terms[-1].sum(axis=1)
-
-        def negative() -> Any:
-            return functools.reduce(operator.and_, map(_all_negative, terms))
-
-        vals[self.seg] = zeros.sign(total, negative)
+            plain = self.s.read(vals, self.plain)
+            total = total + plain.sum(axis=1)
+            negative = negative & _all_negative(plain)
+        vals[self.seg] = _signed_zeros(total, negative)
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
         g = self.gout(grads, vals)[:, None]
@@ -444,7 +442,7 @@ class _MatMulStep(_Step):
                 found &= signs[None, :] if self.bias_per_a else signs.reshape(self.shape)
             return found
 
-        vals[self.seg] = zeros.sign(out, negative, rarely=True).ravel()
+        vals[self.seg] = zeros.sign(out, negative).ravel()
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
         va, vb = self.saved
