@@ -149,6 +149,17 @@ def test_a_real_full_device_is_one_line(argv: list[str]) -> None:
     assert (proc.returncode, err.decode()) == (1, f"{name}: error: {FULL_LINE}\n")
 
 
+@pytest.mark.parametrize("argv", [["graph", "x=1: x*2"], ["explain", "x=1: x*2"], ["--version"]])
+def test_a_command_started_with_stdout_closed_runs_without_it(argv: list[str]) -> None:
+    """``>&-``: Python starts with no ``sys.stdout``; the command runs, prints nothing and
+    ends with status 0 (no traceback from the guard of a stream that is not there)."""
+    shell = 'exec "$0" -m micrograd "$@" >&-'  # the shell starts Python with fd 1 closed
+    proc = subprocess.run(
+        ["sh", "-c", shell, sys.executable, *argv], stderr=subprocess.PIPE, timeout=120
+    )
+    assert (proc.returncode, "Traceback" in proc.stderr.decode()) == (0, False), proc.stderr
+
+
 @pytest.mark.parametrize("argv", [["graph", "x=1: x*2"], ["explain", "x=1: x*2"], ["--help"]])
 def test_a_real_closed_pipe_stops_quietly(argv: list[str]) -> None:
     """``| head -0``: a reader that has gone before the first write ends the command with
@@ -178,7 +189,7 @@ def path_options() -> list[tuple[list[str], str, argparse.Action]]:
             elif action.metavar in ("FILE", "PATH", "DIR", "MODEL") and action.option_strings:
                 found.append((prefix, action.option_strings[-1], action))
     for action in bench._parser()._actions:
-        if action.metavar == "PATH":
+        if action.metavar in ("PATH", "DIR"):
             found.append((["bench"], action.option_strings[-1], action))
     return found
 
@@ -191,6 +202,7 @@ def test_every_path_option_is_checked() -> None:
         "bench --json",
         "bench --markdown",
         "bench --plot",
+        "bench --reference-dir",
         "explain --html",
         "export --onnx",
         "export --torch",
@@ -203,7 +215,8 @@ def test_every_path_option_is_checked() -> None:
         "train --resume",
     ]
     for _, option, action in path_options():
-        assert action.type in (cli._file_name, cli._folder_name, bench._output_path), option
+        checked = (cli._file_name, cli._folder_name, bench._output_path, bench._folder_path)
+        assert action.type in checked, option
 
 
 EXAMPLE_ARGS = {"graph": ["x=1: x"], "explain": ["x=1: x"], "export": ["m.json"]}
@@ -221,7 +234,7 @@ def test_an_empty_path_or_a_folder_for_a_file_is_a_usage_error(
     (which pathlib reads as NAME) are refused with status 2, one line naming the option."""
     monkeypatch.chdir(tmp_path)
     fake_suite(monkeypatch, then=lambda: pytest.fail("the run began"))
-    kind = "folder" if option == "--out" else "file"
+    kind = "folder" if option in ("--out", "--reference-dir") else "file"
     texts = ["", " "] if kind == "folder" else ["", "g.svg/", "sub/"]
     for text in texts:
         code, out, err = run(capsys, *prefix, *EXAMPLE_ARGS.get(prefix[0], []), option, text)

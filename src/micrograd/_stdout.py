@@ -71,8 +71,12 @@ class GuardedStdout:
             raise self._failed(e) from None
 
     def flush(self) -> None:
-        """Flush the stream; ``StdoutError`` if it fails (or failed before)."""
+        """Flush the stream; ``StdoutError`` if it fails (or failed before). Nothing when
+        Python started with standard output closed (``>&-``: ``sys.stdout`` is None, and
+        ``print`` writes nothing)."""
         self.check()
+        if self._stream is None:
+            return
         try:
             self._target().flush()
         except OSError as e:

@@ -841,6 +841,14 @@ def _output_path(text: str) -> Path:
     return Path(_file_name(text))
 
 
+def _folder_path(text: str) -> Path:
+    """argparse's ``type`` of --reference-dir: a folder name, not empty (which ``pathlib``
+    reads as the current folder: 0.1.0 would be installed there, over ``import micrograd``)."""
+    from micrograd.cli import _folder_name
+
+    return Path(_folder_name(text))
+
+
 def _parser() -> argparse.ArgumentParser:
     from micrograd.cli import _Range
 
@@ -865,7 +873,7 @@ def _parser() -> argparse.ArgumentParser:
         "--markdown", type=output, metavar="PATH", help="also write the tables here"
     )
     parser.add_argument(
-        "--reference-dir", type=Path, metavar="DIR", default=None,
+        "--reference-dir", type=_folder_path, metavar="DIR", default=None,
         help=f"where {REFERENCE} is (installed there with pip if missing; "
         f"default {default_reference_dir()})",
     )  # fmt: skip
