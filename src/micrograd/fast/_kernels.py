@@ -459,7 +459,7 @@ class _Gather:
         # ``[-width, width)`` (the guards keep it there; a negative one counts from the end, as
         # a list's). ``base`` is float, as the index inputs are: the sum is exact.
         self.table: Index = np.concatenate([column, column], axis=1).ravel() - low
-        self.base: Array = (2.0 * np.arange(len(column)) + 1.0) * width
+        self.base: Array = np.asarray((2.0 * np.arange(len(column)) + 1.0) * width, np.float64)
         self.picked: Index = column[:, 0] - low
 
     def describe(self) -> str:
