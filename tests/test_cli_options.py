@@ -120,6 +120,11 @@ def test_the_ends_of_each_range_are_accepted(command: str, option: str, setting:
             "argument --layers: expected hidden layer sizes such as 16,16 (up to 16 layers of 1 "
             f"to 1,000 units) or 'none', got '{','.join(['4'] * 17)}'",
         ),
+        (  # no sizes is no layer sizes: 'none' says "no hidden layers"
+            ["train", "--layers", ""],
+            "argument --layers: expected hidden layer sizes such as 16,16 (up to 16 layers of 1 "
+            "to 1,000 units) or 'none', got ''",
+        ),
         (
             ["train", "--samples", "1e9"],
             "argument --samples: expected a whole number from 1 to 10,000, got '1e9'",

@@ -161,6 +161,12 @@ def func(*, optional: bool = False) -> Kind:
     return Kind(tuple(bad))
 
 
+def value_function() -> Kind:
+    """A function of Values that returns a Value: one that returns a number or None is a
+    TypeError naming it (not an AttributeError from ``.backward``)."""
+    return Kind((*func().bad, (lambda *args: 3.0, T), (lambda *args: None, T)))
+
+
 def text(*, optional: bool = False) -> Kind:
     """A string."""
     bad: list[tuple[Any, type[Exception]]] = [(3, T), (b"a", T), (["a"], T)]
@@ -175,6 +181,17 @@ def path(*, optional: bool = False) -> Kind:
     if not optional:
         bad.append((None, T))
     return Kind(tuple(bad))
+
+
+def file_path(*, optional: bool = False) -> Kind:
+    """The path of a file: not empty (pathlib's current folder), not ending in a slash
+    (which pathlib drops: 'x.json/' would be x.json)."""
+    return Kind((*path(optional=optional).bad, ("", V), (" ", V), ("x.json/", V), ("sub/", V)))
+
+
+def folder_path(*, optional: bool = False) -> Kind:
+    """The path of a folder: not empty (pathlib's current folder)."""
+    return Kind((*path(optional=optional).bad, ("", V)))
 
 
 def one_value() -> Kind:
@@ -715,7 +732,7 @@ def specs() -> Iterator[Spec]:
             in_scratch("net.json") if path is FRESH else path, optimizer, metadata
         ),
         {
-            "path": path(),
+            "path": file_path(),
             "optimizer": Kind((("sgd", T), (3, T))),
             "metadata": Kind((("x", T), ([1], T), ({"a": {1, 2}}, T), ({3: 1}, T))),
         },
@@ -725,7 +742,7 @@ def specs() -> Iterator[Spec]:
         lambda path=FRESH, optimizer=None: mlp().load(
             in_scratch("saved.json") if path is FRESH else path, optimizer
         ),
-        {"path": path(), "optimizer": Kind((("sgd", T), (3, T)))},
+        {"path": file_path(), "optimizer": Kind((("sgd", T), (3, T)))},
     )
     yield Spec(
         nn.MLP.from_config,
@@ -751,7 +768,7 @@ def specs() -> Iterator[Spec]:
     yield Spec(
         nn.read_checkpoint,
         lambda path=FRESH: nn.read_checkpoint(in_scratch("saved.json") if path is FRESH else path),
-        {"path": path()},
+        {"path": file_path()},
     )
     yield Spec(
         nn.Module.load_checkpoint,
@@ -767,7 +784,7 @@ def specs() -> Iterator[Spec]:
     yield Spec(
         nn.MLP.from_file,
         lambda path=FRESH: nn.MLP.from_file(in_scratch("saved.json") if path is FRESH else path),
-        {"path": path()},
+        {"path": file_path()},
     )
 
     # --- losses ---
@@ -1093,7 +1110,7 @@ def specs() -> Iterator[Spec]:
                 f, [Value(0.5), Value(-1.5)] if inputs is FRESH else inputs, h
             ),
             {
-                "f": func(),
+                "f": value_function(),
                 "inputs": many_values(nonempty=False),
                 "h": real(0.0, open_low=True, example=2**-20, whole=1),
             },
@@ -1218,7 +1235,7 @@ def specs() -> Iterator[Spec]:
         lambda root=ROOT, path=FRESH, **kw: viz.render_dot(
             root, in_scratch("graph.svg") if path is FRESH else path, **kw
         ),
-        {"root": one_value(), "path": path(), "format": name(("svg", "png"), optional=True)},
+        {"root": one_value(), "path": file_path(), "format": name(("svg", "png"), optional=True)},
     )
 
     # --- plot ---
@@ -1256,7 +1273,7 @@ def specs() -> Iterator[Spec]:
                 (("abcd", T), (None, T), ([0, 1, "a", 1], T), ([0, 1, 1], V), ([], V)),
                 numbers(4).twins[:0],
             ),
-            "path": path(),
+            "path": file_path(),
             "predict": func(optional=True),
             "resolution": fewer(count(2, example=4)),
             "padding": fewer(real(0.0, whole=0)),
@@ -1280,7 +1297,7 @@ def specs() -> Iterator[Spec]:
         {
             "losses": Kind(curve.bad, curve.twins[1:2]),
             "accuracies": Kind(tuple(b for b in curve.bad if b[0] is not None), ()),
-            "path": path(),
+            "path": file_path(),
             "size": fewer(size),
             "dpi": fewer(count(1, example=16), 0),
             "log_loss": fewer(flag()),
@@ -1422,7 +1439,7 @@ def specs() -> Iterator[Spec]:
         lambda path=FRESH: explorer.to_html(
             ROOT, in_scratch("page.html") if path is FRESH else path
         ),
-        {"path": path(optional=True)},
+        {"path": file_path(optional=True)},
     )
     yield Spec(
         explorer.explore,
@@ -1441,7 +1458,7 @@ def specs() -> Iterator[Spec]:
         lambda path=FRESH: explorer.Explorer("<p>", "t").save(
             in_scratch("explorer.html") if path is FRESH else path
         ),
-        {"path": path()},
+        {"path": file_path()},
     )
     yield Spec(
         explorer.page,
@@ -1507,7 +1524,7 @@ def specs() -> Iterator[Spec]:
             "settings": Kind((("x", T), (None, T), ([1], T))),
             "first_step": Kind(count(0).bad),
             "summary": Kind(text().bad),
-            "path": path(optional=True),
+            "path": file_path(optional=True),
         },
     )
 
@@ -1542,7 +1559,7 @@ def specs() -> Iterator[Spec]:
     yield Spec(
         bench.ensure_reference,
         quietly(lambda directory=FRESH: bench.ensure_reference(directory)),
-        {"directory": path()},
+        {"directory": folder_path()},
     )
     workload, variant = name(tuple(bench.WORKLOADS)), name(tuple(bench.VARIANTS))
     yield Spec(
@@ -1555,7 +1572,7 @@ def specs() -> Iterator[Spec]:
         {
             "workload": Kind(workload.bad),
             "variant": Kind(variant.bad),
-            "reference": path(optional=True),
+            "reference": folder_path(optional=True),
             "quick": Kind(flag().bad),
         },
     )
@@ -1569,7 +1586,7 @@ def specs() -> Iterator[Spec]:
         {
             "names": Kind((("seed002", T), (None, T), (["nope"], V), ([3], T))),
             "rounds": Kind(count(1).bad),
-            "reference": path(optional=True),
+            "reference": folder_path(optional=True),
             "quick": Kind(flag().bad),
             "progress": Kind(flag().bad),
         },
@@ -1787,7 +1804,9 @@ def gpt_specs() -> Iterator[Spec]:
         words={"data": "data|chars"},
     )
     # --- data, sampling, training ---
-    yield Spec(gpt.read_documents, lambda path=None: gpt.read_documents(path), {"path": path()})
+    yield Spec(
+        gpt.read_documents, lambda path=None: gpt.read_documents(path), {"path": file_path()}
+    )
     chars = gpt.CharTokenizer("ab")
     model = seeded(lambda: gpt.GPT(3, **tiny))
 
@@ -1951,7 +1970,7 @@ def func_specs() -> Iterator[Spec]:
             )
         ),
         {
-            "f": func(),
+            "f": value_function(),
             "inputs": many_values(nonempty=False),
             "h": real(0.0, open_low=True, example=2**-20, whole=1),
             "rtol": real(0.0, whole=0),

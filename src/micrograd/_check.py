@@ -28,12 +28,14 @@ def describe(value: object) -> str:
 
     >>> describe("3"), describe(10**400)
     ("'3' (str)", 'an int of 1329 bits')
+    >>> describe("a" * 50)
+    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' (str)"
     """
     if type(value) is int and value.bit_length() > 128:  # repr would take a while, and a page
         return f"an int of {value.bit_length()} bits"
     text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
+    if len(text) > 40:  # a string keeps its closing quote: 'aaa...a'
+        text = text[:36] + "..." + text[-1] if isinstance(value, str) else text[:37] + "..."
     return f"{text} ({type(value).__name__})"
 
 
@@ -171,6 +173,41 @@ def path(name: str, value: object) -> str:
     fs = os.fspath(value)
     if not isinstance(fs, str):
         wrong_type(name, value, "a path (str or os.PathLike)")
+    return fs
+
+
+def path_problem(text: str, folder: bool) -> str | None:
+    """What is wrong with ``text`` as the name of a file (or, with ``folder``, a folder), as
+    ``"got ''"``, or None: it is empty (``pathlib`` reads that as the current folder), or a
+    file's name ends in a separator (``pathlib`` drops it: ``g.svg/`` would write ``g.svg``)."""
+    if not text.strip():
+        return f"got {text!r}"
+    if not folder and text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        return f"not a folder: {text!r}"
+    return None
+
+
+def file_path(name: str, value: object) -> str:
+    """``value`` as the path of a file (``path``): not empty, not ending in a separator.
+
+    >>> file_path("path", "g.svg/")
+    Traceback (most recent call last):
+    ...
+    ValueError: path must be a file name, not a folder: 'g.svg/'
+    """
+    fs = path(name, value)
+    problem = path_problem(fs, folder=False)
+    if problem is not None:
+        raise ValueError(f"{name} must be a file name, {problem}")
+    return fs
+
+
+def folder_path(name: str, value: object) -> str:
+    """``value`` as the path of a folder (``path``): not empty."""
+    fs = path(name, value)
+    problem = path_problem(fs, folder=True)
+    if problem is not None:
+        raise ValueError(f"{name} must be a folder name, {problem}")
     return fs
 
 

@@ -395,7 +395,7 @@ def ensure_reference(directory: Path) -> Path:
 
     Raises RuntimeError, saying how to install it by hand, when pip cannot.
     """
-    directory = Path(check.path("directory", directory)).resolve()
+    directory = Path(check.folder_path("directory", directory)).resolve()
     if (directory / "micrograd" / "engine.py").exists():
         if not (directory / "micrograd-0.1.0.dist-info").is_dir():
             raise RuntimeError(f"{directory} holds a micrograd that is not 0.1.0")
@@ -494,7 +494,7 @@ def measure(
     spec = WORKLOADS[check.choice("workload", workload, tuple(WORKLOADS))]
     if check.choice("variant", variant, tuple(VARIANTS)) not in spec.variants:
         check.wrong_value("variant", variant, f"one of {workload}'s: {', '.join(spec.variants)}")
-    reference = None if reference is None else Path(check.path("reference", reference))
+    reference = None if reference is None else Path(check.folder_path("reference", reference))
     quick = check.boolean("quick", quick)
     if variant == "tape" and not (_tape_dir() / "tape_engine.py").exists():
         return {"error": "n/a: needs a source checkout (benchmarks/tape_engine.py)"}
@@ -648,7 +648,7 @@ def run_suite(
         for i, n in enumerate(check.sequence("names", names, "a list of workload names"))
     ]
     rounds = check.integer("rounds", rounds, 1)
-    reference = None if reference is None else Path(check.path("reference", reference))
+    reference = None if reference is None else Path(check.folder_path("reference", reference))
     quick, progress = check.boolean("quick", quick), check.boolean("progress", progress)
     report = Report(machine=machine_info(), rounds=rounds, quick=quick)
     for r in range(rounds):

@@ -130,7 +130,7 @@ def _batch(text: str) -> int | None:
 def _layers(text: str) -> list[int]:
     import argparse
 
-    if text.strip().lower() in ("", "none"):
+    if text.strip().lower() == "none":
         return []
     width = RANGES["layers"]
     sizes = [part.strip() for part in text.split(",")]
@@ -149,23 +149,25 @@ def _layers(text: str) -> list[int]:
 def _file_name(text: str) -> str:
     """argparse's ``type`` of an option that names a file: not empty, and not a folder (a name
     ending in a slash, which ``pathlib`` would quietly drop: ``g.svg/`` is not ``g.svg``)."""
-    import argparse
-    import os
-
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
-    if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-        raise argparse.ArgumentTypeError(f"expected a file name, not a folder: {text!r}")
-    return text
+    return _path_name(text, folder=False)
 
 
 def _folder_name(text: str) -> str:
     """argparse's ``type`` of an option that names a folder: not empty (which ``pathlib`` would
     read as the current folder)."""
+    return _path_name(text, folder=True)
+
+
+def _path_name(text: str, folder: bool) -> str:
     import argparse
 
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"expected a folder name, got {text!r}")
+    from micrograd import _check
+
+    problem = _check.path_problem(text, folder)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(
+            f"expected a {'folder' if folder else 'file'} name, {problem}"
+        )
     return text
 
 

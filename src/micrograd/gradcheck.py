@@ -201,10 +201,19 @@ def _step(h: float) -> float:
 def _check_inputs(
     f: Callable[..., Value], inputs: Sequence[Value]
 ) -> tuple[Callable[..., Value], list[Value]]:
-    """``f`` if callable, and ``inputs`` as a list of leaf Values."""
-    f = check.function("f", f, "a function of the inputs that returns a Value")
+    """``f`` if callable (wrapped: a result that is not a Value is a TypeError naming ``f``),
+    and ``inputs`` as a list of leaf Values."""
+    accepts = "a function of the inputs that returns a Value"
+    fn = check.function("f", f, accepts)
     leaves = check.values("inputs", inputs, nonempty=False)
     for i, v in enumerate(leaves):
         if v._prev:
             check.wrong_value(f"inputs[{i}]", v, "a leaf Value (one not computed from others)")
-    return f, leaves
+
+    def checked(*args: Value) -> Value:
+        out = fn(*args)
+        if not isinstance(out, Value):
+            raise TypeError(f"f must be {accepts}; it returned {check.describe(out)}")
+        return out
+
+    return checked, leaves

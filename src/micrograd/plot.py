@@ -206,7 +206,7 @@ def plot_decision_boundary(
         check.function("predict", predict, "a function of an array of points, or None")
     if (model is None) == (predict is None):
         raise TypeError("give exactly one of model and predict")
-    path, resolution = check.path("path", path), check.integer("resolution", resolution, 2)
+    path, resolution = check.file_path("path", path), check.integer("resolution", resolution, 2)
     padding = check.real("padding", padding, 0.0)
     size, dpi = _pixels(size, dpi, title)
 
@@ -296,7 +296,7 @@ def plot_history(
     _require_matplotlib()
     loss = _curve("losses", losses)
     accuracy = None if accuracies is None else _curve("accuracies", accuracies)
-    path, log_loss = check.path("path", path), check.boolean("log_loss", log_loss)
+    path, log_loss = check.file_path("path", path), check.boolean("log_loss", log_loss)
     size, dpi = _pixels(size, dpi, title)
     fig = _figure(size, dpi)
     axes = fig.subplots(1, 2) if accuracies is not None else [fig.add_subplot()]

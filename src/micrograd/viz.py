@@ -187,7 +187,7 @@ def render_dot(
     ``options`` go to ``draw_dot``. Needs the Graphviz program ``dot``; without it this raises
     ``graphviz.ExecutableNotFound`` saying how to install it.
     """
-    path = Path(check.path("path", path))
+    path = Path(check.file_path("path", path))
     fmt = format or path.suffix.lstrip(".").lower() or "svg"
     dot = draw_dot(root, format=fmt, **options)
     path.write_bytes(dot.pipe(format=fmt))

@@ -253,6 +253,6 @@ def to_html(
 
 def write(text: str, path: str | os.PathLike[str]) -> Path:
     """Write a page to ``path`` as UTF-8 and return the path."""
-    out = Path(check.path("path", path))
+    out = Path(check.file_path("path", path))
     out.write_text(text, encoding="utf-8")
     return out

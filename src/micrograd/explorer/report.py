@@ -224,7 +224,7 @@ def training_report(
         check.wrong_type("settings", settings, "a dict of setting -> value")
     first_step, summary = check.integer("first_step", first_step, 0), check.text("summary", summary)
     if path is not None:
-        check.path("path", path)
+        check.file_path("path", path)
     if len(losses) != len(accuracies):
         raise ValueError(f"{len(losses)} losses but {len(accuracies)} accuracies: one per step")
     root = _one_input(model, X, y, loss)

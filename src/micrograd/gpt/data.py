@@ -45,7 +45,7 @@ def read_documents(path: str | os.PathLike[str]) -> list[str]:
     text (naming the line), holds a control character, has no text, or is larger than
     ``MAX_DOCUMENT_BYTES``.
     """
-    where = check.path("path", path)
+    where = check.file_path("path", path)
     with open(where, "rb") as f:
         raw = f.read(MAX_DOCUMENT_BYTES + 1)
     if len(raw) > MAX_DOCUMENT_BYTES:

@@ -180,7 +180,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     checkpoint or whose checksum does not match its contents raises ``CheckpointError``.
     Version-1 files (written before checkpoints carried a checksum) load unchecked.
     """
-    where = check.path("path", path)
+    where = check.file_path("path", path)
     try:
         text = _read_text(where)
     except FileNotFoundError:

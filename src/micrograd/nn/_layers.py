@@ -270,7 +270,7 @@ class MLP(Module):
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> MLP:
         """Rebuild a net, shape and weights, from a checkpoint written by ``save``."""
-        where = check.path("path", path)
+        where = check.file_path("path", path)
         doc = read_checkpoint(where)
         config = doc.get("config")
         if not isinstance(config, dict):

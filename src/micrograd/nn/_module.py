@@ -95,7 +95,7 @@ class Module:
         is then unchanged. ``metadata`` is JSON data: dicts with string keys, lists, strings,
         numbers, booleans and None (anything else raises TypeError).
         """
-        where = check.path("path", path)
+        where = check.file_path("path", path)
         _atomic_write(where, self._checkpoint_text(optimizer, metadata))
 
     def _checkpoint_text(
@@ -127,7 +127,7 @@ class Module:
         damaged (checksum), malformed or mismatched one raises ``CheckpointError``. Either way
         neither the model nor the optimizer is changed.
         """
-        where = check.path("path", path)
+        where = check.file_path("path", path)
         _check_optimizer(optimizer, "load_state_dict")
         return self._load_document(read_checkpoint(where), optimizer, where)
 
