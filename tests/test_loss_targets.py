@@ -14,7 +14,7 @@ import pytest
 
 from micrograd import fast
 from micrograd.engine import Value
-from micrograd.losses import binary_cross_entropy, hinge_loss
+from micrograd.losses import binary_cross_entropy, cross_entropy, hinge_loss
 from micrograd.nn import MLP
 
 Loss = Callable[[Sequence[Value], Sequence[Any]], Value]
@@ -164,3 +164,30 @@ def test_a_confident_right_logit_keeps_its_small_loss(x: float) -> None:
 def test_an_infinite_logit_that_disagrees_costs_inf(x: float, y: float, expected: float) -> None:
     """An infinite logit against its label is an infinite loss, not nan."""
     assert binary_cross_entropy([Value(x)], [y]).data == expected
+
+
+@pytest.mark.parametrize("bad", [-0.5, 1.5, math.nan, math.inf])
+@pytest.mark.parametrize("as_value", [False, True])
+def test_a_probability_row_outside_0_1_is_refused(bad: float, as_value: bool) -> None:
+    """cross_entropy's probability rows hold probabilities, as binary_cross_entropy's targets
+    do: -0.5 made a negative loss, nan a nan one; a number or a Value is refused naming it."""
+    row: list[Any] = [0.25, bad, 0.0]
+    if as_value:
+        row = [Value(p) for p in row]
+    logits = [[Value(0.1), Value(0.2), Value(0.3)]]
+    with pytest.raises(ValueError, match=r"targets\[0\]\[1\] must be a probability .*\[0, 1\]"):
+        cross_entropy(logits, [row])
+
+
+def test_a_compiled_probability_row_is_checked_at_each_call() -> None:
+    """A program of cross_entropy on probability rows refuses a later call's row that holds
+    -0.5, with the Value engine's ValueError, and takes a good one without a retrace."""
+    m = MLP(2, [3, 3])
+    loss = lambda scores, ys: cross_entropy(scores, ys)  # noqa: E731
+    rows = [[0.25, 0.75, 0.0]] * len(X)
+    program = fast.compile_model(m, loss, X, rows, retrace=False)
+    program(X, [[0.5, 0.5, 0.0]] * len(X))
+    bad = [[0.25, 0.75, 0.0]] * (len(X) - 1) + [[1.5, -0.5, 0.0]]
+    with pytest.raises(ValueError, match=r"targets\[3\]\[0\] must be a probability"):
+        program(X, bad)
+    assert program.traces == 1

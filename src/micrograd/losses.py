@@ -72,15 +72,19 @@ class TargetRule(NamedTuple):
     needs: str
     test: Callable[[Any], Any]
 
-    def check(self, i: int, number: float) -> None:
+    def check(self, where: str, number: float) -> None:
         """Raise ValueError naming ``targets[i]`` unless ``number`` passes the test."""
         if not self.test(number):
-            raise ValueError(f"targets[{i}] {self.needs}, not {number!r}")
+            raise ValueError(f"{where} {self.needs}, not {number!r}")
 
 
 _LABELS = TargetRule(
     "must be -1 or +1 (hinge_loss needs labels -1/+1, or 0/1)",
     lambda t: (t == -1.0) | (t == 0.0) | (t == 1.0),
+)
+_ROW_PROBABILITIES = TargetRule(
+    "must be a probability (cross_entropy's probability rows hold numbers in [0, 1])",
+    lambda t: (t >= 0.0) & (t <= 1.0),  # nan fails both
 )
 _PROBABILITIES = TargetRule(
     "must be a probability (binary_cross_entropy needs targets in [0, 1])",
@@ -95,7 +99,7 @@ class _Deferred:
     def __init__(self, leaves: Sequence[Value]) -> None:
         self.thread = threading.get_ident()
         self.positions = {leaf: k for k, leaf in enumerate(leaves)}
-        self.checks: list[tuple[int, int, TargetRule]] = []  # (position, i, rule)
+        self.checks: list[tuple[int, str, TargetRule]] = []  # (position, where, rule)
 
 
 _deferred: _Deferred | None = None
@@ -103,10 +107,10 @@ _raw_data = Value.__dict__["data"].__get__  # a Value's number, read without a t
 
 
 @contextmanager
-def checked_by_caller(leaves: Sequence[Value]) -> Iterator[list[tuple[int, int, TargetRule]]]:
+def checked_by_caller(leaves: Sequence[Value]) -> Iterator[list[tuple[int, str, TargetRule]]]:
     """Within this block the losses check a target Value among ``leaves`` (a traced program's
-    target inputs) without reading it into the graph, and note ``(position, i, rule)``: the
-    caller checks each later call's numbers with ``rule.check(i, number)`` (compile_model)."""
+    target inputs) without reading it into the graph, and note ``(position, where, rule)``: the
+    caller checks each later call's numbers with ``rule.check(where, number)`` (compile_model)."""
     global _deferred
     previous, _deferred = _deferred, _Deferred(leaves)
     try:
@@ -121,7 +125,7 @@ def _is_traced(t: Value) -> bool:
     return tracing is not None and isinstance(t, tracing._Traced)
 
 
-def _check_target(rule: TargetRule, i: int, t: Target) -> None:
+def _check_target(rule: TargetRule, where: str, t: Target) -> None:
     """Refuse target ``t`` (a number or a Value) where ``rule`` does.
 
     A Value's number is read (a trace guards it) unless the trace's caller checks it at every
@@ -129,19 +133,19 @@ def _check_target(rule: TargetRule, i: int, t: Target) -> None:
     whose traced example is checked here and whose later inputs are its caller's to check.
     """
     if not isinstance(t, Value):
-        rule.check(i, t)
+        rule.check(where, t)
         return
     deferred = _deferred
     if deferred is not None and deferred.thread == threading.get_ident():
         position = deferred.positions.get(t)
         if position is not None:
-            deferred.checks.append((position, i, rule))
-            rule.check(i, _raw_data(t))
+            deferred.checks.append((position, where, rule))
+            rule.check(where, _raw_data(t))
             return
     elif _is_traced(t) and t._a is None:
-        rule.check(i, _raw_data(t))
+        rule.check(where, _raw_data(t))
         return
-    rule.check(i, t.data)
+    rule.check(where, t.data)
 
 
 def _pairs(scores: Sequence[Score], targets: Sequence[Target]) -> list[tuple[Value, Target]]:
@@ -185,7 +189,7 @@ def hinge_loss(
     """
     terms = []
     for i, (s, t) in enumerate(_pairs(scores, targets)):
-        _check_target(_LABELS, i, t)
+        _check_target(_LABELS, f"targets[{i}]", t)
         if isinstance(t, Value):
             d = 1 - t * t  # 0 at ±1, 1 at 0
             sign: Target = t - d * d
@@ -218,7 +222,7 @@ def binary_cross_entropy(
     """
     terms = []
     for i, (x, t) in enumerate(_pairs(logits, targets)):
-        _check_target(_PROBABILITIES, i, t)
+        _check_target(_PROBABILITIES, f"targets[{i}]", t)
         # d/dx = -y*sigmoid(-x) + (1-y)*sigmoid(x) = sigmoid(x) - y
         terms.append((-x).softplus() * t + x.softplus() * (1 - t))
     return _reduce(terms, reduction)
@@ -280,6 +284,8 @@ def cross_entropy(
                 check.wrong_value(f"targets[{i}]", t, f"a row of {n} class probabilities")
             # -Σ_c p_c log softmax_c, summed from 0 as _reduce sums.
             weights = _targets(f"targets[{i}]", probs)
+            for k, p in enumerate(weights):
+                _check_target(_ROW_PROBABILITIES, f"targets[{i}][{k}]", p)
             terms.append(sum(((lse - zc) * p for zc, p in zip(z, weights)), Value(0.0)))
             continue
         if hasattr(type(t), "__lookup__"):

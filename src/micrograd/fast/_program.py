@@ -590,12 +590,16 @@ def compile_model(
     Call it as ``program(xs, y)`` with a batch of the same shape (new numbers each time).
     ``backend``: ``"numpy"`` or ``"jax"``, as for ``trace``. ``loss_fn`` gets the targets as
     Values (inputs of the program); a loss of ``micrograd.losses`` gives them the loss and the
-    ValueError numbers would get, checked at every call without a guard.
+    ValueError numbers would get. Labels and probabilities (``hinge_loss``,
+    ``binary_cross_entropy``, ``mse_loss``, ``cross_entropy``'s probability rows) are checked
+    at every call without a guard. ``cross_entropy``'s class indices are read to pick a
+    logit, so the program guards them: a new labelling retraces (``RetraceWarning``); for
+    class indices, ``trace`` with ``indices=`` (as ``train.fit`` does) replays any labels.
     """
     if isinstance(model, type) or not callable(model) or not hasattr(model, "parameters"):
         check.wrong_type("model", model, "a model: callable on a row, with parameters()")
     check.function("loss_fn", loss_fn, "a loss function (outputs, targets) -> Value")
-    checks: dict[tuple[int, ...], list[tuple[int, int, TargetRule]]] = {}
+    checks: dict[tuple[int, ...], list[tuple[int, str, TargetRule]]] = {}
 
     def fn(xs: list[list[Value]], ys: Any) -> Value:
         flat, shape = _flatten(ys)
@@ -622,11 +626,11 @@ class _ModelProgram(Program):
 
     def __init__(
         self,
-        checks: dict[tuple[int, ...], list[tuple[int, int, TargetRule]]],
+        checks: dict[tuple[int, ...], list[tuple[int, str, TargetRule]]],
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        self._target_checks = checks  # y's shape -> (position in y, the loss's index, rule)
+        self._target_checks = checks  # y's shape -> (position in y, the target's name, rule)
         super().__init__(*args, **kwargs)
 
     def _arrays(self, inputs: Sequence[Any]) -> list[Array]:
@@ -640,6 +644,6 @@ class _ModelProgram(Program):
                 at = np.array([found[k][0] for k in mine], dtype=np.intp)
                 passed[mine] = rule.test(numbers[at])
             if not passed.all():
-                position, i, rule = found[int(np.argmin(passed))]  # the loss's first refusal
-                rule.check(i, float(numbers[position]))
+                position, where, rule = found[int(np.argmin(passed))]  # the first refusal
+                rule.check(where, float(numbers[position]))
         return arrays
