@@ -79,7 +79,7 @@ def commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[
         "micrograd train": ["train", "--help"],
         "micrograd graph": ["graph", "x=1: x*2", "-o", str(tmp_path / "g.dot")],
         "micrograd explain": ["explain", "x=1: x*2", "--markdown"],
-        "micrograd gpt": ["gpt", "sample", "--checkpoint", str(gpt_out / "model.json")],
+        "micrograd gpt sample": ["gpt", "sample", "--checkpoint", str(gpt_out / "model.json")],
         "micrograd export": ["export", str(mlp), "--torch", str(tmp_path / "m.py")],
         "micrograd bench": ["bench", "--quick", "--quiet"],
     }  # fmt: skip
@@ -126,7 +126,7 @@ def test_a_training_run_keeps_its_checkpoint_when_stdout_fails(
     error = BrokenPipeError(errno.EPIPE, "Broken pipe") if closed else FULL
     monkeypatch.setattr(sys, "stdout", FailingStdout(error, "write", after=2))
     code, _, err = run(capsys, *argv, "--out", str(out), "--no-progress")
-    name = f"micrograd {command}"
+    name = "micrograd train" if command == "train" else "micrograd gpt train"
     expected = (EXIT_BROKEN_PIPE, "") if closed else (1, f"{name}: error: {FULL_LINE}\n")
     assert (code, err) == expected
     meta = read_checkpoint(out / "model.json")["metadata"]

@@ -181,7 +181,7 @@ def test_bad_input_lines_are_one_line_errors(
     code, _, err = gpt_train(capsys, path, tmp_path / "run")
     assert code == cli.EXIT_USAGE
     assert message in one_error_line(err)
-    assert one_error_line(err).startswith("micrograd gpt: error: ")
+    assert one_error_line(err).startswith("micrograd gpt train: error: ")
     assert not (tmp_path / "run").exists()
 
 

@@ -520,7 +520,7 @@ def _run_command(argv: Sequence[str] | None, name: list[str]) -> int:
             owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as e:  # --help, --version, or a usage error argparse has printed
         return e.code if isinstance(e.code, int) else EXIT_USAGE
-    name[0] = f"micrograd {ns.command}"
+    name[0] = ns.command_parser.prog  # "micrograd gpt train": the command and its subcommand
     handler: Callable[[argparse.Namespace], int] = ns.handler
     try:
         return handler(ns)
