@@ -191,3 +191,43 @@ def test_a_compiled_probability_row_is_checked_at_each_call() -> None:
     with pytest.raises(ValueError, match=r"targets\[3\]\[0\] must be a probability"):
         program(X, bad)
     assert program.traces == 1
+
+
+@pytest.mark.parametrize(
+    ("loss", "good", "bad", "words"),
+    [
+        (lambda s, t: hinge_loss([s], [t]), 1.0, 0.5, r"targets\[0\] must be -1 or \+1"),
+        (lambda s, t: binary_cross_entropy([s], [t]), 1.0, 2.0, r"targets\[0\] must be a prob"),
+        (
+            lambda s, t: cross_entropy([[s, s * 0.5]], [[t, 1.0 - t]]),
+            0.25,
+            -0.5,
+            r"targets\[0\]\[0\] must be a probability",
+        ),
+    ],
+)
+def test_a_traced_program_checks_each_calls_targets(
+    loss: Callable[[Value, Value], Value], good: float, bad: float, words: str
+) -> None:
+    """A program ``fast.trace`` made checks the targets its losses take at every call, as the
+    Value engine checks them (it took hinge label 0.5 and gave a loss), with no retrace."""
+    w = Value(0.5)
+    program = fast.trace(lambda t: loss(w * 2.0, t), [w], good, retrace=False)
+    with pytest.raises(ValueError, match=words):
+        loss(Value(1.0), Value(bad))  # the engine
+    with pytest.raises(ValueError, match=words):
+        program(bad)
+    program(good)
+    assert program.traces == 1
+
+
+def test_each_traced_shape_keeps_its_own_target_checks() -> None:
+    """A program traced for two batch sizes checks each call against the checks of its own
+    shape (they were kept by the labels' shape alone: a batch of another size found none)."""
+    m = model()
+    program = fast.compile_model(m, single(hinge_loss), X, [1, 0, 0, 1])
+    program(X[:1], [1])  # a second structure: one row
+    for xs, ys, at in ((X, [1, 0, 0.5, 1], 2), (X[:1], [0.5], 0)):
+        with pytest.raises(ValueError, match=rf"targets\[{at}\] must be -1 or \+1"):
+            program(xs, ys)
+    assert program.traces == 2

@@ -8,7 +8,6 @@ Means are taken as micrograd's demo takes them (summed from 0, left to right, ti
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -93,8 +92,8 @@ _PROBABILITIES = TargetRule(
 
 
 class _Deferred:
-    """The target leaves of a program ``fast.compile_model`` traces (leaf -> position in its
-    flat targets) and the checks the losses leave to each call of the program."""
+    """The input leaves of a program ``micrograd.fast`` traces (leaf -> position among its
+    inputs' numbers) and the checks the losses leave to each call of the program."""
 
     def __init__(self, leaves: Sequence[Value]) -> None:
         self.thread = threading.get_ident()
@@ -109,8 +108,9 @@ _raw_data = Value.__dict__["data"].__get__  # a Value's number, read without a t
 @contextmanager
 def checked_by_caller(leaves: Sequence[Value]) -> Iterator[list[tuple[int, str, TargetRule]]]:
     """Within this block the losses check a target Value among ``leaves`` (a traced program's
-    target inputs) without reading it into the graph, and note ``(position, where, rule)``: the
-    caller checks each later call's numbers with ``rule.check(where, number)`` (compile_model)."""
+    inputs) without reading it into the graph, and note ``(position, where, rule)``: the
+    caller checks each later call's numbers with ``rule.check(where, number)``
+    (``fast.Program``)."""
     global _deferred
     previous, _deferred = _deferred, _Deferred(leaves)
     try:
@@ -119,18 +119,12 @@ def checked_by_caller(leaves: Sequence[Value]) -> Iterator[list[tuple[int, str, 
         _deferred = previous
 
 
-def _is_traced(t: Value) -> bool:
-    """Whether ``t`` is a node of a trace in progress (``micrograd.fast``)."""
-    tracing: Any = sys.modules.get("micrograd._tracing")
-    return tracing is not None and isinstance(t, tracing._Traced)
-
-
 def _check_target(rule: TargetRule, where: str, t: Target) -> None:
     """Refuse target ``t`` (a number or a Value) where ``rule`` does.
 
-    A Value's number is read (a trace guards it) unless the trace's caller checks it at every
-    call (``checked_by_caller``), or it is a traced input of a program made by ``fast.trace``,
-    whose traced example is checked here and whose later inputs are its caller's to check.
+    A Value's number is read (a trace guards it) unless it is an input of a traced program
+    (``checked_by_caller``: every ``micrograd.fast`` program), whose traced example is checked
+    here and whose later calls check theirs.
     """
     if not isinstance(t, Value):
         rule.check(where, t)
@@ -142,9 +136,6 @@ def _check_target(rule: TargetRule, where: str, t: Target) -> None:
             deferred.checks.append((position, where, rule))
             rule.check(where, _raw_data(t))
             return
-    elif _is_traced(t) and t._a is None:
-        rule.check(where, _raw_data(t))
-        return
     rule.check(where, t.data)
 
 

@@ -198,9 +198,12 @@ class Program:
             for k, x in enumerate(inputs)
         ]
 
-    def _build(self, arrays: Sequence[Array]) -> tuple[_Graph, Recorder, list[Value]]:
-        """Run the function on Values of these inputs: its graph, the numbers it read, and the
-        input leaves (an index input's numbers too, which it gets as ``TracedIndex`` objects)."""
+    def _build(
+        self, arrays: Sequence[Array]
+    ) -> tuple[_Graph, Recorder, list[Value], list[tuple[int, str, TargetRule]]]:
+        """Run the function on Values of these inputs: its graph, the numbers it read, the
+        input leaves (an index input's numbers too, which it gets as ``TracedIndex`` objects)
+        and the checks of target inputs its losses left to each call."""
         if not is_grad_enabled():
             raise RuntimeError("trace records a graph: call it outside no_grad()")
         leaves: list[Value] = []
@@ -213,7 +216,10 @@ class Program:
                     [TracedIndex(leaf) for leaf in flat] if k in self.indices else flat
                 )
                 nested.append(_nest(items, x.shape))
-            root = self.fn(*nested)
+            # A loss of micrograd.losses checks a target input here, and leaves it to each
+            # later call (_TargetChecks) instead of reading it into the graph.
+            with checked_by_caller(leaves) as found:
+                root = self.fn(*nested)
         if not isinstance(root, Value):
             raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
         watched = list(recorder.reads)
@@ -224,7 +230,7 @@ class Program:
             recorder.reads.setdefault(node, what)
         watched = list(recorder.reads)
         graph = _Graph(order, n_loss, self.params, leaves, watched, recorder.gathers, located)
-        return graph, recorder, leaves
+        return graph, recorder, leaves, found
 
     def _compile(self, arrays: Sequence[Array], theta: Array) -> _Compiled:
         """Trace at ``theta`` (the parameters' numbers meanwhile) and these inputs."""
@@ -235,13 +241,14 @@ class Program:
                 for p, value in zip(self.params, theta.tolist(), strict=True):
                     p.data = value
             with gc_paused():  # a traced graph has no cycles; the collector would only rescan it
-                graph, recorder, leaves = self._build(arrays)
+                graph, recorder, leaves, found = self._build(arrays)
                 compiled = _Compiled(graph, len(self.params), sum(x.size for x in arrays))
         finally:
             if moved:
                 for p, value in zip(self.params, saved.tolist(), strict=True):
                     p.data = value
         compiled.guards = list(recorder.reads.values())  # what each guard is, in their order
+        compiled.target_checks = _TargetChecks(found) if found else None
         # The rules it was compiled from: a rule replaced later (register_op again) retraces.
         compiled.ops = graph.ops
         compiled.rules = tuple(map(RULES.get, graph.ops))
@@ -294,6 +301,8 @@ class Program:
             now = self.params[k].grad
             if not (type(now) is float and _same_bits(np.array([now]), np.array([grad]))):
                 return self._changed(f"the .grad of parameter {k} read at {at}", arrays, theta)
+        if compiled.target_checks is not None:
+            compiled.target_checks.check(arrays)
         return compiled
 
     def _theta(self) -> Array:
@@ -599,51 +608,35 @@ def compile_model(
     if isinstance(model, type) or not callable(model) or not hasattr(model, "parameters"):
         check.wrong_type("model", model, "a model: callable on a row, with parameters()")
     check.function("loss_fn", loss_fn, "a loss function (outputs, targets) -> Value")
-    checks: dict[tuple[int, ...], list[tuple[int, str, TargetRule]]] = {}
 
-    def fn(xs: list[list[Value]], ys: Any) -> Value:
-        flat, shape = _flatten(ys)
-        with checked_by_caller(flat) as found:
-            loss = loss_fn([model(x) for x in xs], ys)
-        checks[shape] = found
-        return loss
+    def fn(xs: list[list[Value]], ys: list[Value]) -> Value:
+        return loss_fn([model(x) for x in xs], ys)
 
-    return _ModelProgram(checks, fn, model.parameters(), (xs, y), retrace, backend=backend)
+    return Program(fn, model.parameters(), (xs, y), retrace=retrace, backend=backend)
 
 
-def _flatten(nested: Any) -> tuple[list[Value], tuple[int, ...]]:
-    """The Values of nested lists (as ``_nest`` made them), in order, and the lists' shape."""
-    if not isinstance(nested, list):
-        return [nested], ()
-    parts = [_flatten(item) for item in nested]
-    inner = parts[0][1] if parts else ()
-    return [v for flat, _ in parts for v in flat], (len(nested), *inner)
+class _TargetChecks:
+    """The checks of target inputs a traced loss left to each call of its program
+    (``losses.checked_by_caller``): ``(position among the inputs' numbers, the target's name,
+    its rule)``. A call's numbers are tested at once; the first refusal is the ValueError the
+    Value engine raises for it."""
 
+    def __init__(self, found: list[tuple[int, str, TargetRule]]) -> None:
+        self.found = found
+        by_rule: dict[TargetRule, list[int]] = {}
+        for k, (_, _, rule) in enumerate(found):
+            by_rule.setdefault(rule, []).append(k)
+        self.groups = [
+            (rule, np.array(ks, dtype=np.intp), np.array([found[k][0] for k in ks], np.intp))
+            for rule, ks in by_rule.items()
+        ]
 
-class _ModelProgram(Program):
-    """compile_model's Program: each call's targets pass the checks the losses left to it
-    (``losses.checked_by_caller``), with the ValueError the Value engine's call raises."""
-
-    def __init__(
-        self,
-        checks: dict[tuple[int, ...], list[tuple[int, str, TargetRule]]],
-        *args: Any,
-        **kwargs: Any,
-    ) -> None:
-        self._target_checks = checks  # y's shape -> (position in y, the target's name, rule)
-        super().__init__(*args, **kwargs)
-
-    def _arrays(self, inputs: Sequence[Any]) -> list[Array]:
-        arrays = super()._arrays(inputs)
-        found = self._target_checks.get(arrays[1].shape)
-        if found:
-            numbers = arrays[1].ravel()
-            passed = np.ones(len(found), dtype=bool)
-            for rule in {rule for _, _, rule in found}:
-                mine = np.array([k for k, (_, _, r) in enumerate(found) if r is rule])
-                at = np.array([found[k][0] for k in mine], dtype=np.intp)
-                passed[mine] = rule.test(numbers[at])
-            if not passed.all():
-                position, where, rule = found[int(np.argmin(passed))]  # the first refusal
-                rule.check(where, float(numbers[position]))
-        return arrays
+    def check(self, arrays: Sequence[Array]) -> None:
+        """Raise the first refused target's ValueError, if any of ``arrays`` holds one."""
+        numbers = np.concatenate([x.ravel() for x in arrays])
+        passed = np.ones(len(self.found), dtype=bool)
+        for rule, ks, at in self.groups:
+            passed[ks] = rule.test(numbers[at])
+        if not passed.all():
+            position, where, rule = self.found[int(np.argmin(passed))]
+            rule.check(where, float(numbers[position]))

@@ -187,6 +187,8 @@ class _Compiled:
         self.grad_guards: list[tuple[int, float, str]] = []  # (parameter, its .grad, where read)
         self.ops: list[str] = []  # the ops of engine.RULES it computes, and their rules then
         self.rules: tuple[Any, ...] = ()
+        # The checks of target inputs the losses left to each call (fast._program._TargetChecks)
+        self.target_checks: Any = None
         # Comparisons of index inputs, by kind: (compare, slots, numbers, outcomes, guard numbers)
         self.predicates: list[tuple[Any, Index, Array, Any, Index]] = []
         # Whether steps run the generated straight-line code (False: the kernels' own methods,
