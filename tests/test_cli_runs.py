@@ -377,7 +377,7 @@ def test_a_new_run_clears_the_outputs_of_the_one_before(
     code, out, _ = train(capsys, tmp_path, "--dataset", "lecture", "--steps", "2", "--no-plots")
     assert code == 0
     assert (
-        "note: removed the earlier run's model.json, history.csv, loss.png, boundary.png, "
+        "note: removing the earlier run's model.json, history.csv, loss.png, boundary.png, "
         f"report.html from {tmp_path}\n" in out
     )
     names = sorted(p.name for p in tmp_path.iterdir())

@@ -89,18 +89,18 @@ def run_folder(out: Path, keep_run: bool) -> Iterator[None]:
                 "not an earlier run's folder, so nothing was removed; give another --out",
                 EXIT_USAGE,
             )
-        removed = []
-        for name in present:
-            path = out / name
-            if name in keep:
-                continue
+        removing = [name for name in present if name not in keep]
+        if removing:
+            # Said (and flushed) first: a standard output that fails stops the command before
+            # anything is removed, not after the earlier run is gone and before a new one.
+            print(f"note: removing the earlier run's {', '.join(removing)} from {out}")
+            if sys.stdout is not None:  # None: Python started with standard output closed
+                sys.stdout.flush()
+        for name in removing:
             try:
-                path.unlink()
+                (out / name).unlink()
             except OSError as e:
                 raise CommandError(f"cannot write into {out}: {_one_line(e)}") from None
-            removed.append(name)
-        if removed:
-            print(f"note: removed the earlier run's {', '.join(removed)} from {out}")
         yield
     finally:
         with contextlib.suppress(OSError):
