@@ -134,6 +134,26 @@ def test_a_training_run_keeps_its_checkpoint_when_stdout_fails(
     assert (rows, meta["step"] if command == "train" else len(meta["history"])) == (3, 3)
 
 
+@pytest.mark.parametrize("closed", [True, False])
+def test_an_earlier_run_is_kept_when_stdout_fails_before_training(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    closed: bool,
+) -> None:
+    """A new run into an earlier run's folder says it removes the earlier files before it
+    does: stdout failing at that line stops the command with the earlier checkpoint intact
+    (it was removed, then the command stopped before training: neither run was left)."""
+    out = tmp_path / "run"
+    argv = ["train", "--steps", "2", "--no-plots", "--no-progress", "--out", str(out)]
+    assert run(capsys, *argv)[0] == 0
+    before = (out / "model.json").read_bytes()
+    error = BrokenPipeError(errno.EPIPE, "Broken pipe") if closed else FULL
+    monkeypatch.setattr(sys, "stdout", FailingStdout(error, "write"))
+    code, _, _ = run(capsys, *argv)
+    assert (code, (out / "model.json").read_bytes()) == (EXIT_BROKEN_PIPE if closed else 1, before)
+
+
 def micrograd_process(*argv: str, **kwargs: Any) -> subprocess.Popen[bytes]:
     """The command in a fresh Python, as a shell runs it."""
     return subprocess.Popen([sys.executable, "-m", "micrograd", *argv], **kwargs)
@@ -230,12 +250,13 @@ def test_an_empty_path_or_a_folder_for_a_file_is_a_usage_error(
     prefix: list[str],
     option: str,
 ) -> None:
-    """``OPTION ''`` (which pathlib reads as the current folder) and, for a file, ``NAME/``
-    (which pathlib reads as NAME) are refused with status 2, one line naming the option."""
+    """``OPTION ''`` (which pathlib reads as the current folder) and, for a file, ``NAME/`` and
+    ``NAME/.`` (which pathlib reads as NAME) are refused with status 2, one line naming the
+    option."""
     monkeypatch.chdir(tmp_path)
     fake_suite(monkeypatch, then=lambda: pytest.fail("the run began"))
     kind = "folder" if option in ("--out", "--reference-dir") else "file"
-    texts = ["", " "] if kind == "folder" else ["", "g.svg/", "sub/"]
+    texts = ["", " "] if kind == "folder" else ["", "g.svg/", "sub/", "g.svg/.", "a/.."]
     for text in texts:
         code, out, err = run(capsys, *prefix, *EXAMPLE_ARGS.get(prefix[0], []), option, text)
         detail = f"got {text!r}" if not text.strip() else f"not a folder: {text!r}"

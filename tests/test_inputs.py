@@ -186,12 +186,13 @@ def path(*, optional: bool = False) -> Kind:
 def file_path(*, optional: bool = False) -> Kind:
     """The path of a file: not empty (pathlib's current folder), not ending in a slash
     (which pathlib drops: 'x.json/' would be x.json)."""
-    return Kind((*path(optional=optional).bad, ("", V), (" ", V), ("x.json/", V), ("sub/", V)))
+    bad = [("", V), (" ", V), ("x.json/", V), ("sub/", V), ("x.json/.", V), ("a/..", V)]
+    return Kind((*path(optional=optional).bad, *bad, ("x\0.json", V)))
 
 
 def folder_path(*, optional: bool = False) -> Kind:
     """The path of a folder: not empty (pathlib's current folder)."""
-    return Kind((*path(optional=optional).bad, ("", V)))
+    return Kind((*path(optional=optional).bad, ("", V), ("x\0", V)))
 
 
 def one_value() -> Kind:

@@ -178,12 +178,16 @@ def path(name: str, value: object) -> str:
 
 def path_problem(text: str, folder: bool) -> str | None:
     """What is wrong with ``text`` as the name of a file (or, with ``folder``, a folder), as
-    ``"got ''"``, or None: it is empty (``pathlib`` reads that as the current folder), or a
-    file's name ends in a separator (``pathlib`` drops it: ``g.svg/`` would write ``g.svg``)."""
+    ``"got ''"``, or None: it is empty (``pathlib`` reads that as the current folder), holds a
+    NUL character, or a file's name is a folder's: it ends in a separator or in ``.`` or
+    ``..`` (``pathlib`` drops the first two: ``g.svg/`` and ``g.svg/.`` would write ``g.svg``)."""
     if not text.strip():
         return f"got {text!r}"
-    if not folder and text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-        return f"not a folder: {text!r}"
+    if "\0" in text:  # no file system takes it (os would say "embedded null byte")
+        return f"not one holding a NUL character: {text!r}"
+    seps = tuple(sep for sep in (os.sep, os.altsep) if sep)
+    if not folder and (text.endswith(seps) or os.path.basename(text) in (".", "..")):
+        return f"not a folder: {text!r}"  # (pathlib reads "x.svg/." as x.svg too)
     return None
 
 
