@@ -7,6 +7,7 @@ import functools
 import itertools
 import math
 import operator
+import os
 import random
 import subprocess
 import sys
@@ -254,6 +255,70 @@ def test_only_the_matrix_products_are_checked_for_zero_entries(
     monkeypatch.setattr(_jax._MatMulStep, "run", counted)
     jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
     assert (len(checked), len(matmuls) > 0) == (len(matmuls), True)  # each pass's matmuls
+
+
+XLA_REWRITES: list[tuple[str, Any, float]] = [
+    ("log(exp(x)) at 800: inf, not x", lambda w, x: (w * x).exp().log(), 800.0),
+    ("log(exp(x)) at 1e-17: 0.0", lambda w, x: (w * x).exp().log(), 1e-17),
+    ("log(exp(x)) at -0.0: +0.0", lambda w, x: (w * x).exp().log(), -0.0),
+    ("(x + 1e16) - 1e16 rounds", lambda w, x: ((w * x) + 1e16) - 1e16, 1.5),
+    ("(x * 1e300) / 1e300 overflows", lambda w, x: ((w * x) * 1e300) / 1e300, 1e10),
+]
+
+
+@pytest.mark.parametrize(("case", "fn", "x"), XLA_REWRITES, ids=[c[0] for c in XLA_REWRITES])
+def test_xla_computes_each_op_as_the_engine_does(case: str, fn: Any, x: float) -> None:
+    """XLA's algebraic simplifier (off here) rewrites ops the engine computes one by one
+    (log(exp(800)) as 800 where the engine's is inf): the JAX backend's loss and gradient
+    are the engine's, to the bit."""
+    w = Value(1.0)
+    expected = fn(w, Value(x))
+    expected.backward()
+    v = Value(1.0)
+    program = fast.trace(lambda x: fn(v, x), [v], x, backend="jax")
+    loss, grad = program.loss_and_grad(program.theta(), x)
+    assert bits([loss, *grad.tolist()]) == bits([expected.data, w.grad])
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("", "--xla_cpu_multi_thread_eigen=false --xla_disable_hlo_passes=algsimp"),
+        (
+            "--xla_disable_hlo_passes=foo intra_op_parallelism_threads=1",
+            "--xla_cpu_multi_thread_eigen=false --xla_disable_hlo_passes=foo,algsimp "
+            "intra_op_parallelism_threads=1",
+        ),
+        (
+            "--xla_disable_hlo_passes=algsimp --xla_cpu_multi_thread_eigen=false",
+            "--xla_disable_hlo_passes=algsimp --xla_cpu_multi_thread_eigen=false",
+        ),
+    ],
+)
+def test_our_xla_flags_come_first_and_keep_the_users(before: str, after: str) -> None:
+    """Ours first (XLA stops reading its flags at a word it does not know), the user's after,
+    a list of passes to skip joined rather than replaced."""
+    assert _jax._with_our_flags(before) == after
+
+
+def test_a_process_whose_xla_simplifies_is_refused() -> None:
+    """JAX code run before micrograd.fast loaded its backend started XLA with its algebraic
+    simplifier: backend="jax" is a ValueError saying how to start Python, not other numbers."""
+    code = (
+        "import jax; jax.jit(lambda x: x + 1)(1.0)\n"
+        "from micrograd import fast\n"
+        "from micrograd.engine import Value\n"
+        "w = Value(1.0)\n"
+        "try:\n"
+        "    fast.trace(lambda x: w * x, [w], 1.0, backend='jax')\n"
+        "except ValueError as e:\n"
+        "    print(e)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert "Start Python with XLA_FLAGS=--xla_disable_hlo_passes=algsimp" in found.stdout, found
 
 
 def moons_losses(backend: str, steps: int = 3) -> tuple[list[float], list[float], list[float]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -16,10 +15,6 @@ import numpy as np
 
 from micrograd.engine import RULES
 from micrograd.optim.rules import sgd_rule, sgd_settings
-
-if "jax" not in sys.modules:  # XLA reads its flags once, when it starts: one thread, as NumPy's
-    _ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_ONE_THREAD}".strip()
 
 try:
     import jax
@@ -33,6 +28,27 @@ from micrograd.fast._kernels import _affine, _Elementwise, _Fold, _MatMul, _Sum
 from micrograd.fast._optim import ArraySGD, _check_state
 from micrograd.fast._rules import Array, Index, _identity
 from micrograd.fast._schedule import _Compiled
+
+
+def _with_our_flags(flags: str) -> str:
+    """``XLA_FLAGS`` with ours first (XLA stops reading at a word it does not know): one
+    thread, as NumPy's, and no algebraic simplifier, whose rewrites compute other numbers
+    than the ops one by one: ``(a + c) - c`` is ``a`` to it (the engine rounds ``a + c``),
+    ``log(exp(a))`` is ``a`` (the engine's ``exp(800)`` is inf). The user's flags follow, a
+    list of passes to skip included (``algsimp`` joins it)."""
+    words = flags.split()
+    skip = "--xla_disable_hlo_passes="
+    at = next((k for k, w in enumerate(words) if w.startswith(skip)), None)
+    ours = [w for w in ("--xla_cpu_multi_thread_eigen=false",) if w not in words]
+    if at is None:
+        ours.append(skip + "algsimp")
+    elif "algsimp" not in words[at][len(skip) :].split(","):
+        words[at] += ",algsimp"
+    return " ".join([*ours, *words])
+
+
+# XLA reads its flags when its CPU backend starts, at the first computation in the process.
+os.environ["XLA_FLAGS"] = _with_our_flags(os.environ.get("XLA_FLAGS", ""))
 
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]  # micrograd's numbers are float64 on every path
 _CPU = jax.devices("cpu")[0]
@@ -688,5 +704,28 @@ def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., t
 
 def compile_jax(compiled: _Compiled, sizes: Sequence[int]) -> JaxProgram:
     """The JAX backend's program for ``compiled`` (inputs of ``sizes`` numbers); ValueError
-    when ``unsupported`` says why it cannot be."""
+    when ``unsupported`` says why it cannot be, or when XLA would not compute op by op."""
+    _check_op_by_op()
     return JaxProgram(compiled, sizes)
+
+
+_op_by_op: bool | None = None  # whether XLA computes op by op (checked once)
+
+
+def _check_op_by_op() -> None:
+    """ValueError unless XLA computes each op as written: ``(1.5 + 1e16) - 1e16`` must be 2.0
+    (``a + 1e16`` rounds), not 1.5. It is when XLA started with ``_with_our_flags``; JAX code
+    run in the process before ``micrograd.fast`` loaded its backend started XLA without it."""
+    global _op_by_op
+    if _op_by_op is None:
+        with _on_cpu():
+            found = float(jax.jit(lambda x: (x + 1e16) - 1e16)(np.float64(1.5)))
+        _op_by_op = found == 2.0
+    if not _op_by_op:
+        raise ValueError(
+            "backend='jax' needs XLA to compute each op as written, and XLA started (JAX ran "
+            "code before micrograd.fast loaded its backend) with its algebraic simplifier on, "
+            "which rewrites (a + c) - c as a and log(exp(a)) as a: the program would give other "
+            "numbers than the Value engine. Start Python with XLA_FLAGS="
+            "--xla_disable_hlo_passes=algsimp, or use backend='numpy'"
+        )

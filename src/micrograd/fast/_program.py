@@ -570,8 +570,11 @@ def trace(
     gradient and ``optim``'s SGD rule) in jitted XLA loops of up to 128 steps, the parameters
     JAX arrays between them; XLA may fuse ``p - lr * g`` into one rounding, so these agree
     with the NumPy path to 1e-12 too, and ``step`` gives ``run``'s numbers to the bit. It
-    changes JAX for the whole process: float64 on (``jax_enable_x64``) and, when JAX was not
-    loaded yet, XLA on one CPU thread.
+    changes JAX for the whole process: float64 on (``jax_enable_x64``) and, when XLA has not
+    started yet (no JAX code has run), XLA on one CPU thread without its algebraic simplifier,
+    whose rewrites compute other numbers than the ops one by one (``(a + c) - c`` as ``a``,
+    ``log(exp(a))`` as ``a``); where XLA already runs with it, ``backend="jax"`` is a
+    ValueError saying how to start Python instead.
 
     >>> w = Value(2.0)
     >>> program = trace(lambda x: (w * x).relu(), [w], 3.0)
