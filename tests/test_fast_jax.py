@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from micrograd import fast
 from micrograd._lookup import lookup
 from micrograd.engine import RULES, Value, _FloatMath
-from micrograd.fast import _jax  # JAX is a test dependency: no skip
+from micrograd.fast import _jax, _jax_steps  # JAX is a test dependency: no skip
 from micrograd.losses import binary_cross_entropy, mse_loss
 from micrograd.nn import MLP
 from micrograd.optim import SGD
@@ -63,19 +63,21 @@ def test_the_jax_backend_flushes_subnormal_numbers_to_zero() -> None:
 def test_jax_math_has_the_float_maths_functions() -> None:
     """``JaxMath`` offers every function a rule's partials may call."""
     names = {n for n in vars(_FloatMath) if not n.startswith("_")}
-    assert names <= {n for n in vars(_jax.JaxMath) if not n.startswith("_")}
+    assert names <= {n for n in vars(_jax_steps.JaxMath) if not n.startswith("_")}
 
 
 def test_every_numpy_forward_has_a_jax_twin() -> None:
     """Each op with a NumPy twin has a jax.numpy twin."""
-    assert set(fast.FORWARDS) == set(_jax.FORWARDS)
+    assert set(fast.FORWARDS) == set(_jax_steps.FORWARDS)
 
 
 @pytest.mark.parametrize("op", sorted(RULES))
 def test_jax_forward_equals_the_float_forward_at_edge_values(op: str) -> None:
     """The jax.numpy twin gives the float forward's value at zeros, huge values, inf and nan."""
     x, y = moderate_grid(op)
-    ours = np.broadcast_to(np.asarray(_jax.FORWARDS[op](jnp.asarray(x), jnp.asarray(y))), x.shape)
+    ours = np.broadcast_to(
+        np.asarray(_jax_steps.FORWARDS[op](jnp.asarray(x), jnp.asarray(y))), x.shape
+    )
     pairs = zip(x.tolist(), y.tolist(), strict=True)
     expected = [flushed(RULES[op].forward(a, b)) for a, b in pairs]
     assert all_same(ours.tolist(), expected)
@@ -89,7 +91,7 @@ def test_rule_backward_in_jax_equals_it_on_floats(op: str) -> None:
     x, y = np.repeat(x0, len(gs)), np.repeat(y0, len(gs))
     g = np.tile(gs, len(x0))
     xj, yj = jnp.asarray(x), jnp.asarray(y)
-    found = _jax._backward(op)(xj, yj, _jax.FORWARDS[op](xj, yj), jnp.asarray(g))
+    found = _jax_steps._backward(op)(xj, yj, _jax_steps.FORWARDS[op](xj, yj), jnp.asarray(g))
     for k, column in enumerate(found):
         points = zip(x.tolist(), y.tolist(), g.tolist(), strict=True)
         expected = [flushed(float_backward(op, *point)[k]) for point in points]
@@ -166,9 +168,9 @@ def test_strided_reads_and_writes_equal_numpy_indexing(case: tuple[int, np.ndarr
     reads, and ``_place`` puts shares where ``np.add.at`` does, each slot once."""
     size, idx = case
     values = np.arange(1.0, size + 1.0)
-    assert np.asarray(_jax._take(jnp.asarray(values), idx)).tolist() == values[idx].tolist()
+    assert np.asarray(_jax_steps._take(jnp.asarray(values), idx)).tolist() == values[idx].tolist()
     shares = np.arange(1.0, idx.size + 1.0).reshape(idx.shape)
-    placed = _jax._place(jnp.asarray(shares), idx, size)
+    placed = _jax_steps._place(jnp.asarray(shares), idx, size)
     if len(np.unique(idx)) == idx.size and placed is not None:
         expected = np.zeros(size)
         np.add.at(expected, idx, shares)
@@ -238,21 +240,21 @@ def test_only_the_matrix_products_are_checked_for_zero_entries(
     program, _, X, y = moons_program("jax")
     ((_, jitted),) = program._jax.values()
     checked: list[str] = []
-    sign = _jax._Zeros.sign
+    sign = _jax_steps._Zeros.sign
 
-    def noted(self: _jax._Zeros, total: Any, negative: Any) -> Any:
+    def noted(self: _jax_steps._Zeros, total: Any, negative: Any) -> Any:
         checked.append(type(self).__name__)
         return sign(self, total, negative)
 
-    run = _jax._MatMulStep.run
+    run = _jax_steps._MatMulStep.run
     matmuls: list[None] = []
 
-    def counted(self: _jax._MatMulStep, vals: list[Any], zeros: _jax._Zeros) -> None:
+    def counted(self: _jax_steps._MatMulStep, vals: list[Any], zeros: _jax_steps._Zeros) -> None:
         matmuls.append(None)
         run(self, vals, zeros)
 
-    monkeypatch.setattr(_jax._Zeros, "sign", noted)
-    monkeypatch.setattr(_jax._MatMulStep, "run", counted)
+    monkeypatch.setattr(_jax_steps._Zeros, "sign", noted)
+    monkeypatch.setattr(_jax_steps._MatMulStep, "run", counted)
     jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
     assert (len(checked), len(matmuls) > 0) == (len(matmuls), True)  # each pass's matmuls
 

@@ -2005,6 +2005,12 @@ EXEMPT: dict[Any, str] = {
     importlib.import_module("micrograd.export_command").run: (
         "the CLI's export command, given argparse's parsed options (cli.main's rows cover them)"
     ),
+    importlib.import_module("micrograd.expr_command").graph: (
+        "the CLI's graph command, given argparse's parsed options (cli.main's rows cover them)"
+    ),
+    importlib.import_module("micrograd.expr_command").explain: (
+        "the CLI's explain command, given argparse's parsed options (cli.main's rows cover them)"
+    ),
     importlib.import_module("micrograd.export_command").add_parser: (
         "adds the export command to cli.build_parser's subparsers (its only caller)"
     ),
