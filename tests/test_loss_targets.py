@@ -231,3 +231,48 @@ def test_each_traced_shape_keeps_its_own_target_checks() -> None:
         with pytest.raises(ValueError, match=rf"targets\[{at}\] must be -1 or \+1"):
             program(xs, ys)
     assert program.traces == 2
+
+
+@pytest.mark.parametrize(
+    ("loss", "bad"),
+    [
+        (lambda s, t: hinge_loss([s], [t]), 0.5),
+        (lambda s, t: binary_cross_entropy([s], [t]), 2.0),
+        (lambda s, t: binary_cross_entropy([s], [t]), math.nan),
+    ],
+)
+def test_a_target_the_function_closes_over_is_checked_at_each_call(
+    loss: Callable[[Value, Value], Value], bad: float
+) -> None:
+    """A target Value from outside the inputs is read again at every call: it is checked again
+    too (BCE with it set to 2.0 gave a negative loss)."""
+    w, target = Value(0.5), Value(1.0)
+    program = fast.trace(lambda x: loss(w * x, target), [w], 2.0)
+    program(2.0)
+    target.data = bad
+    with pytest.raises(ValueError, match=r"targets\[0\] must be"):
+        loss(w * 2.0, target)  # the engine
+    with pytest.raises(ValueError, match=r"targets\[0\] must be"):
+        program(2.0)
+
+
+def test_a_refusal_the_function_caught_is_traced_again_when_the_target_passes() -> None:
+    """A function that catches the loss's ValueError (and falls back to another loss) made
+    another graph when traced at a refused label: a label that passes later is a new trace
+    (RetraceWarning) with the engine's loss, not the fallback's (0.0 where hinge gives 2.0);
+    with retrace=False, a StructureError."""
+    w = Value(0.5)
+
+    def fn(t: Value) -> Value:
+        try:
+            return hinge_loss([w * 2.0], [t])
+        except ValueError:
+            return w * 0.0
+
+    program = fast.trace(fn, [w], 0.5)  # traced at a refused label: the fallback's graph
+    assert program(0.25) == 0.0  # refused again: the same graph
+    with pytest.warns(fast.RetraceWarning, match=r"targets\[0\]"):
+        assert program(-1.0) == fn(Value(-1.0)).data == 2.0
+    strict = fast.trace(fn, [w], 0.5, retrace=False)
+    with pytest.raises(fast.StructureError, match=r"targets\[0\]"):
+        strict(1.0)

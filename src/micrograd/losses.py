@@ -98,7 +98,12 @@ class _Deferred:
     def __init__(self, leaves: Sequence[Value]) -> None:
         self.thread = threading.get_ident()
         self.positions = {leaf: k for k, leaf in enumerate(leaves)}
-        self.checks: list[tuple[int, str, TargetRule]] = []  # (position, where, rule)
+        # (position, where, rule, whether the traced number passed: a function that caught
+        # the ValueError made another graph, and a later number that passes needs a new trace)
+        self.checks: list[tuple[int, str, TargetRule, bool]] = []
+        # Leaves from outside the inputs (a Value the function closes over): the program reads
+        # their numbers again at each call, so it checks them again too.
+        self.leaf_checks: list[tuple[Value, str, TargetRule, bool]] = []  # (leaf, where, ...)
 
 
 _deferred: _Deferred | None = None
@@ -106,15 +111,17 @@ _raw_data = Value.__dict__["data"].__get__  # a Value's number, read without a t
 
 
 @contextmanager
-def checked_by_caller(leaves: Sequence[Value]) -> Iterator[list[tuple[int, str, TargetRule]]]:
+def checked_by_caller(leaves: Sequence[Value]) -> Iterator[_Deferred]:
     """Within this block the losses check a target Value among ``leaves`` (a traced program's
-    inputs) without reading it into the graph, and note ``(position, where, rule)``: the
-    caller checks each later call's numbers with ``rule.check(where, number)``
-    (``fast.Program``)."""
+    inputs) without reading it into the graph, and note ``(position, where, rule, passed)`` in
+    ``checks``; a target that is a leaf from elsewhere, ``(leaf, where, rule, passed)`` in
+    ``leaf_checks``. The caller checks each later call's numbers with ``rule.check(where,
+    number)``, and traces again where one that failed (the function caught the ValueError)
+    passes (``fast.Program``)."""
     global _deferred
     previous, _deferred = _deferred, _Deferred(leaves)
     try:
-        yield _deferred.checks
+        yield _deferred
     finally:
         _deferred = previous
 
@@ -122,9 +129,9 @@ def checked_by_caller(leaves: Sequence[Value]) -> Iterator[list[tuple[int, str, 
 def _check_target(rule: TargetRule, where: str, t: Target) -> None:
     """Refuse target ``t`` (a number or a Value) where ``rule`` does.
 
-    A Value's number is read (a trace guards it) unless it is an input of a traced program
-    (``checked_by_caller``: every ``micrograd.fast`` program), whose traced example is checked
-    here and whose later calls check theirs.
+    A Value's number is read (a trace guards it) unless it is a leaf of a traced program
+    (``checked_by_caller``: every ``micrograd.fast`` program): an input, or a Value the
+    function closes over, whose number is checked here and at each later call.
     """
     if not isinstance(t, Value):
         rule.check(where, t)
@@ -132,9 +139,14 @@ def _check_target(rule: TargetRule, where: str, t: Target) -> None:
     deferred = _deferred
     if deferred is not None and deferred.thread == threading.get_ident():
         position = deferred.positions.get(t)
-        if position is not None:
-            deferred.checks.append((position, where, rule))
-            rule.check(where, _raw_data(t))
+        if position is not None or t._a is None:
+            number = _raw_data(t)
+            passed = bool(rule.test(number))
+            if position is not None:
+                deferred.checks.append((position, where, rule, passed))
+            else:
+                deferred.leaf_checks.append((t, where, rule, passed))
+            rule.check(where, number)
             return
     rule.check(where, t.data)
 

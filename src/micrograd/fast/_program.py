@@ -200,7 +200,7 @@ class Program:
 
     def _build(
         self, arrays: Sequence[Array]
-    ) -> tuple[_Graph, Recorder, list[Value], list[tuple[int, str, TargetRule]]]:
+    ) -> tuple[_Graph, Recorder, list[Value], _TargetChecks | None]:
         """Run the function on Values of these inputs: its graph, the numbers it read, the
         input leaves (an index input's numbers too, which it gets as ``TracedIndex`` objects)
         and the checks of target inputs its losses left to each call."""
@@ -218,8 +218,13 @@ class Program:
                 nested.append(_nest(items, x.shape))
             # A loss of micrograd.losses checks a target input here, and leaves it to each
             # later call (_TargetChecks) instead of reading it into the graph.
-            with checked_by_caller(leaves) as found:
+            with checked_by_caller(leaves) as deferred:
                 root = self.fn(*nested)
+        found = (
+            _TargetChecks(deferred.checks, deferred.leaf_checks)
+            if deferred.checks or deferred.leaf_checks
+            else None
+        )
         if not isinstance(root, Value):
             raise TypeError(f"the traced function must return a Value, not {type(root).__name__}")
         watched = list(recorder.reads)
@@ -248,7 +253,7 @@ class Program:
                 for p, value in zip(self.params, saved.tolist(), strict=True):
                     p.data = value
         compiled.guards = list(recorder.reads.values())  # what each guard is, in their order
-        compiled.target_checks = _TargetChecks(found) if found else None
+        compiled.target_checks = found
         # The rules it was compiled from: a rule replaced later (register_op again) retraces.
         compiled.ops = graph.ops
         compiled.rules = tuple(map(RULES.get, graph.ops))
@@ -302,7 +307,9 @@ class Program:
             if not (type(now) is float and _same_bits(np.array([now]), np.array([grad]))):
                 return self._changed(f"the .grad of parameter {k} read at {at}", arrays, theta)
         if compiled.target_checks is not None:
-            compiled.target_checks.check(arrays)
+            changed = compiled.target_checks.check(arrays)
+            if changed is not None:
+                return self._changed(changed, arrays, theta)
         return compiled
 
     def _theta(self) -> Array:
@@ -619,27 +626,48 @@ def compile_model(
 
 
 class _TargetChecks:
-    """The checks of target inputs a traced loss left to each call of its program
-    (``losses.checked_by_caller``): ``(position among the inputs' numbers, the target's name,
-    its rule)``. A call's numbers are tested at once; the first refusal is the ValueError the
-    Value engine raises for it."""
+    """The checks of targets a traced loss left to each call of its program
+    (``losses.checked_by_caller``): of inputs, ``(position among the inputs' numbers, the
+    target's name, its rule, whether the traced number passed)``, tested on a call's numbers
+    at once; of leaves the function closes over, ``(leaf, ...)``, on their numbers now."""
 
-    def __init__(self, found: list[tuple[int, str, TargetRule]]) -> None:
-        self.found = found
+    def __init__(
+        self,
+        found: list[tuple[int, str, TargetRule, bool]],
+        leaves: list[tuple[Value, str, TargetRule, bool]],
+    ) -> None:
+        self.found, self.leaves = found, leaves
         by_rule: dict[TargetRule, list[int]] = {}
-        for k, (_, _, rule) in enumerate(found):
+        for k, (_, _, rule, _) in enumerate(found):
             by_rule.setdefault(rule, []).append(k)
         self.groups = [
             (rule, np.array(ks, dtype=np.intp), np.array([found[k][0] for k in ks], np.intp))
             for rule, ks in by_rule.items()
         ]
+        self.expected = np.array([passed for *_, passed in found], dtype=bool)
 
-    def check(self, arrays: Sequence[Array]) -> None:
-        """Raise the first refused target's ValueError, if any of ``arrays`` holds one."""
-        numbers = np.concatenate([x.ravel() for x in arrays])
-        passed = np.ones(len(self.found), dtype=bool)
-        for rule, ks, at in self.groups:
-            passed[ks] = rule.test(numbers[at])
-        if not passed.all():
-            position, where, rule = self.found[int(np.argmin(passed))]
-            rule.check(where, float(numbers[position]))
+    def check(self, arrays: Sequence[Array]) -> str | None:
+        """The first refused target's ValueError, as the Value engine raises it; else what
+        differs from the trace where a target refused then (the function caught the error,
+        so its graph is another one) passes now; else None."""
+        changed = None
+        if self.found:
+            numbers = np.concatenate([x.ravel() for x in arrays])
+            passed = np.ones(len(self.found), dtype=bool)
+            for rule, ks, at in self.groups:
+                passed[ks] = rule.test(numbers[at])
+            refused = ~passed & self.expected
+            if refused.any():
+                position, where, rule, _ = self.found[int(np.argmax(refused))]
+                rule.check(where, float(numbers[position]))
+            if (passed & ~self.expected).any():
+                changed = self.found[int(np.argmax(passed & ~self.expected))][1]
+        for leaf, where, rule, then in self.leaves:
+            number = _data(leaf)
+            if then:
+                rule.check(where, number)
+            elif changed is None and rule.test(number):
+                changed = where
+        if changed is None:
+            return None
+        return f"whether {changed} is a target its loss takes (it was not when traced)"
