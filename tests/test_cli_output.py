@@ -134,24 +134,38 @@ def test_a_training_run_keeps_its_checkpoint_when_stdout_fails(
     assert (rows, meta["step"] if command == "train" else len(meta["history"])) == (3, 3)
 
 
-@pytest.mark.parametrize("closed", [True, False])
-def test_an_earlier_run_is_kept_when_stdout_fails_before_training(
+@pytest.mark.parametrize("fault", ["closed", "full", "interrupt", "disk"])
+def test_an_earlier_run_is_kept_until_the_new_one_saves(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    closed: bool,
+    fault: str,
 ) -> None:
-    """A new run into an earlier run's folder says it removes the earlier files before it
-    does: stdout failing at that line stops the command with the earlier checkpoint intact
-    (it was removed, then the command stopped before training: neither run was left)."""
+    """A new run into an earlier run's folder sets the earlier files aside and removes them
+    only once it has saved its own checkpoint: a run that stops before (stdout closed or full,
+    Ctrl-C, a full disk at its first save) leaves the earlier run as it was (it was removed at
+    the start, and a run stopped then left neither)."""
     out = tmp_path / "run"
-    argv = ["train", "--steps", "2", "--no-plots", "--no-progress", "--out", str(out)]
+    argv = ["train", "--steps", "3", "--no-plots", "--no-progress", "--out", str(out)]
     assert run(capsys, *argv)[0] == 0
-    before = (out / "model.json").read_bytes()
-    error = BrokenPipeError(errno.EPIPE, "Broken pipe") if closed else FULL
-    monkeypatch.setattr(sys, "stdout", FailingStdout(error, "write"))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    if fault in ("closed", "full"):  # the first line after the note
+        error = BrokenPipeError(errno.EPIPE, "Broken pipe") if fault == "closed" else FULL
+        monkeypatch.setattr(sys, "stdout", FailingStdout(error, "write", after=1))
+    else:
+        from micrograd.nn import _module
+        from micrograd.train_command import loop
+
+        def fail(*args: Any, **kwargs: Any) -> None:
+            if fault == "interrupt":
+                raise KeyboardInterrupt
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(_module, "_atomic_write", fail)  # the checkpoint
+        monkeypatch.setattr(loop, "_atomic_write", fail)  # the history
     code, _, _ = run(capsys, *argv)
-    assert (code, (out / "model.json").read_bytes()) == (EXIT_BROKEN_PIPE if closed else 1, before)
+    assert code != 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def micrograd_process(*argv: str, **kwargs: Any) -> subprocess.Popen[bytes]:

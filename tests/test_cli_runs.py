@@ -368,7 +368,7 @@ def test_parallel_runs_into_one_folder_never_mix_their_files(tmp_path: Path) -> 
 def test_a_new_run_clears_the_outputs_of_the_one_before(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A run into a used folder removes the earlier run's model, history and pictures first (and
+    """A run into a used folder replaces the earlier run's model, history and pictures (and
     says so): a 3-input run leaves no boundary.png of a moons run beside its model."""
     assert train(capsys, tmp_path, "--steps", "2", "--no-plots")[0] == 0  # an earlier run
     for name in ("loss.png", "boundary.png", "report.html"):
@@ -377,8 +377,9 @@ def test_a_new_run_clears_the_outputs_of_the_one_before(
     code, out, _ = train(capsys, tmp_path, "--dataset", "lecture", "--steps", "2", "--no-plots")
     assert code == 0
     assert (
-        "note: removing the earlier run's model.json, history.csv, loss.png, boundary.png, "
-        f"report.html from {tmp_path}\n" in out
+        "note: replacing the earlier run's model.json, history.csv, loss.png, boundary.png, "
+        f"report.html in {tmp_path} (kept as .earlier-* until this run saves its first "
+        "checkpoint)\n" in out
     )
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["history.csv", "model.json", "notes.txt"]
@@ -523,3 +524,31 @@ def test_options_that_would_silently_do_something_else_are_refused(
     code, _, err = train(capsys, tmp_path, *options, "--no-plots")
     assert (code, one_error_line(err)) == (2, f"micrograd train: error: {message}")
     assert not (tmp_path / "model.json").exists()
+
+
+def test_an_earlier_run_a_killed_run_left_aside_is_put_back_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed (kill -9) after setting the earlier run aside and before its first
+    checkpoint leaves .earlier-* files: the next run into the folder puts them back first, so
+    a run that stops early leaves the earlier one in place, and one that saves removes it."""
+    assert train(capsys, tmp_path, "--steps", "2", "--no-plots")[0] == 0
+    earlier = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for name in earlier:
+        (tmp_path / name).rename(tmp_path / (FILES.ASIDE_PREFIX + name))
+    from micrograd.nn import _module
+    from micrograd.train_command import loop
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:  # this run's saves fail: it saves no checkpoint
+        patched.setattr(_module, "_atomic_write", full)
+        patched.setattr(loop, "_atomic_write", full)
+        assert train(capsys, tmp_path, "--steps", "2", "--no-plots")[0] != 0
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == earlier
+    for name in earlier:
+        (tmp_path / name).rename(tmp_path / (FILES.ASIDE_PREFIX + name))
+    assert train(capsys, tmp_path, "--steps", "2", "--no-plots", "--seed", "7")[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(earlier)
+    assert (tmp_path / "model.json").read_bytes() != earlier["model.json"]

@@ -191,7 +191,8 @@ Train an MLP on a toy data set. With no options this is micrograd's moons demo:
 MLP(2, [16, 16, 1]) on 100 moons (noise 0.1), hinge loss + 1e-4 * L2, SGD with the
 learning rate falling linearly from 1.0 to 0.1, 100 steps, seed 1337.
 
-Writes into the output folder, after clearing an earlier run's files from it:
+Writes into the output folder, replacing an earlier run's files (kept aside until the
+new run saves its first checkpoint, and put back if it stops before):
 model.json (the checkpoint: every --checkpoint-every steps and at the end) with
 history.csv (loss, accuracy and lr per step) up to the same step, loss.png and
 boundary.png. One run at a time per folder: a second run into it exits with status 2.

@@ -64,11 +64,18 @@ LOCK_FILE = ".micrograd-train.lock"
 OUTPUTS = (MODEL_FILE, HISTORY_FILE, LOSS_PLOT, BOUNDARY_PLOT, REPORT_FILE)
 
 
+# An earlier run's file, kept aside under this name until the new run saves its first checkpoint.
+ASIDE_PREFIX = ".earlier-"
+
+
 @contextmanager
 def run_folder(out: Path, keep_run: bool) -> Iterator[None]:
-    """Create ``out``, hold its lock, and clear an earlier run's outputs from it, all before
+    """Create ``out``, hold its lock, and set an earlier run's outputs aside, all before
     training: a place that cannot be written fails now, not at the first checkpoint.
 
+    The earlier outputs are renamed ``.earlier-NAME`` and removed once this run has saved its
+    own checkpoint; a run that ends before that (Ctrl-C, a full disk, a closed stdout, a
+    kill) leaves the earlier run as it was, put back here or by the next run into ``out``.
     ``keep_run`` (resuming the checkpoint in ``out``) keeps model.json and history.csv.
     """
     try:
@@ -77,9 +84,11 @@ def run_folder(out: Path, keep_run: bool) -> Iterator[None]:
         raise CommandError(f"cannot create {out}: {_one_line(e)}") from None
     lock = out / LOCK_FILE
     fd = _lock(lock)
+    aside: list[str] = []
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        _put_back(out)  # a run killed before its first checkpoint left the earlier one aside
         keep = (MODEL_FILE, HISTORY_FILE) if keep_run else ()
         present = [n for n in OUTPUTS if (out / n).exists() or (out / n).is_symlink()]
         if present and not keep_run and not _earlier_run(out):
@@ -89,23 +98,41 @@ def run_folder(out: Path, keep_run: bool) -> Iterator[None]:
                 "not an earlier run's folder, so nothing was removed; give another --out",
                 EXIT_USAGE,
             )
-        removing = [name for name in present if name not in keep]
-        if removing:
-            # Said (and flushed) first: a standard output that fails stops the command before
-            # anything is removed, not after the earlier run is gone and before a new one.
-            print(f"note: removing the earlier run's {', '.join(removing)} from {out}")
-            if sys.stdout is not None:  # None: Python started with standard output closed
-                sys.stdout.flush()
-        for name in removing:
+        replacing = [name for name in present if name not in keep]
+        for name in replacing:
+            if (out / name).is_dir() and not (out / name).is_symlink():
+                raise CommandError(f"cannot write into {out}: {out / name} is a folder")
+        if replacing:
+            print(
+                f"note: replacing the earlier run's {', '.join(replacing)} in {out} (kept as "
+                f"{ASIDE_PREFIX}* until this run saves its first checkpoint)"
+            )
+        for name in replacing:
             try:
-                (out / name).unlink()
+                os.replace(out / name, out / (ASIDE_PREFIX + name))
             except OSError as e:
                 raise CommandError(f"cannot write into {out}: {_one_line(e)}") from None
+            aside.append(name)
         yield
     finally:
         with contextlib.suppress(OSError):
+            if aside and (out / MODEL_FILE).exists():  # this run saved: the earlier one goes
+                for name in aside:
+                    os.remove(out / (ASIDE_PREFIX + name))
+            else:
+                _put_back(out)
+        with contextlib.suppress(OSError):
             os.remove(lock)  # still holding it: a run waiting for this file sees it is gone
         os.close(fd)
+
+
+def _put_back(out: Path) -> None:
+    """Put an earlier run's outputs set aside in ``out`` back in place (over what a run that
+    saved no checkpoint left by their names)."""
+    for name in OUTPUTS:
+        kept = out / (ASIDE_PREFIX + name)
+        if kept.exists() or kept.is_symlink():
+            os.replace(kept, out / name)
 
 
 def _earlier_run(out: Path) -> bool:
