@@ -298,21 +298,23 @@ def test_xla_computes_each_op_as_the_engine_does(case: str, fn: Any, x: float) -
     ],
 )
 def test_our_xla_flags_come_first_and_keep_the_users(before: str, after: str) -> None:
-    """Ours first (XLA stops reading its flags at a word it does not know), the user's after,
+    """Ours first (XLA reads no flag after a word without "--"), the user's after,
     a list of passes to skip joined rather than replaced."""
     assert _jax._with_our_flags(before) == after
 
 
-def test_a_process_whose_xla_simplifies_is_refused() -> None:
-    """JAX code run before micrograd.fast loaded its backend started XLA with its algebraic
-    simplifier: backend="jax" is a ValueError saying how to start Python, not other numbers."""
+def test_a_process_whose_xla_simplifies_is_refused_or_right() -> None:
+    """JAX code run before micrograd.fast loaded its backend started XLA without our flags:
+    where that XLA's simplifier rewrites ops (JAX 0.10's does, 0.12's does not), backend="jax"
+    is a ValueError saying how to start Python; where it does not, the program is right."""
     code = (
         "import jax; jax.jit(lambda x: x + 1)(1.0)\n"
         "from micrograd import fast\n"
         "from micrograd.engine import Value\n"
         "w = Value(1.0)\n"
         "try:\n"
-        "    fast.trace(lambda x: w * x, [w], 1.0, backend='jax')\n"
+        "    p = fast.trace(lambda x: (w * x + 1e16) - 1e16, [w], 1.5, backend='jax')\n"
+        "    print(p.loss_and_grad(p.theta(), 1.5)[0])\n"
         "except ValueError as e:\n"
         "    print(e)\n"
     )
@@ -320,7 +322,8 @@ def test_a_process_whose_xla_simplifies_is_refused() -> None:
     found = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
     )
-    assert "Start Python with XLA_FLAGS=--xla_disable_hlo_passes=algsimp" in found.stdout, found
+    refused = "Start Python with XLA_FLAGS=--xla_disable_hlo_passes=algsimp" in found.stdout
+    assert refused or found.stdout == "2.0\n", found
 
 
 def moons_losses(backend: str, steps: int = 3) -> tuple[list[float], list[float], list[float]]:

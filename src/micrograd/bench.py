@@ -53,8 +53,8 @@ SINGLE_THREAD = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
-    # JAX: one thread. (Its flags are XLA's, all of them --names: XLA stops reading at a word
-    # it does not know, as "intra_op_parallelism_threads=1", once here, is.)
+    # JAX: one thread. (XLA reads no flag after a word without "--", such as
+    # "intra_op_parallelism_threads=1", once here and no XLA flag.)
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false",
 }
 TIMEOUT = 1800.0  # seconds a single measurement may take before it is reported as an error

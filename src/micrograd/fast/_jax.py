@@ -8,6 +8,7 @@ Derivatives come from ``engine.RULES`` run with ``JaxMath``, as the NumPy path r
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -31,7 +32,7 @@ from micrograd.fast._schedule import _Compiled
 
 
 def _with_our_flags(flags: str) -> str:
-    """``XLA_FLAGS`` with ours first (XLA stops reading at a word it does not know): one
+    """``XLA_FLAGS`` with ours first (XLA reads no flag after a word without ``--``): one
     thread, as NumPy's, and no algebraic simplifier, whose rewrites compute other numbers
     than the ops one by one: ``(a + c) - c`` is ``a`` to it (the engine rounds ``a + c``),
     ``log(exp(a))`` is ``a`` (the engine's ``exp(800)`` is inf). The user's flags follow, a
@@ -253,14 +254,22 @@ _op_by_op: bool | None = None  # whether XLA computes op by op (checked once)
 
 
 def _check_op_by_op() -> None:
-    """ValueError unless XLA computes each op as written: ``(1.5 + 1e16) - 1e16`` must be 2.0
-    (``a + 1e16`` rounds), not 1.5. It is when XLA started with ``_with_our_flags``; JAX code
-    run in the process before ``micrograd.fast`` loaded its backend started XLA without it."""
+    """ValueError unless XLA computes these ops one by one, as the engine does:
+    ``(1.5 + 1e16) - 1e16`` is 2.0 (``1.5 + 1e16`` rounds), ``log(exp(800))`` and
+    ``(1.5 * 1.2e308) / 1.2e308`` are inf. They are when XLA started with ``_with_our_flags``
+    (and in JAX versions whose simplifier keeps them); JAX code run in the process before
+    ``micrograd.fast`` loaded its backend may have started XLA with rewrites that do not."""
     global _op_by_op
     if _op_by_op is None:
+
+        def rewritten(x: Any) -> Any:
+            return jnp.stack(
+                [(x + 1e16) - 1e16, jnp.log(jnp.exp(800.0 * x)), (x * 1.2e308) / 1.2e308]
+            )
+
         with _on_cpu():
-            found = float(jax.jit(lambda x: (x + 1e16) - 1e16)(np.float64(1.5)))
-        _op_by_op = found == 2.0
+            found = np.asarray(jax.jit(rewritten)(np.float64(1.5))).tolist()
+        _op_by_op = found[0] == 2.0 and found[1] == found[2] == math.inf
     if not _op_by_op:
         raise ValueError(
             "backend='jax' needs XLA to compute each op as written, and XLA started (JAX ran "
