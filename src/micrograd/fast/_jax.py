@@ -272,8 +272,8 @@ def _check_op_by_op() -> None:
         _op_by_op = found[0] == 2.0 and found[1] == found[2] == math.inf
     if not _op_by_op:
         raise ValueError(
-            "backend='jax' needs XLA to compute each op as written, and XLA started (JAX ran "
-            "code before micrograd.fast loaded its backend) with its algebraic simplifier on, "
+            "backend='jax' needs XLA without its algebraic simplifier, and XLA started (JAX ran "
+            "code before micrograd.fast loaded its backend) with it on, "
             "which rewrites (a + c) - c as a and log(exp(a)) as a: the program would give other "
             "numbers than the Value engine. Start Python with XLA_FLAGS="
             "--xla_disable_hlo_passes=algsimp, or use backend='numpy'"

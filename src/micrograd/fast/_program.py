@@ -572,11 +572,13 @@ def trace(
     none of the NumPy path's fused kernels (``cross_entropy``'s and ``softmax``'s log-sum-exp,
     rows of different lengths): a ValueError otherwise, naming what it cannot replay. XLA on
     the CPU flushes subnormal numbers (magnitude below 2.2e-308) to zero, so near the ends of
-    float64's range (beyond about 1e±150) its numbers may differ from the NumPy path's; within
-    it they agree to 1e-12. ``run`` and ``step`` with an ``ArraySGD`` take their steps (loss,
-    gradient and ``optim``'s SGD rule) in jitted XLA loops of up to 128 steps, the parameters
-    JAX arrays between them; XLA may fuse ``p - lr * g`` into one rounding, so these agree
-    with the NumPy path to 1e-12 too, and ``step`` gives ``run``'s numbers to the bit. It
+    float64's range (beyond about 1e±150) its numbers may differ from the NumPy path's. XLA
+    also fuses a product and a sum into one rounding (``a * b - c``, ``p - lr * g``) where
+    it can: within that range the two agree to 1e-12 of the terms' size, so where terms cancel
+    to about their rounding a result near 0 may differ in every digit (``0.1 * 10 - 1`` is
+    5.6e-17 on it, 0.0 on the engine). ``run`` and ``step`` with an ``ArraySGD`` take their
+    steps (loss, gradient and ``optim``'s SGD rule) in jitted XLA loops of up to 128 steps,
+    the parameters JAX arrays between them, and ``step`` gives ``run``'s numbers to the bit. It
     changes JAX for the whole process: float64 on (``jax_enable_x64``) and, when XLA has not
     started yet (no JAX code has run), XLA on one CPU thread without its algebraic simplifier,
     whose rewrites compute other numbers than the ops one by one (``(a + c) - c`` as ``a``,
