@@ -96,7 +96,6 @@ class _Deferred:
     inputs' numbers) and the checks the losses leave to each call of the program."""
 
     def __init__(self, leaves: Sequence[Value]) -> None:
-        self.thread = threading.get_ident()
         self.positions = {leaf: k for k, leaf in enumerate(leaves)}
         # (position, where, rule, whether the traced number passed: a function that caught
         # the ValueError made another graph, and a later number that passes needs a new trace)
@@ -106,7 +105,13 @@ class _Deferred:
         self.leaf_checks: list[tuple[Value, str, TargetRule, bool]] = []  # (leaf, where, ...)
 
 
-_deferred: _Deferred | None = None
+class _Tracing(threading.local):
+    """This thread's trace in progress, if any (each thread traces its own programs)."""
+
+    deferred: _Deferred | None = None
+
+
+_tracing = _Tracing()
 _raw_data = Value.__dict__["data"].__get__  # a Value's number, read without a trace noting it
 
 
@@ -118,12 +123,12 @@ def checked_by_caller(leaves: Sequence[Value]) -> Iterator[_Deferred]:
     ``leaf_checks``. The caller checks each later call's numbers with ``rule.check(where,
     number)``, and traces again where one that failed (the function caught the ValueError)
     passes (``fast.Program``)."""
-    global _deferred
-    previous, _deferred = _deferred, _Deferred(leaves)
+    previous = _tracing.deferred
+    _tracing.deferred = deferred = _Deferred(leaves)
     try:
-        yield _deferred
+        yield deferred
     finally:
-        _deferred = previous
+        _tracing.deferred = previous
 
 
 def _check_target(rule: TargetRule, where: str, t: Target) -> None:
@@ -136,8 +141,8 @@ def _check_target(rule: TargetRule, where: str, t: Target) -> None:
     if not isinstance(t, Value):
         rule.check(where, t)
         return
-    deferred = _deferred
-    if deferred is not None and deferred.thread == threading.get_ident():
+    deferred = _tracing.deferred
+    if deferred is not None:
         position = deferred.positions.get(t)
         if position is not None or t._a is None:
             number = _raw_data(t)
