@@ -81,13 +81,19 @@ _LABELS = TargetRule(
     "must be -1 or +1 (hinge_loss needs labels -1/+1, or 0/1)",
     lambda t: (t == -1.0) | (t == 0.0) | (t == 1.0),
 )
+
+
+def _probability(t: Any) -> Any:
+    """Whether ``t`` is in [0, 1] (elementwise on an array); nan fails both tests."""
+    return (t >= 0.0) & (t <= 1.0)
+
+
 _ROW_PROBABILITIES = TargetRule(
     "must be a probability (cross_entropy's probability rows hold numbers in [0, 1])",
-    lambda t: (t >= 0.0) & (t <= 1.0),  # nan fails both
+    _probability,
 )
 _PROBABILITIES = TargetRule(
-    "must be a probability (binary_cross_entropy needs targets in [0, 1])",
-    lambda t: (t >= 0.0) & (t <= 1.0),  # nan fails both
+    "must be a probability (binary_cross_entropy needs targets in [0, 1])", _probability
 )
 
 

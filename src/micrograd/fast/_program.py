@@ -221,7 +221,7 @@ class Program:
             with checked_by_caller(leaves) as deferred:
                 root = self.fn(*nested)
         found = (
-            _TargetChecks(deferred.checks, deferred.leaf_checks)
+            _TargetChecks(deferred.checks, deferred.leaf_checks, [x.size for x in arrays])
             if deferred.checks or deferred.leaf_checks
             else None
         )
@@ -637,13 +637,25 @@ class _TargetChecks:
         self,
         found: list[tuple[int, str, TargetRule, bool]],
         leaves: list[tuple[Value, str, TargetRule, bool]],
+        sizes: Sequence[int],
     ) -> None:
         self.found, self.leaves = found, leaves
+        # Only the inputs that hold checked targets are read at each call (the targets, not
+        # the batch of rows beside them): inputs first to last, from the number ``offset``.
+        ends = np.cumsum(sizes)
+        positions = [position for position, *_ in found]
+        self.first = int(np.searchsorted(ends, min(positions, default=0), side="right"))
+        self.last = int(np.searchsorted(ends, max(positions, default=0), side="right"))
+        self.offset = int(ends[self.first - 1]) if self.first else 0
         by_rule: dict[TargetRule, list[int]] = {}
         for k, (_, _, rule, _) in enumerate(found):
             by_rule.setdefault(rule, []).append(k)
         self.groups = [
-            (rule, np.array(ks, dtype=np.intp), np.array([found[k][0] for k in ks], np.intp))
+            (
+                rule,
+                np.array(ks, np.intp),
+                np.array([positions[k] for k in ks], np.intp) - self.offset,
+            )
             for rule, ks in by_rule.items()
         ]
         self.expected = np.array([passed for *_, passed in found], dtype=bool)
@@ -654,14 +666,14 @@ class _TargetChecks:
         so its graph is another one) passes now; else None."""
         changed = None
         if self.found:
-            numbers = np.concatenate([x.ravel() for x in arrays])
+            numbers = np.concatenate([x.ravel() for x in arrays[self.first : self.last + 1]])
             passed = np.ones(len(self.found), dtype=bool)
             for rule, ks, at in self.groups:
                 passed[ks] = rule.test(numbers[at])
             refused = ~passed & self.expected
             if refused.any():
                 position, where, rule, _ = self.found[int(np.argmax(refused))]
-                rule.check(where, float(numbers[position]))
+                rule.check(where, float(numbers[position - self.offset]))
             if (passed & ~self.expected).any():
                 changed = self.found[int(np.argmax(passed & ~self.expected))][1]
         for leaf, where, rule, then in self.leaves:
