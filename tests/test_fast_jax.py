@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from micrograd import fast
 from micrograd._lookup import lookup
 from micrograd.engine import RULES, Value, _FloatMath
-from micrograd.fast import _jax, _jax_steps  # JAX is a test dependency: no skip
+from micrograd.fast import _jax, _jax_steps, _signs  # JAX is a test dependency: no skip
 from micrograd.losses import binary_cross_entropy, mse_loss
 from micrograd.nn import MLP
 from micrograd.optim import SGD
@@ -202,17 +202,26 @@ def primitives(jaxpr: Any) -> set[str]:
     return names
 
 
-def test_the_signs_of_zero_sums_cost_one_cond() -> None:
-    """The moons program's matmuls are read straight by what follows them (XLA fuses the
-    bias, the ReLU and the rest): one cond, at the end, takes the exact pass where a sum is
-    zero, none sits between the steps."""
+def test_the_moons_program_signs_no_zero_of_its_layers() -> None:
+    """The moons program's hidden layers feed ReLUs and its scores reach the loss through
+    ``1 + (-y * s)``: no zero sign of a matrix product over the batch can reach the loss or a
+    gradient (``fast._signs``), so none is checked, and the jitted program holds no cond (the
+    small products of the L2 penalty sign their zeros at once)."""
     import jax
 
     program, _, X, y = moons_program("jax")
-    ((_, jitted),) = program._jax.values()
+    ((compiled, jitted),) = program._jax.values()
+    needed = _signs.zero_signs_needed(compiled)
+    base = compiled.v.__array_interface__["data"][0]
+    batch = [
+        needed[at : at + k.out.size].any()
+        for k in compiled.kernels
+        if type(k).__name__ == "_MatMul" and k.out.shape[0] == len(X)
+        for at in [(k.out.__array_interface__["data"][0] - base) // 8]
+    ]
+    assert len(batch) == 3 and not any(batch)
     found = jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
-    conds = [eqn for eqn in found.jaxpr.eqns if eqn.primitive.name == "cond"]
-    assert (len(conds), found.jaxpr.eqns[-1].primitive.name) == (1, "cond")
+    assert "cond" not in primitives(found.jaxpr)
 
 
 @settings(max_examples=25, deadline=None)  # each example compiles one XLA program
@@ -230,33 +239,28 @@ def test_a_sum_on_the_jax_backend_is_a_chain_of_additions(terms: list[float]) ->
     assert bits([found]) == bits([functools.reduce(operator.add, terms)])
 
 
-def test_only_the_matrix_products_are_checked_for_zero_entries(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("few_terms", [0, _jax_steps._FEW_TERMS])
+def test_a_product_whose_zero_sign_counts_is_signed(
+    few_terms: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The moons program's quick pass checks its matmuls' outputs for zeros and nothing else:
-    its hinge sum, zero once every margin is met, takes no exact pass."""
+    """``1 / (W @ x)``: a zero entry's sign is an infinity's, so the product's zeros are signed:
+    at once when it has few terms, else by the exact pass, which a cond takes when the quick
+    pass finds a zero. Either way an entry of -0.0 terms gives the engine's -inf."""
     import jax
 
-    program, _, X, y = moons_program("jax")
+    monkeypatch.setattr(_jax_steps, "_FEW_TERMS", few_terms)
+    params = [Value(-0.0), Value(1.0)]
+    rows = [[float(k), -0.0] for k in range(1, 40)]
+
+    def loss(xs: list[list[Value]]) -> Value:
+        outs = [1.0 / (params[0] * x[0] + params[1] * x[1]) for x in xs]
+        return sum(outs[1:], outs[0])
+
+    program = fast.trace(loss, params, rows, backend="jax")
     ((_, jitted),) = program._jax.values()
-    checked: list[str] = []
-    sign = _jax_steps._Zeros.sign
-
-    def noted(self: _jax_steps._Zeros, total: Any, negative: Any) -> Any:
-        checked.append(type(self).__name__)
-        return sign(self, total, negative)
-
-    run = _jax_steps._MatMulStep.run
-    matmuls: list[None] = []
-
-    def counted(self: _jax_steps._MatMulStep, vals: list[Any], zeros: _jax_steps._Zeros) -> None:
-        matmuls.append(None)
-        run(self, vals, zeros)
-
-    monkeypatch.setattr(_jax_steps._Zeros, "sign", noted)
-    monkeypatch.setattr(_jax_steps._MatMulStep, "run", counted)
-    jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [X, y], np.zeros(0))
-    assert (len(checked), len(matmuls) > 0) == (len(matmuls), True)  # each pass's matmuls
+    found = jax.make_jaxpr(jitted._loss_and_grad)(program.theta(), [np.array(rows)], np.zeros(0))
+    assert ("cond" in primitives(found.jaxpr)) == (few_terms == 0)
+    assert program(rows) == loss([[Value(v) for v in row] for row in rows]).data == -math.inf
 
 
 XLA_REWRITES: list[tuple[str, Any, float]] = [

@@ -301,6 +301,15 @@ TARGETS: tuple[Target, ...] = (
         "compiled_jax",
         at_least=1.0,
     ),
+    Target(
+        'moons step, `Program.run` with `backend="jax"` (optional; not the default path) vs '
+        "hand-written NumPy (issue 13)",
+        "at most 1.2× slower",
+        "moons_step",
+        "numpy",
+        "compiled_jax_run",
+        at_least=1 / 1.2,
+    ),
     # Program.run on the JAX backend (steps in jitted loops, losses read when the run ends)
     # against the hand-written step that reads each loss (the issue's row), and against the same
     # hand-written jit read as run reads (like for like: JAX dispatches ahead in both).

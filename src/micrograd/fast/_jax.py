@@ -29,6 +29,7 @@ from micrograd.fast._jax_steps import _STEPS, _Segments, _start, _Zeros, unsuppo
 from micrograd.fast._optim import ArraySGD, _check_state
 from micrograd.fast._rules import Array
 from micrograd.fast._schedule import _Compiled
+from micrograd.fast._signs import zero_signs_needed
 
 
 def _with_our_flags(flags: str) -> str:
@@ -200,6 +201,9 @@ def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., t
         _STEPS[type(kernel)](segments, segments.of(at), kernel)
         for kernel, at in zip(compiled.kernels, outputs, strict=True)
     ]
+    needed = zero_signs_needed(compiled)
+    for step, kernel, at in zip(steps, compiled.kernels, outputs, strict=True):
+        step.signs_zeros = bool(needed[at : at + cast(Any, kernel).out.size].any())
     root = segments.of(compiled.root)
     root_at = compiled.root - int(segments.starts[root])
     theta_seg = segments.of(0) if n_params else -1

@@ -266,6 +266,9 @@ class _Step:
         self.s = segments
         self.seg = seg
         self.saved: Any = None
+        # Whether a zero of the output needs its sign (fast._signs; _loss_and_grad sets it):
+        # where none does, a sum or a product leaves its zeros as XLA makes them.
+        self.signs_zeros = True
 
     def gout(self, grads: list[Any], vals: list[Any]) -> Any:
         g = grads[self.seg]
@@ -317,6 +320,11 @@ def _all_negative(terms: Any) -> Any:
     return jnp.all(jnp.signbit(terms), axis=-1)
 
 
+# Terms of a matrix product up to which its zeros are signed at once (the products of a
+# parameter vector with itself, an L2 penalty, say), not left to the exact pass.
+_FEW_TERMS = 4096
+
+
 class _Zeros:
     """How one pass over the steps signs the zero entries of XLA's matrix products.
 
@@ -332,9 +340,11 @@ class _Zeros:
         self.exact = exact
         self.seen: list[Any] = []
 
-    def sign(self, total: Any, negative: Callable[[], Any]) -> Any:
-        """``total`` with its zeros signed by ``negative()`` (its terms' signs, dear to find:
-        only when one of the entries is zero)."""
+    def sign(self, total: Any, negative: Callable[[], Any], terms: int) -> Any:
+        """``total`` with its zeros signed by ``negative()`` (its ``terms`` terms' signs, dear
+        to find: only when one of the entries is zero, unless they are few)."""
+        if terms <= _FEW_TERMS:  # cheaper than a pass of its own: signed in both passes
+            return _signed_zeros(total, negative())
         if not self.exact:
             self.seen.append(jnp.any(total == 0.0))
             return total
@@ -362,12 +372,13 @@ class _SumStep(_Step):
             va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
             self.saved = (va, vb)
             products = va * vb
-            total, negative = products.sum(axis=1), _all_negative(products)
+            total = products.sum(axis=1)
+            negative = _all_negative(products) if self.signs_zeros else False
         if self.plain is not None:
             plain = self.s.read(vals, self.plain)
             total = total + plain.sum(axis=1)
-            negative = negative & _all_negative(plain)
-        vals[self.seg] = _signed_zeros(total, negative)
+            negative = negative & _all_negative(plain) if self.signs_zeros else False
+        vals[self.seg] = _signed_zeros(total, negative) if self.signs_zeros else total
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
         g = self.gout(grads, vals)[:, None]
@@ -410,7 +421,8 @@ class _MatMulStep(_Step):
                 found &= signs[None, :] if self.bias_per_a else signs.reshape(self.shape)
             return found
 
-        vals[self.seg] = zeros.sign(out, negative).ravel()
+        terms = va.size * vb.shape[0]
+        vals[self.seg] = (zeros.sign(out, negative, terms) if self.signs_zeros else out).ravel()
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
         va, vb = self.saved

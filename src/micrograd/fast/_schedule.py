@@ -109,6 +109,8 @@ class _Compiled:
 
         self.kernels: list[_Kernel] = []
         top = pad + len(PAD)
+        # The slots of the graph's constants and of the padding: numbers fixed when compiled.
+        self.fixed = slice(first_const, top)
         for key in sorted(graph.groups, key=lambda k: k[1]):
             members = np.array(graph.groups[key], dtype=np.intp)
             rows = len(members)
