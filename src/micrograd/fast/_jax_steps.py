@@ -5,6 +5,8 @@ written here. Loaded through ``fast._jax``, which sets XLA's flags before XLA st
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -334,7 +336,8 @@ class _Zeros:
     of its terms (``_signed_zeros``). The quick pass leaves the products as XLA makes them,
     with nothing between a matmul and what reads it, and notes in ``seen`` whether any entry
     is zero: where none is, both passes give the same numbers, and ``_loss_and_grad`` takes
-    the exact pass only where one is."""
+    the exact pass only where one is. Only products whose zeros' signs can reach the loss or a
+    gradient come here (``fast._signs``)."""
 
     def __init__(self, exact: bool) -> None:
         self.exact = exact
@@ -367,18 +370,19 @@ class _SumStep(_Step):
         # Signed here, at every pass (a sum's terms are at hand): a zero sum, common (a hinge
         # loss once every margin is met), never sends the step to the exact pass.
         total: Any = 0.0
-        negative: Any = True
+        terms = []
         if self.a is not None and self.b is not None:
             va, vb = self.s.read(vals, self.a), self.s.read(vals, self.b)
             self.saved = (va, vb)
-            products = va * vb
-            total = products.sum(axis=1)
-            negative = _all_negative(products) if self.signs_zeros else False
+            terms.append(va * vb)
+            total = terms[-1].sum(axis=1)
         if self.plain is not None:
-            plain = self.s.read(vals, self.plain)
-            total = total + plain.sum(axis=1)
-            negative = negative & _all_negative(plain) if self.signs_zeros else False
-        vals[self.seg] = _signed_zeros(total, negative) if self.signs_zeros else total
+            terms.append(self.s.read(vals, self.plain))
+            total = total + terms[-1].sum(axis=1)
+        if self.signs_zeros:
+            negative = functools.reduce(operator.and_, map(_all_negative, terms), True)
+            total = _signed_zeros(total, negative)
+        vals[self.seg] = total
 
     def back(self, grads: list[Any], vals: list[Any]) -> None:
         g = self.gout(grads, vals)[:, None]
