@@ -160,3 +160,22 @@ def _same_as_the_engine(
         loss, grad = program.loss_and_grad(np.array(weights), rows)
     found = [loss, *grad.tolist()]
     assert all(_same_bits(f, e) for f, e in zip(found, expected, strict=True)), (found, expected)
+
+
+@pytest.mark.parametrize("constants", [[-0.0, 0.0], [0.0, -0.0]])
+def test_constants_of_both_signs_in_one_kernel_are_told_apart(constants: list[float]) -> None:
+    """``z - 0.0`` passes a zero's sign on and ``z - -0.0`` does not: in one kernel, each row
+    is judged by its own constant (0.0 and -0.0 are one number to ``np.unique``), so the
+    product under ``1 / (z - 0.0)`` keeps its -0.0 and the loss is the engine's -inf."""
+    params = [Value(1.0), Value(-0.0)]
+    # z = x - 0.0 is -0.0 at x = -0.0 (1 / z: -inf); the row beside it, 1 - -0.0, is 1
+    rows = [[-0.0] if math.copysign(1.0, c) > 0 else [1.0] for c in constants]
+
+    def loss(xs: list[list[Value]]) -> Value:
+        terms = [1.0 / ((params[0] * x[0] + params[1]) - c) for x, c in zip(xs, constants)]
+        return terms[0] + terms[1]
+
+    reference = loss([[Value(v) for v in row] for row in rows])
+    program = fast.trace(loss, params, rows, backend="jax")
+    assert reference.data == -math.inf
+    assert _same_bits(program(rows), reference.data)

@@ -83,8 +83,10 @@ def _effects(op: str, position: int, others: npt.NDArray[np.float64], known: Mas
     """``(rows, 2)``: ``_effect`` of each row's zero at ``position`` against its other operand,
     ``others[row]`` where ``known[row]``, else any of ``_SAMPLES`` (a Value's number)."""
     found = np.empty((len(others), 2), dtype=bool)
-    unique, inverse = np.unique(others[known], return_inverse=True)
-    rows = [_effect(op, position, float(k)) for k in unique]
+    # Unique by their bits: np.unique takes 0.0 and -0.0 for one number (x - 0.0 passes a
+    # zero's sign on, x - -0.0 does not), and nans for many.
+    bits, inverse = np.unique(others[known].view(np.int64), return_inverse=True)
+    rows = [_effect(op, position, float(k)) for k in bits.view(np.float64)]
     found[known] = np.array(rows, dtype=bool).reshape(-1, 2)[inverse.ravel()]
     found[~known] = np.any([_effect(op, position, k) for k in _SAMPLES], axis=0)
     return found
@@ -135,8 +137,12 @@ def zero_signs_needed(compiled: _Compiled) -> Mask:
     or a gradient (by one of the ways above). Kernels are walked from the last: a kernel's
     output is decided before the kernels that make its operands."""
     v = compiled.v
-    if any(type(k) is _Elementwise and not _built_in(k.op) for k in compiled.kernels):
-        return np.ones(v.size, dtype=bool)  # the argument above needs the built-in rules
+    if any(
+        type(k) not in (_Elementwise, _Sum, _MatMul, _Fold)
+        or (type(k) is _Elementwise and not _built_in(k.op))
+        for k in compiled.kernels
+    ):  # the argument above is for these kernels and the built-in rules: every sign counts
+        return np.ones(v.size, dtype=bool)
     fixed = _Fixed(compiled)
     needed = np.zeros(v.size, dtype=bool)
     needed[compiled.root] = True
@@ -157,11 +163,7 @@ def zero_signs_needed(compiled: _Compiled) -> Mask:
                 rows &= ~fixed.nonzero_rows(kernel.read_p.idx)
             for reader in _readers(kernel):
                 needed[reader.idx[rows]] = True
-        elif type(kernel) in (_MatMul, _Fold):  # as a sum (a fold: maximum passes signs on)
-            if out_needed.any():
-                for reader in _readers(kernel):
-                    needed[reader.idx] = True
-        else:  # a kernel not written out here: every operand it reads
+        elif out_needed.any():  # a product as a sum; a fold (maximum passes signs on)
             for reader in _readers(kernel):
                 needed[reader.idx] = True
     return needed
