@@ -102,7 +102,7 @@ def test_the_tape_engine_outside_a_source_checkout_is_a_row_without_a_number(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Installed without the repository's benchmarks/, the limit's row says why it has no time."""
-    monkeypatch.setattr(bench, "_tape_dir", lambda: tmp_path)
+    monkeypatch.setattr(bench._measure, "_tape_dir", lambda: tmp_path)
     run = bench.measure("moons_step_gc_off", "tape", None, quick=True)
     assert run == {"error": "n/a: needs a source checkout (benchmarks/tape_engine.py)"}
 
@@ -125,8 +125,11 @@ def test_met_is_decided_from_the_unrounded_ratio(
     report.runs[("seed002", "ref")] = [{"seconds": ratio}]
     report.runs[("seed002", "value")] = [{"seconds": 1.0}]
     target = bench.Target("t", "g", "seed002", "ref", "value", at_least=goal)
-    value = bench._target_value(report, target)
-    assert (bench._times(value, "seconds", digits=2), bench._target_met(target, value)) == (
+    value = bench._tables._target_value(report, target)
+    assert (
+        bench._tables._times(value, "seconds", digits=2),
+        bench._tables._target_met(target, value),
+    ) == (
         shown,
         met,
     )
@@ -184,8 +187,8 @@ def test_the_gpt_run_is_timed_on_bytecode_its_first_untimed_run_cached(
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
-    monkeypatch.setattr(bench.subprocess, "run", run)
-    monkeypatch.setattr(bench, "_WARM", set())
+    monkeypatch.setattr(bench._measure.subprocess, "run", run)
+    monkeypatch.setattr(bench._measure, "_WARM", set())
     assert "seconds" in bench.measure("gpt_train_1000", "compiled", None)
     assert "seconds" in bench.measure("gpt_train_1000", "compiled", None)
     steps = [cmd[cmd.index("--steps") + 1] for cmd, _ in calls]

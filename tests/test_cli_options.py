@@ -213,7 +213,7 @@ def test_a_typo_shows_the_commands_usage_not_the_top_levels(
 
 def bench_prefixes() -> list[str]:
     """Every proper prefix (3 characters or more) of bench's long options that is no option."""
-    from micrograd.bench import _parser
+    from micrograd.bench._command import _parser
 
     names = {name for action in _parser()._actions for name in action.option_strings}
     cases = {name[:end] for name in names if name.startswith("--") for end in range(3, len(name))}

@@ -57,10 +57,10 @@ def fake_suite(monkeypatch: pytest.MonkeyPatch, then: Any = None) -> None:
             then()
         return bench.Report(machine={}, rounds=1, quick=True)
 
-    monkeypatch.setattr(bench, "run_suite", run_suite)
-    monkeypatch.setattr(bench, "markdown", lambda report: "| the table |")
-    monkeypatch.setattr(bench, "to_json", lambda report: {"runs": []})
-    monkeypatch.setattr(bench, "ensure_reference", lambda folder: None)
+    monkeypatch.setattr(bench._command, "run_suite", run_suite)
+    monkeypatch.setattr(bench._command, "markdown", lambda report: "| the table |")
+    monkeypatch.setattr(bench._command, "to_json", lambda report: {"runs": []})
+    monkeypatch.setattr(bench._command, "ensure_reference", lambda folder: None)
 
 
 @pytest.fixture
@@ -222,7 +222,7 @@ def path_options() -> list[tuple[list[str], str, argparse.Action]]:
                 todo += [([*prefix, name], sub) for name, sub in action.choices.items()]
             elif action.metavar in ("FILE", "PATH", "DIR", "MODEL") and action.option_strings:
                 found.append((prefix, action.option_strings[-1], action))
-    for action in bench._parser()._actions:
+    for action in bench._command._parser()._actions:
         if action.metavar in ("PATH", "DIR"):
             found.append((["bench"], action.option_strings[-1], action))
     return found
@@ -249,7 +249,12 @@ def test_every_path_option_is_checked() -> None:
         "train --resume",
     ]
     for _, option, action in path_options():
-        checked = (cli._file_name, cli._folder_name, bench._output_path, bench._folder_path)
+        checked = (
+            cli._file_name,
+            cli._folder_name,
+            bench._command._output_path,
+            bench._command._folder_path,
+        )
         assert action.type in checked, option
 
 

@@ -462,7 +462,7 @@ def quietly(call: Callable[..., Any]) -> Callable[..., Any]:
     """``call`` with bench's subprocesses refused."""
 
     def run(**kwargs: Any) -> Any:
-        with mock.patch.object(bench, "subprocess", _NoSubprocess):
+        with mock.patch.object(bench._measure, "subprocess", _NoSubprocess):
             return call(**kwargs)
 
     return run
