@@ -82,6 +82,8 @@ AFTER: dict[str, Callable[[Value, Value], Value]] = {
     "plus_zero": lambda z, w: z + 0.0,
     "minus_zero": lambda z, w: z - 0.0,
     "plus_w": lambda z, w: z + w,
+    "cancel": lambda z, w: (z + 1.0) - 1.0,  # a sum with known terms: never -0.0
+    "plus_w_one": lambda z, w: z + w + 1.0,
     "times_w": lambda z, w: z * w,
     "max_w": lambda z, w: z.maximum(w),
     "power_w": lambda z, w: Value(2.0) ** z,

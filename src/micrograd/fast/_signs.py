@@ -134,8 +134,9 @@ def _readers(kernel: object) -> list[_Reader]:
 
 def zero_signs_needed(compiled: _Compiled) -> Mask:
     """For each slot of ``compiled.v``: whether the sign of a zero there can change the loss
-    or a gradient (by one of the ways above). Kernels are walked from the last: a kernel's
-    output is decided before the kernels that make its operands."""
+    or a gradient (by one of the ways above), and the op that makes it could give the wrong
+    one (a sum with a known nonzero term never gives -0.0). Kernels are walked from the last: a
+    kernel's output is decided before the kernels that make its operands."""
     v = compiled.v
     if any(
         type(k) not in (_Elementwise, _Sum, _MatMul, _Fold)
@@ -163,6 +164,7 @@ def zero_signs_needed(compiled: _Compiled) -> Mask:
                 rows &= ~fixed.nonzero_rows(kernel.read_p.idx)
             for reader in _readers(kernel):
                 needed[reader.idx[rows]] = True
+            out_needed &= rows  # (a view: a row never -0.0 needs no signing either)
         elif out_needed.any():  # a product as a sum; a fold (maximum passes signs on)
             for reader in _readers(kernel):
                 needed[reader.idx] = True
