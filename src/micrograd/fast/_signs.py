@@ -115,13 +115,15 @@ def _operand_masks(
     kernel: _Elementwise, out_needed: Mask, fixed: _Fixed
 ) -> list[tuple[Index, Mask]]:
     """Each operand of ``kernel`` (its slots, flat) and where the sign of a zero there matters."""
+    pairs: list[tuple[Index, tuple[npt.NDArray[np.float64], Mask]]]
     if kernel.read_y is None:  # y is the op's constant: each row's own, or one for all
         constants = np.broadcast_to(np.asarray(kernel.y_const, dtype=np.float64), out_needed.shape)
-        pairs = [(kernel.read_x.idx, (constants.ravel(), np.ones(out_needed.size, dtype=bool)))]
+        every: Mask = np.ones(out_needed.size, dtype=bool)
+        pairs = [(kernel.read_x.idx, (constants.ravel(), every))]
     else:
         pairs = [(kernel.read_x.idx, fixed.of(kernel.read_y.idx)),
                  (kernel.read_y.idx, fixed.of(kernel.read_x.idx))]  # fmt: skip
-    masks = []
+    masks: list[tuple[Index, Mask]] = []
     for position, (idx, (others, known)) in enumerate(pairs):
         effects = _effects(kernel.op, position, others, known)
         masks.append((idx.ravel(), effects[:, 1] | (effects[:, 0] & out_needed.ravel())))
