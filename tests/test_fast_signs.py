@@ -83,6 +83,8 @@ AFTER: dict[str, Callable[[Value, Value], Value]] = {
     "minus_zero": lambda z, w: z - 0.0,
     "plus_w": lambda z, w: z + w,
     "cancel": lambda z, w: (z + 1.0) - 1.0,  # a sum with known terms: never -0.0
+    "sum_from_zero": lambda z, w: sum([z, w], 0.0),  # 0.0 + z + w: never -0.0
+    "sum_from_negative_zero": lambda z, w: sum([z, w], -0.0),  # -0.0 when z and w are
     "plus_w_one": lambda z, w: z + w + 1.0,
     "times_w": lambda z, w: z * w,
     "max_w": lambda z, w: z.maximum(w),
@@ -93,7 +95,7 @@ AFTER: dict[str, Callable[[Value, Value], Value]] = {
 
 def _layered(ops: list[str], end: str, params: list[Value], rows: list[list[Any]]) -> Value:
     """Two neurons over the rows (a matrix product with biases), the ops on each entry, and a
-    loss that sums them (``end``: as they are, after ``+ 1``, or through ``tanh(1 / s)``)."""
+    loss that sums them (``end``: ``ENDS``)."""
     outs = []
     for x in rows:
         z = params[0] * x[0] + params[1] * x[1] + params[2]
@@ -101,10 +103,16 @@ def _layered(ops: list[str], end: str, params: list[Value], rows: list[list[Any]
         for name in ops:
             z = AFTER[name](z, w)
         outs.append(z)
-    total = sum(outs[1:], outs[0])
+    total = sum(outs, START[end]) if end in START else sum(outs[1:], outs[0])
     if end == "plus_one":
         return total + 1.0
     return (1.0 / total).tanh() if end == "sign" else total
+
+
+# How the loss ends: the entries' sum as it is, plus 1, through tanh(1 / s) (its zero's sign is
+# ±1), or a sum from 0.0 or -0.0 (a known term: the sum is -0.0 only from -0.0).
+ENDS = ["sum", "plus_one", "sign", "from_zero", "from_negative_zero"]
+START = {"from_zero": 0.0, "from_negative_zero": -0.0}
 
 
 def _same_bits(a: float, b: float) -> bool:
@@ -115,24 +123,26 @@ def _same_bits(a: float, b: float) -> bool:
 
 
 WEIGHTS = [-0.0, 1.0, -0.0, 0.0, -1.0, -0.0]
-ROWS = {
+CASES = {
     # the first neuron's entries -0.0, +0.0 (from -0.0 terms and a +0.0), +0.0 and 1; the
     # second's +0.0, -0.0, -0.0 and 1
-    "mixed": [[1.0, -0.0], [-1.0, -0.0], [1.0, 0.0], [2.0, 1.0]],
-    "negative zeros": [[1.0, -0.0], [2.0, -0.0]],  # the first neuron's entries: -0.0 sums
+    "mixed": (WEIGHTS, [[1.0, -0.0], [-1.0, -0.0], [1.0, 0.0], [2.0, 1.0]]),
+    "negative zeros": (WEIGHTS, [[1.0, -0.0], [2.0, -0.0]]),  # the first neuron's: -0.0 sums
+    "all negative zeros": ([-0.0] * 6, [[1.0, 1.0], [2.0, 1.0]]),  # both neurons' entries
 }
 
 
-@pytest.mark.parametrize("rows", sorted(ROWS))
-@pytest.mark.parametrize("end", ["sum", "plus_one", "sign"])
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("end", ENDS)
 @pytest.mark.parametrize("op", sorted(AFTER))
 def test_each_op_after_a_product_of_zeros_has_the_engines_numbers(
-    op: str, end: str, rows: str
+    op: str, end: str, case: str
 ) -> None:
     """Each op after products whose entries are zeros of both signs: the JAX backend (which
     signs a product's zeros only where ``zero_signs_needed`` says, here even the smallest
     product's) gives the engine's loss and gradients, infinities and zero signs included."""
-    _same_as_the_engine(WEIGHTS, ROWS[rows], [op], end)
+    weights, rows = CASES[case]
+    _same_as_the_engine(weights, rows, [op], end)
 
 
 @settings(max_examples=40, deadline=None)  # each example compiles one XLA program
@@ -140,7 +150,7 @@ def test_each_op_after_a_product_of_zeros_has_the_engines_numbers(
     st.lists(SIGNED, min_size=6, max_size=6),
     st.lists(st.lists(SIGNED, min_size=2, max_size=2), min_size=2, max_size=3),
     st.lists(st.sampled_from(sorted(AFTER)), min_size=2, max_size=3),
-    st.sampled_from(["sum", "plus_one", "sign"]),
+    st.sampled_from(ENDS),
 )
 def test_chains_of_ops_after_products_have_the_engines_numbers(
     weights: list[float], rows: list[list[float]], ops: list[str], end: str

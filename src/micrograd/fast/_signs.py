@@ -105,9 +105,10 @@ class _Fixed:
         flat = idx.ravel()
         return self.v[flat], self.fixed[flat]
 
-    def nonzero_rows(self, idx: Index) -> Mask:
-        """Rows of ``idx`` with a known number that is not zero."""
-        known: Mask = (self.fixed[idx] & (self.v[idx] != 0.0)).any(axis=1)
+    def anchored_rows(self, idx: Index) -> Mask:
+        """Rows of ``idx`` with a known number other than -0.0 (a sum's ``0 +`` start too)."""
+        v = self.v[idx]
+        known: Mask = (self.fixed[idx] & ((v != 0.0) | ~np.signbit(v))).any(axis=1)
         return known
 
 
@@ -137,8 +138,8 @@ def _readers(kernel: object) -> list[_Reader]:
 def zero_signs_needed(compiled: _Compiled) -> Mask:
     """For each slot of ``compiled.v``: whether the sign of a zero there can change the loss
     or a gradient (by one of the ways above), and the op that makes it could give the wrong
-    one (a sum with a known nonzero term never gives -0.0). Kernels are walked from the last: a
-    kernel's output is decided before the kernels that make its operands."""
+    one (a sum with a known term other than -0.0 never gives -0.0). Kernels are walked from
+    the last: a kernel's output is decided before the kernels that make its operands."""
     v = compiled.v
     if any(
         type(k) not in (_Elementwise, _Sum, _MatMul, _Fold)
@@ -159,11 +160,12 @@ def zero_signs_needed(compiled: _Compiled) -> Mask:
                 needed[idx[where]] = True
         elif type(kernel) is _Sum:
             # A sum passes its terms' signs on (a product's: both factors'), unless a term is
-            # a known number other than zero: then the sum is never -0.0, and adding a zero
-            # of either sign changes no bit. Its backward only multiplies by g.
+            # a known number other than -0.0 (1.0, or the 0.0 Python's sum() starts from): then
+            # the sum is never -0.0 (it is only when every term is), and adding a zero of
+            # either sign changes no bit of it. Its backward only multiplies by g.
             rows = out_needed.copy()
             if kernel.read_p is not None:
-                rows &= ~fixed.nonzero_rows(kernel.read_p.idx)
+                rows &= ~fixed.anchored_rows(kernel.read_p.idx)
             for reader in _readers(kernel):
                 needed[reader.idx[rows]] = True
             out_needed &= rows  # (a view: a row never -0.0 needs no signing either)
