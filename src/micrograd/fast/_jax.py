@@ -25,7 +25,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
     raise ImportError(f"backend='jax' needs JAX: {install_hint('jax')}") from exc
 
-from micrograd.fast._jax_steps import _STEPS, _Segments, _start, _Zeros, unsupported
+from micrograd.fast._jax_steps import _STEPS, _Segments, _Zeros, unsupported
 from micrograd.fast._optim import ArraySGD, _check_state
 from micrograd.fast._rules import Array
 from micrograd.fast._schedule import _Compiled
@@ -194,7 +194,7 @@ def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., t
     numbers) in jax.numpy, to be jitted."""
     n_params, size = compiled.n_params, compiled.v.size
     leaf_starts = list(np.cumsum([0, n_params, *sizes, len(compiled.other_leaves)]))
-    outputs = [_start(cast(Any, kernel).out, compiled.v) for kernel in compiled.kernels]
+    outputs = [int(out.start) for out in compiled.outputs]
     segments = _Segments([int(at) for at in leaf_starts] + outputs, size)
     consts = compiled.v[leaf_starts[-1] : outputs[0] if outputs else size].copy()
     steps = [
@@ -202,8 +202,8 @@ def _loss_and_grad(compiled: _Compiled, sizes: Sequence[int]) -> Callable[..., t
         for kernel, at in zip(compiled.kernels, outputs, strict=True)
     ]
     needed = zero_signs_needed(compiled)
-    for step, kernel, at in zip(steps, compiled.kernels, outputs, strict=True):
-        step.signs_zeros = bool(needed[at : at + cast(Any, kernel).out.size].any())
+    for step, out in zip(steps, compiled.outputs, strict=True):
+        step.signs_zeros = bool(needed[out].any())
     root = segments.of(compiled.root)
     root_at = compiled.root - int(segments.starts[root])
     theta_seg = segments.of(0) if n_params else -1

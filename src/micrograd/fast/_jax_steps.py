@@ -16,7 +16,7 @@ import numpy as np
 
 from micrograd.engine import RULES
 from micrograd.fast._kernels import _affine, _Elementwise, _Fold, _MatMul, _Sum
-from micrograd.fast._rules import Array, Index, _identity
+from micrograd.fast._rules import Index, _identity
 from micrograd.fast._schedule import _Compiled
 
 # --- The rule table's math in jax.numpy (twins of fast._rules' NumPy functions) ---
@@ -249,12 +249,6 @@ class _Segments:
             placed = _place(shares, local, size) if len(np.unique(local)) == local.size else None
             base = grads[k] if grads[k] is not None else jnp.zeros(size)
             grads[k] = base.at[local].add(shares) if placed is None else base + placed
-
-
-def _start(view: Array, buf: Array) -> int:
-    """Where ``view`` (an output of a kernel) begins in ``buf``."""
-    start: int = view.__array_interface__["data"][0] - buf.__array_interface__["data"][0]
-    return start // view.itemsize
 
 
 # --- Each kernel as a forward and a backward step on the segments ---

@@ -108,6 +108,7 @@ class _Compiled:
             return found
 
         self.kernels: list[_Kernel] = []
+        self.outputs: list[slice] = []  # the slots of each kernel's output, kernel by kernel
         top = pad + len(PAD)
         # The slots of the graph's constants and of the padding: numbers fixed when compiled.
         self.fixed = slice(first_const, top)
@@ -180,6 +181,7 @@ class _Compiled:
                     key[0], self.v, self.g, out, x, y_idx, y, needs, exact=key[3], in_loss=key[4]
                 )
             self.kernels.append(kernel)
+            self.outputs.append(out)
             top += rows
         self.root = int(slots([graph.root_ref])[0])
         # Guards: the slots of the numbers the traced function read, and what it read there.

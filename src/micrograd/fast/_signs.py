@@ -150,11 +150,8 @@ def zero_signs_needed(compiled: _Compiled) -> Mask:
     fixed = _Fixed(compiled)
     needed = np.zeros(v.size, dtype=bool)
     needed[compiled.root] = True
-    base = v.__array_interface__["data"][0]
-    for kernel in reversed(compiled.kernels):
-        out = kernel.out  # type: ignore[attr-defined]
-        start = (out.__array_interface__["data"][0] - base) // out.itemsize
-        out_needed = needed[start : start + out.size]
+    for kernel, out in zip(reversed(compiled.kernels), reversed(compiled.outputs), strict=True):
+        out_needed = needed[out]  # (a view: the slots of the kernel's output)
         if type(kernel) is _Elementwise:
             for idx, where in _operand_masks(kernel, out_needed, fixed):
                 needed[idx[where]] = True
@@ -168,7 +165,7 @@ def zero_signs_needed(compiled: _Compiled) -> Mask:
                 rows &= ~fixed.anchored_rows(kernel.read_p.idx)
             for reader in _readers(kernel):
                 needed[reader.idx[rows]] = True
-            out_needed &= rows  # (a view: a row never -0.0 needs no signing either)
+            out_needed &= rows  # a row never -0.0 needs no signing either
         elif out_needed.any():  # a product as a sum; a fold (maximum passes signs on)
             for reader in _readers(kernel):
                 needed[reader.idx] = True
