@@ -72,7 +72,7 @@ class TargetRule(NamedTuple):
     test: Callable[[Any], Any]
 
     def check(self, where: str, number: float) -> None:
-        """Raise ValueError naming ``targets[i]`` unless ``number`` passes the test."""
+        """Raise ValueError naming ``where`` (``targets[3]``) unless ``number`` passes the test."""
         if not self.test(number):
             raise ValueError(f"{where} {self.needs}, not {number!r}")
 
